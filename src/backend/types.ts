@@ -1,0 +1,96 @@
+// The model backend: the one place that touches an inference engine. Small on purpose, so that
+// another backend (a remote server, a future engine) can implement it.
+
+/** Which compute backend to load a model on. `auto` picks the best available (CUDA > Vulkan > CPU). */
+export type GpuChoice = "auto" | "cpu" | "cuda" | "vulkan";
+
+export interface LoadOptions {
+  /** Path to a GGUF model file. */
+  path: string;
+  /** Optional LoRA adapter GGUF applied on load, with its scale (default 1). */
+  lora?: { path: string; scale?: number };
+  gpu?: GpuChoice;
+  /** Layers offloaded to the GPU; default: all when a GPU is used. */
+  gpuLayers?: number;
+  /** Context size in tokens shared by all sequences of this model (default: min(train ctx, 4096)). */
+  contextSize?: number;
+  /** Maximum number of parallel sequences (KV cache slots). Default 1. */
+  maxSequences?: number;
+  /** CPU threads for this model (default: physical cores). Give each model of a pair its own. */
+  threads?: number;
+}
+
+export interface ModelInfo {
+  path: string;
+  architecture: string;
+  /** Number of entries in the output distribution. */
+  vocabSize: number;
+  /** Context size of the loaded context (tokens, shared by its sequences). */
+  contextSize: number;
+  /** Context length the model was trained with (GGUF metadata). */
+  trainContextSize: number;
+  parameterCount: number;
+  /** The compute device actually used, e.g. "cpu", "cuda", "vulkan". */
+  device: string;
+  lora?: { path: string; scale: number };
+}
+
+export interface SpecialTokens {
+  bos: number | null;
+  eos: number | null;
+  eot: number | null;
+  pad: number | null;
+}
+
+export interface Vocabulary {
+  readonly size: number;
+  readonly special: SpecialTokens;
+  /** The raw token text (as stored in the GGUF) for an id. */
+  tokenText(id: number): string;
+  /** The bytes a token stands for when decoded. */
+  tokenBytes(id: number): Uint8Array;
+  /** True for tokens that end generation (EOS, EOT, ...). */
+  isEndOfGeneration(id: number): boolean;
+}
+
+export interface Tokenizer {
+  tokenize(text: string, options?: { addBos?: boolean; parseSpecial?: boolean }): number[];
+  detokenize(tokens: readonly number[]): string;
+}
+
+/**
+ * One KV cache slot. `evaluate` appends tokens and returns raw logits (one Float32Array of
+ * `vocabSize` per requested position). The returned arrays are views into a buffer owned by
+ * the sequence: valid until the next `evaluate` on the same sequence; copy them to keep them.
+ */
+export interface ModelSequence {
+  readonly id: number;
+  /** Tokens in the cache, in order. */
+  readonly tokens: readonly number[];
+  readonly length: number;
+  /** `last`: logits after the last new token; `all`: after each new token, in order. */
+  evaluate(tokens: readonly number[], logitsFor: "last" | "all"): Promise<Float32Array[]>;
+  /** Roll the cache back to its first `length` tokens. */
+  truncate(length: number): Promise<void>;
+  dispose(): void;
+}
+
+/** One item of a batched evaluation across sequences of the same model. */
+export interface EvaluationRequest {
+  sequence: ModelSequence;
+  tokens: readonly number[];
+  logitsFor: "last" | "all";
+}
+
+export interface ModelBackend {
+  readonly info: ModelInfo;
+  readonly vocab: Vocabulary;
+  readonly tokenizer: Tokenizer;
+  /** Take a free sequence slot; throws when all `maxSequences` are in use. */
+  newSequence(): ModelSequence;
+  /** Number of sequence slots not in use. */
+  readonly freeSequences: number;
+  /** Evaluate several sequences in one batch (one forward pass); results in request order. */
+  evaluateBatch(requests: readonly EvaluationRequest[]): Promise<Float32Array[][]>;
+  dispose(): Promise<void>;
+}

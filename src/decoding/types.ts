@@ -1,0 +1,43 @@
+// Decoding rules as pure, synchronous pieces. A strategy sees raw logits of the models it needs
+// at one position plus that position's random stream, and returns the token. The sequential and
+// speculative decoders both call the same `choose`, which is why their outputs are identical.
+
+/** Temperature 0 means greedy. topK 0 disables top-k; topP 1 disables top-p. */
+export interface SamplingSettings {
+  temperature: number;
+  topK: number;
+  topP: number;
+}
+
+export type ModelRole = "target" | "expert" | "expertBase";
+
+/** Raw logits (vocabSize floats) of each model the strategy needs, at one position. */
+export type ModelLogits = Partial<Record<ModelRole, Float32Array>>;
+
+/** Where a chosen token came from. */
+export type TokenSource = "expert" | "target" | "mixed";
+
+export interface Choice {
+  token: number;
+  source: TokenSource;
+  /** Log-probability of the chosen token under the distribution it was finally drawn from. */
+  logprob: number;
+}
+
+/** Uniform numbers for one (seed, sample, position), split by purpose so rules never share draws. */
+export interface PositionRng {
+  uniform(purpose: RngPurpose): number;
+}
+
+export type RngPurpose = "expert-proposal" | "target" | "mixed" | "accept";
+
+export interface Strategy {
+  readonly name: string;
+  readonly models: readonly ModelRole[];
+  choose(logits: ModelLogits, rng: PositionRng): Choice;
+  /**
+   * The token the expert proposes at this position (drafting in speculative mode). Defined for
+   * strategies whose `choose` returns this proposal whenever it keeps the expert's token.
+   */
+  propose?(expertLogits: Float32Array, rng: PositionRng): number;
+}

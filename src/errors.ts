@@ -1,0 +1,48 @@
+// Typed errors carry what a user needs to fix the input; every front end prints `message`.
+
+export class CosecError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A GGUF file that is missing, truncated, or not a model llama.cpp can load. */
+export class ModelLoadError extends CosecError {}
+
+/** Two models that would be co-decoded do not share a token list. */
+export class VocabularyMismatchError extends CosecError {
+  constructor(
+    message: string,
+    readonly firstDifferingId: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** A prompt (plus generation budget) that does not fit the context. */
+export class ContextOverflowError extends CosecError {}
+
+/** An unknown strategy name or invalid strategy parameters. */
+export class StrategyError extends CosecError {}
+
+/** A malformed line in a dataset (names file and line). */
+export class DatasetLineError extends CosecError {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    reason: string,
+  ) {
+    super(`${file}:${line}: ${reason}`);
+  }
+}
+
+/** Invalid user input to a command or API (names the field). */
+export class InvalidArgumentError extends CosecError {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}

@@ -1,0 +1,86 @@
+// The public generation API's data types. Every front end (CLI, server, evaluation, demo,
+// benchmarks) goes through `Engine.generate`; none has its own decoding loop.
+import type { GpuChoice } from "../backend/types.ts";
+import type { SamplingSettings, TokenSource } from "../decoding/types.ts";
+
+export type StrategyName = "target" | "expert" | "cosec-plus" | "weighted" | "proxy";
+
+export interface StrategyOptions {
+  name: StrategyName;
+  /** cosec-plus: keep the expert's token when min(1, p_t/p_e) > threshold (default 0.3). */
+  threshold?: number;
+  /** cosec-plus: `reference` (raw distributions for ratio and fallback, as the authors' code) or `warped`. */
+  mode?: "reference" | "warped";
+  /** weighted: a in [0,1], softmax((1-a)·log p_target + a·log p_expert). Default 0.5. */
+  alpha?: number;
+}
+
+export interface EngineModelsOptions {
+  target: string;
+  expert?: string;
+  /** LoRA adapter GGUF applied to the expert (the security expert = base + adapter). */
+  expertLora?: string;
+  expertLoraScale?: number;
+  /** Expert without its adapter, for `proxy`; default: the expert GGUF without `expertLora`. */
+  expertBase?: string;
+  gpu?: GpuChoice;
+  /** Threads per model (default: physical cores for the target, same for the expert). */
+  targetThreads?: number;
+  expertThreads?: number;
+  contextSize?: number;
+  /** Parallel sequences per model (n samples of one request, concurrent server requests). */
+  maxSequences?: number;
+}
+
+export interface GenerateOptions {
+  strategy?: StrategyName | StrategyOptions;
+  maxTokens?: number;
+  /** Number of samples, decoded as parallel sequences of one context. */
+  n?: number;
+  seed?: number;
+  /** Index of the first sample in the random stream (sample i uses key seed/(firstSample+i)). */
+  firstSample?: number;
+  stop?: readonly string[];
+  /** Sampling of the target (and of `target`/`weighted`/`proxy` strategies). */
+  targetSampling?: Partial<SamplingSettings>;
+  /** Sampling of the expert's proposal (cosec-plus, `expert`). */
+  expertSampling?: Partial<SamplingSettings>;
+  /** Speculative co-decoding (identical output, fewer target passes). */
+  speculative?: boolean | { draftMax?: number };
+  /** Whether the prompt gets the model's BOS token (default: as the GGUF says). */
+  addBos?: boolean;
+  signal?: AbortSignal;
+  /** Called for each token as soon as it is chosen. */
+  onToken?: (event: TokenEvent) => void;
+}
+
+export interface TokenEvent {
+  sample: number;
+  token: number;
+  /** Text newly completed by this token (may be empty while a UTF-8 sequence is incomplete). */
+  text: string;
+  source: TokenSource;
+  logprob: number;
+}
+
+export type FinishReason = "stop" | "length" | "eos" | "aborted";
+
+export interface GenerationResult {
+  sample: number;
+  seed: number;
+  text: string;
+  tokens: number[];
+  sources: TokenSource[];
+  logprobs: number[];
+  finishReason: FinishReason;
+  /** Fraction of tokens kept from the expert's proposals (cosec-plus); null where not applicable. */
+  acceptanceRate: number | null;
+  timing: {
+    promptTokens: number;
+    promptMs: number;
+    generatedTokens: number;
+    generateMs: number;
+    promptTokensPerSecond: number;
+    tokensPerSecond: number;
+  };
+}
