@@ -46,3 +46,16 @@ export class InvalidArgumentError extends CosecError {
     super(`${field}: ${reason}`);
   }
 }
+
+/** A security-evaluation scenario folder that cannot be used (names the folder and what is wrong). */
+export class ScenarioError extends CosecError {
+  constructor(
+    readonly dir: string,
+    reason: string,
+  ) {
+    super(`scenario ${dir}: ${reason}`);
+  }
+}
+
+/** An external analyzer or checker (python worker, gcc, codeql) that failed to run. */
+export class AnalyzerError extends CosecError {}

@@ -68,18 +68,21 @@ export interface ModelSequence {
   /** Tokens in the cache, in order. */
   readonly tokens: readonly number[];
   readonly length: number;
-  /** `last`: logits after the last new token; `all`: after each new token, in order. */
-  evaluate(tokens: readonly number[], logitsFor: "last" | "all"): Promise<Float32Array[]>;
+  /** Logits after each of the last `logitsFor` new tokens ("last" = 1, "all" = every new token), in order. */
+  evaluate(tokens: readonly number[], logitsFor: LogitsFor): Promise<Float32Array[]>;
   /** Roll the cache back to its first `length` tokens. */
   truncate(length: number): Promise<void>;
   dispose(): void;
 }
 
+/** Which new positions to return logits for: the last one, all of them, or the last N. */
+export type LogitsFor = "last" | "all" | number;
+
 /** One item of a batched evaluation across sequences of the same model. */
 export interface EvaluationRequest {
   sequence: ModelSequence;
   tokens: readonly number[];
-  logitsFor: "last" | "all";
+  logitsFor: LogitsFor;
 }
 
 export interface ModelBackend {

@@ -1,0 +1,318 @@
+// ModelBackend over llama.cpp: node-llama-cpp selects the binary variant and reads GGUF metadata,
+// cosec's addon evaluates and returns raw logits as typed arrays.
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { readGgufFileInfo } from "node-llama-cpp";
+import { ContextOverflowError, CosecError, ModelLoadError } from "../errors.ts";
+import { getRuntime, type AddonContext, type AddonModel } from "./native-addon.ts";
+import type {
+  EvaluationRequest,
+  LoadOptions,
+  LogitsFor,
+  ModelBackend,
+  ModelInfo,
+  ModelSequence,
+  SpecialTokens,
+  Tokenizer,
+  Vocabulary,
+} from "./types.ts";
+
+const BATCH_SIZE = 512;
+
+function rowsWanted(logitsFor: LogitsFor, n: number): number {
+  if (logitsFor === "all") return n;
+  if (logitsFor === "last") return 1;
+  if (!Number.isInteger(logitsFor) || logitsFor < 1 || logitsFor > n) {
+    throw new CosecError(`logits requested for the last ${logitsFor} of ${n} new tokens`);
+  }
+  return logitsFor;
+}
+
+/**
+ * One core is left free: llama.cpp's threads spin-wait, and a token costs ~70× more when they share
+ * cores with anything else (measured on a 2-core machine). Override with `threads`.
+ */
+export function defaultThreads(physicalCores: number): number {
+  return Math.max(1, physicalCores - 1);
+}
+
+function checkGgufFile(path: string, what: string): void {
+  if (!existsSync(path)) throw new ModelLoadError(`${what} not found: ${path}`);
+  const size = statSync(path).size;
+  const fd = openSync(path, "r");
+  const magic = Buffer.alloc(4);
+  try {
+    readSync(fd, magic, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size < 4 || magic.toString("latin1") !== "GGUF") {
+    throw new ModelLoadError(`${what} is not a GGUF file (bad magic bytes): ${path}`);
+  }
+}
+
+/** Reads the header and checks that every tensor's data lies inside the file (catches truncation). */
+async function checkGgufIntegrity(path: string, what: string): Promise<void> {
+  let info;
+  try {
+    info = await readGgufFileInfo(path, { logWarnings: false });
+  } catch (err) {
+    throw new ModelLoadError(`${what} has an unreadable GGUF header (truncated or corrupt?): ${path}: ${(err as Error).message}`);
+  }
+  const size = statSync(path).size;
+  for (const t of info.tensorInfo ?? []) {
+    if (Number(t.fileOffset) > size) {
+      throw new ModelLoadError(`${what} is truncated: tensor ${t.name} starts past the end of the file (${size} bytes): ${path}`);
+    }
+  }
+}
+
+class LlamaVocabulary implements Vocabulary {
+  private readonly bytesCache: (Uint8Array | undefined)[];
+  private readonly textCache: (string | undefined)[];
+  private readonly eog: Int8Array;
+
+  constructor(
+    private readonly model: AddonModel,
+    readonly size: number,
+    readonly special: SpecialTokens,
+  ) {
+    this.bytesCache = new Array(size);
+    this.textCache = new Array(size);
+    this.eog = new Int8Array(size).fill(-1);
+  }
+
+  private check(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.size) throw new CosecError(`token id ${id} is outside the vocabulary (size ${this.size})`);
+  }
+
+  tokenText(id: number): string {
+    this.check(id);
+    return (this.textCache[id] ??= this.model.tokenText(id).toString("utf8"));
+  }
+
+  tokenBytes(id: number): Uint8Array {
+    this.check(id);
+    return (this.bytesCache[id] ??= new Uint8Array(this.model.tokenBytes(id)));
+  }
+
+  isEndOfGeneration(id: number): boolean {
+    this.check(id);
+    if (this.eog[id] === -1) this.eog[id] = this.model.isEog(id) ? 1 : 0;
+    return this.eog[id] === 1;
+  }
+}
+
+class LlamaSequence implements ModelSequence {
+  readonly tokensInCache: number[] = [];
+  /** Logits rows of the last evaluation; views handed out point into it. */
+  buffer = new Float32Array(0);
+  disposed = false;
+
+  constructor(
+    readonly id: number,
+    private readonly owner: LlamaBackend,
+  ) {}
+
+  get tokens(): readonly number[] {
+    return this.tokensInCache;
+  }
+
+  get length(): number {
+    return this.tokensInCache.length;
+  }
+
+  async evaluate(tokens: readonly number[], logitsFor: LogitsFor): Promise<Float32Array[]> {
+    const [out] = await this.owner.evaluateBatch([{ sequence: this, tokens, logitsFor }]);
+    return out;
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.owner.truncate(this, length);
+  }
+
+  dispose(): void {
+    this.owner.release(this);
+  }
+}
+
+export class LlamaBackend implements ModelBackend {
+  private readonly free: number[];
+  private queue: Promise<unknown> = Promise.resolve();
+  private scratch = new Float32Array(0);
+
+  private constructor(
+    readonly info: ModelInfo,
+    readonly vocab: LlamaVocabulary,
+    readonly tokenizer: Tokenizer,
+    private readonly model: AddonModel,
+    private readonly context: AddonContext,
+    private readonly perSequenceContext: number,
+    maxSequences: number,
+  ) {
+    this.free = Array.from({ length: maxSequences }, (_, i) => maxSequences - 1 - i);
+  }
+
+  static async load(options: LoadOptions): Promise<LlamaBackend> {
+    checkGgufFile(options.path, "model file");
+    await checkGgufIntegrity(options.path, "model file");
+    if (options.lora) {
+      checkGgufFile(options.lora.path, "LoRA adapter file");
+      await checkGgufIntegrity(options.lora.path, "LoRA adapter file");
+    }
+    const rt = await getRuntime(options.gpu ?? "auto");
+    const gpuLayers = rt.device === "cpu" ? 0 : (options.gpuLayers ?? -1);
+    let model: AddonModel;
+    try {
+      model = new rt.addon.Model(options.path, gpuLayers);
+    } catch (err) {
+      throw new ModelLoadError(`${(err as Error).message} (truncated, corrupt, or an unsupported architecture?)`);
+    }
+    const raw = model.info();
+    const maxSequences = Math.max(1, options.maxSequences ?? 1);
+    const perSequence = options.contextSize ?? Math.min(raw.trainContextSize || 4096, 4096);
+    let context: AddonContext;
+    try {
+      context = new rt.addon.Context(model, {
+        contextSize: perSequence * maxSequences,
+        sequences: maxSequences,
+        batchSize: BATCH_SIZE,
+        threads: Math.max(1, options.threads ?? defaultThreads(rt.mathCores)),
+        lora: options.lora?.path,
+        loraScale: options.lora?.scale ?? 1,
+      });
+    } catch (err) {
+      model.dispose();
+      throw new ModelLoadError((err as Error).message);
+    }
+    const special: SpecialTokens = {
+      bos: raw.bos >= 0 ? raw.bos : null,
+      eos: raw.eos >= 0 ? raw.eos : null,
+      eot: raw.eot >= 0 ? raw.eot : null,
+      pad: raw.pad >= 0 ? raw.pad : null,
+    };
+    const vocab = new LlamaVocabulary(model, raw.vocabSize, special);
+    const decoder = new TextDecoder("utf-8");
+    const tokenizer: Tokenizer = {
+      tokenize: (text, opts) => Array.from(model.tokenize(text, opts?.addBos ?? raw.addBos, opts?.parseSpecial ?? false)),
+      detokenize: (tokens) => {
+        const parts = tokens.map((t) => vocab.tokenBytes(t));
+        const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let o = 0;
+        for (const p of parts) {
+          all.set(p, o);
+          o += p.length;
+        }
+        return decoder.decode(all);
+      },
+    };
+    const info: ModelInfo = {
+      path: options.path,
+      architecture: raw.architecture,
+      vocabSize: raw.vocabSize,
+      contextSize: perSequence,
+      trainContextSize: raw.trainContextSize,
+      parameterCount: raw.parameterCount,
+      device: rt.device,
+      ...(options.lora ? { lora: { path: options.lora.path, scale: options.lora.scale ?? 1 } } : {}),
+    };
+    return new LlamaBackend(info, vocab, tokenizer, model, context, perSequence, maxSequences);
+  }
+
+  get freeSequences(): number {
+    return this.free.length;
+  }
+
+  newSequence(): ModelSequence {
+    const id = this.free.pop();
+    if (id === undefined) throw new CosecError(`all sequence slots of ${this.info.path} are in use`);
+    return new LlamaSequence(id, this);
+  }
+
+  /** Serialises work on the one llama.cpp context (the addon decodes one batch at a time). */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  evaluateBatch(requests: readonly EvaluationRequest[]): Promise<Float32Array[][]> {
+    return this.exclusive(async () => {
+      const seqs = requests.map((r) => r.sequence as LlamaSequence);
+      let n = 0;
+      let rows = 0;
+      for (let i = 0; i < requests.length; i++) {
+        const r = requests[i];
+        const s = seqs[i];
+        if (s.disposed) throw new CosecError("evaluate on a disposed sequence");
+        if (r.tokens.length === 0) throw new CosecError("evaluate needs at least one token");
+        if (s.length + r.tokens.length > this.perSequenceContext) {
+          throw new ContextOverflowError(
+            `${s.length + r.tokens.length} tokens do not fit the context of ${this.perSequenceContext} tokens (${this.info.path}); ` +
+              `shorten the prompt, lower max tokens, or raise --context-size`,
+          );
+        }
+        n += r.tokens.length;
+        rows += rowsWanted(r.logitsFor, r.tokens.length);
+      }
+      const V = this.info.vocabSize;
+      const tokens = new Int32Array(n);
+      const seqIds = new Int32Array(n);
+      const positions = new Int32Array(n);
+      const want = new Uint8Array(n);
+      let k = 0;
+      for (let i = 0; i < requests.length; i++) {
+        const r = requests[i];
+        const s = seqs[i];
+        const firstWanted = r.tokens.length - rowsWanted(r.logitsFor, r.tokens.length);
+        for (let j = 0; j < r.tokens.length; j++, k++) {
+          tokens[k] = r.tokens[j];
+          seqIds[k] = s.id;
+          positions[k] = s.length + j;
+          want[k] = j >= firstWanted ? 1 : 0;
+        }
+      }
+      if (this.scratch.length < rows * V) this.scratch = new Float32Array(rows * V);
+      await this.context.decode(tokens, seqIds, positions, want, this.scratch);
+      // Copy each sequence's rows into its own buffer, so views stay valid until its next evaluate.
+      const results: Float32Array[][] = [];
+      let row = 0;
+      for (let i = 0; i < requests.length; i++) {
+        const r = requests[i];
+        const s = seqs[i];
+        const count = rowsWanted(r.logitsFor, r.tokens.length);
+        if (s.buffer.length < count * V) s.buffer = new Float32Array(Math.max(count, 4) * V);
+        s.buffer.set(this.scratch.subarray(row * V, (row + count) * V));
+        row += count;
+        results.push(Array.from({ length: count }, (_, j) => s.buffer.subarray(j * V, (j + 1) * V)));
+        for (const t of r.tokens) s.tokensInCache.push(t);
+      }
+      return results;
+    });
+  }
+
+  truncate(seq: LlamaSequence, length: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (length < 0 || length > seq.length) throw new CosecError(`cannot truncate a sequence of ${seq.length} tokens to ${length}`);
+      if (length === seq.length) return;
+      if (!this.context.seqRemove(seq.id, length)) throw new CosecError("llama.cpp refused to roll back the KV cache");
+      seq.tokensInCache.length = length;
+    });
+  }
+
+  release(seq: LlamaSequence): void {
+    if (seq.disposed) return;
+    seq.disposed = true;
+    // Clear the slot's cache before reuse; queued so it never races a running decode.
+    void this.exclusive(async () => {
+      this.context.seqRemove(seq.id, 0);
+      this.free.push(seq.id);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.exclusive(async () => {
+      this.context.dispose();
+      this.model.dispose();
+    });
+  }
+}

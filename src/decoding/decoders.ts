@@ -1,0 +1,262 @@
+// The two schedules of the one decoding loop. Both hold, per sample and model, a KV cache with every
+// token but the newest chosen ones ("pending"), and choose each position's token with the same
+// `strategy.choose` keyed by the same (seed, sample, position) random numbers:
+// - sequential: evaluate pending on each model, choose one token, repeat;
+// - speculative: the expert drafts k tokens with its own proposals, the target (and the expert
+//   base, for proxy) scores pending + drafts in one pass, positions are decided in order, and the
+//   first decision that differs from the draft ends the round (caches roll back to it). A position
+//   sees the same logits and random numbers in both schedules, so the outputs are identical.
+import type { ModelBackend, ModelSequence } from "../backend/types.ts";
+import { positionRng } from "./rng.ts";
+import type { SampleState } from "./sample-state.ts";
+import { expertProposal } from "./strategies/proposal.ts";
+import type { Choice, ModelLogits, ModelRole, SamplingSettings, Strategy } from "./types.ts";
+
+export interface DecodeJob {
+  strategy: Strategy;
+  models: Partial<Record<ModelRole, ModelBackend>>;
+  samples: SampleState[];
+  prompt: readonly number[];
+  signal?: AbortSignal;
+}
+
+export interface DecodeTiming {
+  promptMs: number;
+  generateMs: number;
+  /** Speculative rounds and drafted/accepted draft tokens (zero for sequential). */
+  rounds: number;
+  drafted: number;
+  acceptedDrafts: number;
+}
+
+export interface SpeculativeSettings {
+  /** Fixed draft length, or adaptive when undefined. */
+  draftMax?: number;
+  expertSampling: SamplingSettings;
+}
+
+const ADAPTIVE_MIN = 1;
+const ADAPTIVE_MAX = 16;
+
+class Caches {
+  readonly seqs = new Map<ModelRole, ModelSequence[]>();
+
+  constructor(
+    readonly job: DecodeJob,
+    readonly roles: readonly ModelRole[],
+  ) {
+    for (const role of roles) {
+      const backend = job.models[role];
+      if (!backend) throw new Error(`strategy ${job.strategy.name} needs the ${role} model, which is not loaded`);
+      const list: ModelSequence[] = [];
+      try {
+        for (let i = 0; i < job.samples.length; i++) list.push(backend.newSequence());
+      } catch (err) {
+        for (const s of list) s.dispose();
+        this.dispose();
+        throw err;
+      }
+      this.seqs.set(role, list);
+    }
+  }
+
+  seq(role: ModelRole, i: number): ModelSequence {
+    return this.seqs.get(role)![i];
+  }
+
+  /** Evaluates items (sample index, tokens, how many trailing logits) on one model in one batch. */
+  async evaluate(role: ModelRole, items: { i: number; tokens: readonly number[]; last: number }[]): Promise<Float32Array[][]> {
+    if (items.length === 0) return [];
+    return this.job.models[role]!.evaluateBatch(
+      items.map((it) => ({ sequence: this.seq(role, it.i), tokens: it.tokens, logitsFor: it.last })),
+    );
+  }
+
+  /** True when `extra` more tokens still fit every cache of sample i. */
+  fits(i: number, extra: number): boolean {
+    for (const role of this.roles) {
+      if (this.seq(role, i).length + extra > this.job.models[role]!.info.contextSize) return false;
+    }
+    return true;
+  }
+
+  async truncate(i: number, length: number): Promise<void> {
+    for (const role of this.roles) {
+      const s = this.seq(role, i);
+      if (s.length > length) await s.truncate(length);
+    }
+  }
+
+  dispose(): void {
+    for (const list of this.seqs.values()) for (const s of list) s.dispose();
+    this.seqs.clear();
+  }
+}
+
+function aborted(job: DecodeJob): boolean {
+  if (!job.signal?.aborted) return false;
+  for (const s of job.samples) if (!s.done) s.end("aborted");
+  return true;
+}
+
+function decide(job: DecodeJob, i: number, logits: ModelLogits): Choice {
+  const s = job.samples[i];
+  return job.strategy.choose(logits, positionRng(s.seed, s.sample, s.position));
+}
+
+/** Reusable copies of logits rows, indexed by (sample slot, draft depth): no allocation per token. */
+class RowPool {
+  private readonly pool: Float32Array[][] = [];
+
+  take(slot: number, depth: number, src: Float32Array): Float32Array {
+    const list = (this.pool[slot] ??= []);
+    let row = list[depth];
+    if (!row || row.length !== src.length) row = list[depth] = new Float32Array(src.length);
+    row.set(src);
+    return row;
+  }
+}
+
+export async function decodeSequential(job: DecodeJob): Promise<DecodeTiming> {
+  const roles = job.strategy.models;
+  const caches = new Caches(job, roles);
+  const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
+  const t0 = performance.now();
+  let promptMs = -1;
+  try {
+    for (;;) {
+      if (aborted(job)) break;
+      const active: number[] = [];
+      for (let i = 0; i < job.samples.length; i++) {
+        if (job.samples[i].done) continue;
+        if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
+        else active.push(i);
+      }
+      if (active.length === 0) break;
+      const logits = new Map<ModelRole, Float32Array[][]>();
+      for (const role of roles) {
+        logits.set(role, await caches.evaluate(role, active.map((i) => ({ i, tokens: pending[i], last: 1 }))));
+      }
+      if (promptMs < 0) promptMs = performance.now() - t0;
+      active.forEach((i, k) => {
+        const at: ModelLogits = {};
+        for (const role of roles) at[role] = logits.get(role)![k][0];
+        const choice = decide(job, i, at);
+        if (job.samples[i].push(choice)) pending[i] = [choice.token];
+      });
+    }
+  } finally {
+    caches.dispose();
+  }
+  const total = performance.now() - t0;
+  return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0 };
+}
+
+export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSettings): Promise<DecodeTiming> {
+  // The expert drafts; the models the rule needs besides it are verified in one pass each.
+  const roles: ModelRole[] = [...new Set<ModelRole>(["expert", ...job.strategy.models])];
+  const verifiers = roles.filter((r) => r !== "expert");
+  const caches = new Caches(job, roles);
+  const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
+  const fixedK = settings.draftMax;
+  const rows = new RowPool();
+  let k = fixedK ?? 4;
+  const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0 };
+  const t0 = performance.now();
+  try {
+    for (;;) {
+      if (aborted(job)) break;
+      const active: number[] = [];
+      for (let i = 0; i < job.samples.length; i++) {
+        if (job.samples[i].done) continue;
+        if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
+        else active.push(i);
+      }
+      if (active.length === 0) break;
+
+      // Draft: expert logits E_0..E_k and proposals d_0..d_{k-1}, one expert pass per position.
+      // Drafts never run past a sample's remaining token budget or its context.
+      const kFor = active.map((i) => {
+        const s = job.samples[i];
+        let room = k;
+        while (room > 0 && !caches.fits(i, pending[i].length + room)) room--;
+        return Math.min(room, Math.max(0, s.remaining - 1));
+      });
+      const expertRows: Float32Array[][] = active.map(() => []);
+      const drafts: number[][] = active.map(() => []);
+      let drafting = active.map((_, n) => n); // indices into `active`
+      let step = await caches.evaluate("expert", active.map((i) => ({ i, tokens: pending[i], last: 1 })));
+      for (let depth = 0; ; depth++) {
+        const still: number[] = [];
+        drafting.forEach((n, m) => {
+          // The next expert pass overwrites the sequence's logits buffer: keep a copy.
+          const row = rows.take(n, depth, step[m][0]);
+          expertRows[n].push(row);
+          if (depth >= kFor[n]) return;
+          const s = job.samples[active[n]];
+          const d = expertProposal(row, settings.expertSampling, positionRng(s.seed, s.sample, s.position + depth)).token;
+          if (job.models.expert!.vocab.isEndOfGeneration(d)) return; // nothing to draft past the end
+          drafts[n].push(d);
+          still.push(n);
+        });
+        drafting = still;
+        if (drafting.length === 0) break;
+        step = await caches.evaluate("expert", drafting.map((n) => ({ i: active[n], tokens: [drafts[n][depth]], last: 1 })));
+      }
+      if (timing.promptMs < 0) timing.promptMs = performance.now() - t0;
+
+      // Verify: each other model scores pending + drafts at once (k+1 distributions).
+      const verified = new Map<ModelRole, Float32Array[][]>();
+      for (const role of verifiers) {
+        verified.set(
+          role,
+          await caches.evaluate(
+            role,
+            active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
+          ),
+        );
+      }
+
+      // Decide in order; the first decision that differs from the draft ends the round.
+      let roundAccepted = 0;
+      let roundDrafted = 0;
+      for (let n = 0; n < active.length; n++) {
+        const i = active[n];
+        const s = job.samples[i];
+        const base = caches.seq("expert", i).length - drafts[n].length; // cache length before the drafts
+        let kept = 0;
+        let next: number | null = null;
+        for (let j = 0; j <= drafts[n].length; j++) {
+          const at: ModelLogits = { expert: expertRows[n][j] };
+          for (const role of verifiers) at[role] = verified.get(role)![n][j];
+          const choice = decide(job, i, at);
+          const alive = s.push(choice);
+          if (!alive) break;
+          if (j < drafts[n].length && choice.token === drafts[n][j]) {
+            kept++;
+            continue;
+          }
+          next = choice.token;
+          break;
+        }
+        roundDrafted += drafts[n].length;
+        roundAccepted += kept;
+        await caches.truncate(i, base + kept);
+        if (next !== null) pending[i] = [next];
+        else if (!s.done) throw new Error("speculative round ended without a token");
+      }
+      timing.rounds++;
+      timing.drafted += roundDrafted;
+      timing.acceptedDrafts += roundAccepted;
+      if (fixedK === undefined) {
+        const mean = roundAccepted / Math.max(1, active.length);
+        k = roundAccepted === roundDrafted ? Math.min(ADAPTIVE_MAX, k * 2) : Math.max(ADAPTIVE_MIN, Math.ceil(mean) + 1);
+      }
+    }
+  } finally {
+    caches.dispose();
+  }
+  timing.promptMs = Math.max(timing.promptMs, 0);
+  timing.generateMs = performance.now() - t0 - timing.promptMs;
+  return timing;
+}

@@ -1,0 +1,168 @@
+// The engine: a target and optional expert (with its LoRA, and the expert base for proxy-tuning),
+// checked to share one vocabulary, and `generate`, the only generation loop in the project.
+import { LlamaBackend } from "../backend/llama-backend.ts";
+import type { ModelBackend, Tokenizer } from "../backend/types.ts";
+import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
+import { decodeSequential, decodeSpeculative, type DecodeTiming } from "../decoding/decoders.ts";
+import { SampleState } from "../decoding/sample-state.ts";
+import { createStrategy } from "../decoding/strategies/index.ts";
+import type { ModelRole, SamplingSettings } from "../decoding/types.ts";
+import { resolveSampling } from "../decoding/warpers.ts";
+import { ContextOverflowError, InvalidArgumentError, StrategyError } from "../errors.ts";
+import type { EngineModelsOptions, GenerateOptions, GenerationResult } from "./types.ts";
+
+/** Defaults of the CoSec+ reference code (Hugging Face sampling with its default top-k 50). */
+export const DEFAULT_TARGET_SAMPLING: SamplingSettings = { temperature: 0.4, topK: 50, topP: 0.95 };
+export const DEFAULT_MAX_TOKENS = 128;
+
+export interface GenerationSummary {
+  results: GenerationResult[];
+  /** Speculative statistics when `speculative` was on. */
+  speculative?: { rounds: number; drafted: number; acceptedDrafts: number; meanAcceptedRun: number };
+}
+
+export class Engine {
+  private expertBaseLoading: Promise<ModelBackend> | null = null;
+
+  private constructor(
+    readonly options: EngineModelsOptions,
+    readonly target: ModelBackend,
+    readonly expert: ModelBackend | undefined,
+  ) {}
+
+  static async load(options: EngineModelsOptions): Promise<Engine> {
+    const common = { gpu: options.gpu, contextSize: options.contextSize, maxSequences: options.maxSequences };
+    const target = await LlamaBackend.load({ ...common, path: options.target, threads: options.targetThreads });
+    let expert: ModelBackend | undefined;
+    if (options.expert) {
+      try {
+        expert = await LlamaBackend.load({
+          ...common,
+          path: options.expert,
+          threads: options.expertThreads,
+          lora: options.expertLora ? { path: options.expertLora, scale: options.expertLoraScale } : undefined,
+        });
+        assertSameVocabulary(target.vocab, expert.vocab, [`target ${options.target}`, `expert ${options.expert}`]);
+      } catch (err) {
+        await expert?.dispose();
+        await target.dispose();
+        throw err;
+      }
+    } else if (options.expertLora) {
+      await target.dispose();
+      throw new InvalidArgumentError("expertLora", "an expert LoRA needs an expert model (--expert)");
+    }
+    return new Engine(options, target, expert);
+  }
+
+  get tokenizer(): Tokenizer {
+    return this.target.tokenizer;
+  }
+
+  /** The expert without its adapter (proxy-tuning's "base"), loaded on first use. */
+  private expertBase(): Promise<ModelBackend> {
+    if (!this.expertBaseLoading) {
+      const path = this.options.expertBase ?? this.options.expert;
+      if (!path) return Promise.reject(new StrategyError("proxy needs an expert model"));
+      if (!this.options.expertBase && !this.options.expertLora) {
+        return Promise.reject(new StrategyError("proxy needs an expert with a LoRA adapter (--expert-lora) or a separate --expert-base"));
+      }
+      this.expertBaseLoading = LlamaBackend.load({
+        path,
+        gpu: this.options.gpu,
+        contextSize: this.options.contextSize,
+        maxSequences: this.options.maxSequences,
+        threads: this.options.expertThreads,
+      }).then((b) => {
+        assertSameVocabulary(this.target.vocab, b.vocab, [`target ${this.options.target}`, `expert base ${path}`]);
+        return b;
+      });
+    }
+    return this.expertBaseLoading;
+  }
+
+  async generate(prompt: string | readonly number[], options: GenerateOptions = {}): Promise<GenerationResult[]> {
+    return (await this.generateWithStats(prompt, options)).results;
+  }
+
+  async generateWithStats(prompt: string | readonly number[], options: GenerateOptions = {}): Promise<GenerationSummary> {
+    const n = options.n ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("n", `must be a positive integer, got ${n}`);
+    const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidArgumentError("maxTokens", `must be a non-negative integer, got ${maxTokens}`);
+    const seed = options.seed ?? 0;
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError("seed", `must be a non-negative integer, got ${seed}`);
+    const targetSampling = resolveSampling(options.targetSampling, DEFAULT_TARGET_SAMPLING);
+    const expertSampling = resolveSampling(options.expertSampling, targetSampling);
+    for (const [name, s] of [["targetSampling", targetSampling], ["expertSampling", expertSampling]] as const) {
+      if (!(s.temperature >= 0)) throw new InvalidArgumentError(`${name}.temperature`, `must be >= 0, got ${s.temperature}`);
+      if (!(s.topP > 0 && s.topP <= 1)) throw new InvalidArgumentError(`${name}.topP`, `must be in (0, 1], got ${s.topP}`);
+      if (!(Number.isInteger(s.topK) && s.topK >= 0)) throw new InvalidArgumentError(`${name}.topK`, `must be a non-negative integer, got ${s.topK}`);
+    }
+    const strategy = createStrategy(options.strategy ?? (this.expert ? "cosec-plus" : "target"), {
+      target: targetSampling,
+      expert: expertSampling,
+    });
+    const models: Partial<Record<ModelRole, ModelBackend>> = { target: this.target, expert: this.expert };
+    if (strategy.models.includes("expertBase")) models.expertBase = await this.expertBase();
+    for (const role of strategy.models) {
+      if (!models[role]) throw new StrategyError(`strategy ${strategy.name} needs the ${role} model (pass --expert)`);
+    }
+    const promptTokens = typeof prompt === "string" ? this.tokenizer.tokenize(prompt, { addBos: options.addBos }) : [...prompt];
+    if (promptTokens.length === 0) throw new InvalidArgumentError("prompt", "is empty (and the model adds no BOS token)");
+    const context = Math.min(...strategy.models.map((r) => models[r]!.info.contextSize));
+    if (promptTokens.length >= context) {
+      throw new ContextOverflowError(`the prompt has ${promptTokens.length} tokens but the context holds ${context}; shorten it or raise --context-size`);
+    }
+    const firstSample = options.firstSample ?? 0;
+    const samples = Array.from(
+      { length: n },
+      (_, i) =>
+        new SampleState(firstSample + i, seed, this.target.vocab, { maxTokens, stop: options.stop ?? [] }, options.onToken),
+    );
+    const job = { strategy, models, samples, prompt: promptTokens, signal: options.signal };
+    let timing: DecodeTiming;
+    const spec = options.speculative;
+    if (spec) {
+      if (!this.expert) throw new StrategyError("speculative decoding needs an expert model to draft with");
+      const draftMax = typeof spec === "object" ? spec.draftMax : undefined;
+      if (draftMax !== undefined && !(Number.isInteger(draftMax) && draftMax >= 1 && draftMax <= 64)) {
+        throw new InvalidArgumentError("draftMax", `must be an integer in [1, 64], got ${draftMax}`);
+      }
+      timing = await decodeSpeculative(job, { draftMax, expertSampling });
+    } else {
+      timing = await decodeSequential(job);
+    }
+    const generated = samples.reduce((a, s) => a + s.tokens.length, 0);
+    const perSample = {
+      promptTokens: promptTokens.length,
+      promptMs: timing.promptMs,
+      generatedTokens: 0,
+      generateMs: timing.generateMs,
+      promptTokensPerSecond: timing.promptMs > 0 ? (promptTokens.length * n * 1000) / timing.promptMs : 0,
+      tokensPerSecond: timing.generateMs > 0 ? (generated * 1000) / timing.generateMs : 0,
+    };
+    const countsAcceptance = strategy.name === "cosec-plus" || strategy.name === "expert";
+    const results = samples.map((s) => s.result({ ...perSample, generatedTokens: s.tokens.length }, countsAcceptance));
+    return {
+      results,
+      ...(spec
+        ? {
+            speculative: {
+              rounds: timing.rounds,
+              drafted: timing.drafted,
+              acceptedDrafts: timing.acceptedDrafts,
+              meanAcceptedRun: timing.rounds > 0 ? timing.acceptedDrafts / timing.rounds : 0,
+            },
+          }
+        : {}),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const base = this.expertBaseLoading ? await this.expertBaseLoading.catch(() => null) : null;
+    await base?.dispose();
+    await this.expert?.dispose();
+    await this.target.dispose();
+  }
+}
