@@ -548,12 +548,65 @@ Napi::Value KAtLeast(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ids.size()));
 }
 
+// ---- Gumbel-max sampling. token = argmax_i(scale*row[i] + g_i), g_i Gumbel noise keyed by
+// (key, i). Unlike an inverse CDF, whose boundaries move when float noise in the logits changes a
+// running sum (nearly certain somewhere in a flat 50k distribution), the argmax moves only when two
+// perturbed values tie to within that noise: outputs survive different batch shapes.
+static inline uint32_t Fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+// log for x > 0 (float), relative error ~1e-7: exponent split + atanh series.
+static inline float FastLog(float x) {
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  int32_t e = ((bits >> 23) & 0xff) - 127;
+  bits = (bits & 0x007fffff) | 0x3f800000;  // mantissa in [1, 2)
+  float m;
+  std::memcpy(&m, &bits, sizeof m);
+  if (m > 1.41421356f) {
+    m *= 0.5f;
+    e += 1;
+  }
+  const float t = (m - 1.0f) / (m + 1.0f);
+  const float t2 = t * t;
+  const float series = t * (2.0f + t2 * (0.666666667f + t2 * (0.4f + t2 * (0.285714286f + t2 * 0.222222222f))));
+  return series + static_cast<float>(e) * 0.693147181f;
+}
+
+// gumbelMax(row, scale, key) -> token
+Napi::Value KGumbelMax(const Napi::CallbackInfo& info) {
+  size_t n;
+  const float* x = RowData(info[0], &n);
+  const float scale = static_cast<float>(info[1].As<Napi::Number>().DoubleValue());
+  const uint32_t key = info[2].As<Napi::Number>().Uint32Value();
+  size_t best = 0;
+  float bv = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    if (x[i] == -INFINITY) continue;
+    const uint32_t h = Fmix32(key ^ Fmix32(static_cast<uint32_t>(i) * 0x9e3779b1u + 0x7f4a7c15u));
+    const float u = (static_cast<float>(h >> 8) + 0.5f) * (1.0f / 16777216.0f);  // (0, 1)
+    const float v = x[i] * scale - FastLog(-FastLog(u));
+    if (v > bv) {
+      bv = v;
+      best = i;
+    }
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(best));
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("logSumExp", Napi::Function::New(env, KLogSumExp));
   exports.Set("sampleFull", Napi::Function::New(env, KSampleFull));
   exports.Set("argmax", Napi::Function::New(env, KArgmax));
+  exports.Set("gumbelMax", Napi::Function::New(env, KGumbelMax));
   exports.Set("topK", Napi::Function::New(env, KTopK));
   exports.Set("atLeast", Napi::Function::New(env, KAtLeast));
   Napi::Function model = Model::Define(env);

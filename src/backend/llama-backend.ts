@@ -130,8 +130,8 @@ class LlamaSequence implements ModelSequence {
     return this.owner.truncate(this, length);
   }
 
-  dispose(): void {
-    this.owner.release(this);
+  dispose(): Promise<void> {
+    return this.owner.release(this);
   }
 }
 
@@ -299,11 +299,11 @@ export class LlamaBackend implements ModelBackend {
     });
   }
 
-  release(seq: LlamaSequence): void {
-    if (seq.disposed) return;
+  release(seq: LlamaSequence): Promise<void> {
+    if (seq.disposed) return Promise.resolve();
     seq.disposed = true;
     // Clear the slot's cache before reuse; queued so it never races a running decode.
-    void this.exclusive(async () => {
+    return this.exclusive(async () => {
       this.context.seqRemove(seq.id, 0);
       this.free.push(seq.id);
     });

@@ -42,7 +42,14 @@ export interface Addon {
   Model: new (path: string, gpuLayers: number) => AddonModel;
   Context: new (
     model: AddonModel,
-    options: { contextSize: number; sequences: number; batchSize: number; threads: number; lora?: string; loraScale?: number },
+    options: {
+      contextSize: number;
+      sequences: number;
+      batchSize: number;
+      threads: number;
+      lora?: string;
+      loraScale?: number;
+    },
   ) => AddonContext;
 }
 

@@ -72,7 +72,8 @@ export interface ModelSequence {
   evaluate(tokens: readonly number[], logitsFor: LogitsFor): Promise<Float32Array[]>;
   /** Roll the cache back to its first `length` tokens. */
   truncate(length: number): Promise<void>;
-  dispose(): void;
+  /** Frees the slot; it is reusable once the promise resolves (pending work on it finishes first). */
+  dispose(): Promise<void>;
 }
 
 /** Which new positions to return logits for: the last one, all of them, or the last N. */

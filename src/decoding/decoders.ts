@@ -52,8 +52,8 @@ class Caches {
       try {
         for (let i = 0; i < job.samples.length; i++) list.push(backend.newSequence());
       } catch (err) {
-        for (const s of list) s.dispose();
-        this.dispose();
+        for (const s of list) void s.dispose();
+        void this.dispose();
         throw err;
       }
       this.seqs.set(role, list);
@@ -87,9 +87,10 @@ class Caches {
     }
   }
 
-  dispose(): void {
-    for (const list of this.seqs.values()) for (const s of list) s.dispose();
+  async dispose(): Promise<void> {
+    const all = [...this.seqs.values()].flat();
     this.seqs.clear();
+    await Promise.all(all.map((s) => s.dispose()));
   }
 }
 
@@ -146,7 +147,7 @@ export async function decodeSequential(job: DecodeJob): Promise<DecodeTiming> {
       });
     }
   } finally {
-    caches.dispose();
+    await caches.dispose();
   }
   const total = performance.now() - t0;
   return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0 };
@@ -254,7 +255,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       }
     }
   } finally {
-    caches.dispose();
+    await caches.dispose();
   }
   timing.promptMs = Math.max(timing.promptMs, 0);
   timing.generateMs = performance.now() - t0 - timing.promptMs;

@@ -7,7 +7,7 @@ import { repoRoot } from "../paths.ts";
 
 export interface Kernels {
   logSumExp(row: Float32Array, scale: number): number;
-  sampleFull(row: Float32Array, scale: number, lse: number, u: number): number;
+  gumbelMax(row: Float32Array, scale: number, key: number): number;
   argmax(row: Float32Array): number;
   topK(row: Float32Array, k: number, out: Int32Array): number;
   atLeast(row: Float32Array, threshold: number, out: Int32Array): number;

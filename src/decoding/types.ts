@@ -24,9 +24,11 @@ export interface Choice {
   logprob: number;
 }
 
-/** Uniform numbers for one (seed, sample, position), split by purpose so rules never share draws. */
+/** Random numbers for one (seed, sample, position), split by purpose so rules never share draws. */
 export interface PositionRng {
   uniform(purpose: RngPurpose): number;
+  /** A 32-bit key that seeds per-token Gumbel noise (sampling by Gumbel-max). */
+  key(purpose: RngPurpose): number;
 }
 
 export type RngPurpose = "expert-proposal" | "target" | "mixed" | "accept";

@@ -1,7 +1,9 @@
 // Distribution maths on raw logits (one Float32Array over the vocabulary), written once for every
 // rule. Warpers follow Hugging Face's order: temperature, then top-k, then top-p. The passes over
 // the whole vocabulary run in native kernels; only the few candidates that can matter are sorted.
+// Sampling is Gumbel-max keyed by the position's random key (see gumbelMax in the addon for why).
 import { kernels } from "./kernels.ts";
+import { gumbelFor } from "./rng.ts";
 import type { SamplingSettings } from "./types.ts";
 
 export function resolveSampling(s: Partial<SamplingSettings> | undefined, base: SamplingSettings): SamplingSettings {
@@ -21,11 +23,10 @@ export function logSumExp(logits: Float32Array, scale = 1): number {
   return kernels.logSumExp(logits, scale);
 }
 
-/** Samples softmax(scale·logits) over the whole vocabulary by inverse CDF in index order. */
-export function sampleFull(logits: Float32Array, u: number, scale = 1): { token: number; logprob: number } {
-  const lse = kernels.logSumExp(logits, scale);
-  const token = kernels.sampleFull(logits, scale, lse, u);
-  return { token, logprob: logits[token] * scale - lse };
+/** Samples softmax(scale·logits) over the whole vocabulary (Gumbel-max with per-token noise). */
+export function sampleFull(logits: Float32Array, key: number, scale = 1): { token: number; logprob: number } {
+  const token = kernels.gumbelMax(logits, scale, key);
+  return { token, logprob: logits[token] * scale - kernels.logSumExp(logits, scale) };
 }
 
 /**
@@ -88,18 +89,21 @@ export function warp(logits: Float32Array, s: SamplingSettings): WarpedDistribut
   return { tokens: tokens.slice(0, keep), probs: probs.slice(0, keep) };
 }
 
-/** Samples the warped distribution with uniform `u`; returns the token and its warped log-prob. */
-export function sampleWarped(logits: Float32Array, s: SamplingSettings, u: number): { token: number; logprob: number } {
+/** Samples the warped distribution under `key`; returns the token and its warped log-prob. */
+export function sampleWarped(logits: Float32Array, s: SamplingSettings, key: number): { token: number; logprob: number } {
   if (s.temperature <= 0) return { token: argmax(logits), logprob: 0 };
   const d = warp(logits, s);
-  if (!d) return sampleFull(logits, u, 1 / s.temperature);
-  let cum = 0;
+  if (!d) return sampleFull(logits, key, 1 / s.temperature);
+  let best = 0;
+  let bestValue = -Infinity;
   for (let i = 0; i < d.tokens.length; i++) {
-    cum += d.probs[i];
-    if (cum > u) return { token: d.tokens[i], logprob: Math.log(d.probs[i]) };
+    const v = Math.log(d.probs[i]) + gumbelFor(key, d.tokens[i]);
+    if (v > bestValue) {
+      bestValue = v;
+      best = i;
+    }
   }
-  const last = d.tokens.length - 1;
-  return { token: d.tokens[last], logprob: Math.log(d.probs[last]) };
+  return { token: d.tokens[best], logprob: Math.log(d.probs[best]) };
 }
 
 /** Warped probability of one token (0 when truncated away). */

@@ -21,7 +21,7 @@ abstract class CombinedStrategy implements Strategy {
   }
 
   choose(logits: ModelLogits, rng: PositionRng): Choice {
-    const { token, logprob } = sampleWarped(this.combined(logits), this.sampling, rng.uniform("mixed"));
+    const { token, logprob } = sampleWarped(this.combined(logits), this.sampling, rng.key("mixed"));
     return { token, source: "mixed", logprob };
   }
 }

@@ -39,14 +39,10 @@ export class CosecPlusStrategy implements Strategy {
     if (this.acceptanceRatio(target, expert, proposal.token) > this.o.threshold) {
       return { token: proposal.token, source: "expert", logprob: proposal.logprob };
     }
-    const u = rng.uniform("target");
-    if (this.o.mode === "warped" || this.o.targetSampling.temperature <= 0) {
-      // Greedy runs stay greedy: the fallback is the target's argmax in both modes.
-      if (this.o.targetSampling.temperature <= 0) return { token: argmax(target), source: "target", logprob: 0 };
-      const s = sampleWarped(target, this.o.targetSampling, u);
-      return { token: s.token, source: "target", logprob: s.logprob };
-    }
-    const s = sampleFull(target, u);
+    // Greedy runs stay greedy: the fallback is the target's argmax in both modes.
+    if (this.o.targetSampling.temperature <= 0) return { token: argmax(target), source: "target", logprob: 0 };
+    const key = rng.key("target");
+    const s = this.o.mode === "warped" ? sampleWarped(target, this.o.targetSampling, key) : sampleFull(target, key);
     return { token: s.token, source: "target", logprob: s.logprob };
   }
 

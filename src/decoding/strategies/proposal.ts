@@ -4,5 +4,5 @@ import { sampleWarped } from "../warpers.ts";
 import type { PositionRng, SamplingSettings } from "../types.ts";
 
 export function expertProposal(expertLogits: Float32Array, settings: SamplingSettings, rng: PositionRng): { token: number; logprob: number } {
-  return sampleWarped(expertLogits, settings, rng.uniform("expert-proposal"));
+  return sampleWarped(expertLogits, settings, rng.key("expert-proposal"));
 }

@@ -8,7 +8,7 @@ export class TargetStrategy implements Strategy {
   constructor(private readonly sampling: SamplingSettings) {}
 
   choose(logits: ModelLogits, rng: PositionRng): Choice {
-    const { token, logprob } = sampleWarped(logits.target!, this.sampling, rng.uniform("target"));
+    const { token, logprob } = sampleWarped(logits.target!, this.sampling, rng.key("target"));
     return { token, source: "target", logprob };
   }
 }

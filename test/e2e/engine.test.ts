@@ -1,0 +1,309 @@
+// The engine on real GGUF files (tiny random-weight fixtures written by the project's trainer).
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, openSync, closeSync, ftruncateSync, writeFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { LlamaBackend } from "../../src/backend/llama-backend.ts";
+import { Engine } from "../../src/generate/engine.ts";
+import type { GenerateOptions, StrategyName } from "../../src/generate/types.ts";
+import { ContextOverflowError, ModelLoadError, VocabularyMismatchError } from "../../src/errors.ts";
+import { ensureFixtures, readReference, readReferenceLogits, type FixturePaths, type ReferenceName } from "../helpers/fixtures.ts";
+
+let f: FixturePaths;
+let engine: Engine;
+const scratch = mkdtempSync(join(tmpdir(), "cosec-engine-"));
+
+before(async () => {
+  f = await ensureFixtures();
+  engine = await Engine.load({
+    target: f.targetLlama,
+    expert: f.expertLlama,
+    expertLora: f.expertLlamaLora,
+    gpu: "cpu",
+    maxSequences: 4,
+    contextSize: 256,
+  });
+});
+
+after(async () => {
+  await engine?.dispose();
+});
+
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (const v of a) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe("backend: raw logits equal a PyTorch forward of the same weights", () => {
+  // Tolerance: 1% of the largest |logit|. The fixtures are random-init with std 0.2, so logits span
+  // about ±10 and llama.cpp's CPU arithmetic (different summation order, fused kernels) differs from
+  // PyTorch by up to ~0.04 (measured: 0.009–0.036 across these five cases). A layout bug (a
+  // transposed or unpermuted matrix, a missing bias, a LoRA applied to the wrong side) changes
+  // logits by amounts of the order of the logits themselves, 10–100× over this bound.
+  const cases: [ReferenceName, () => string, () => string | undefined][] = [
+    ["target-llama", () => f.targetLlama, () => undefined],
+    ["expert-llama", () => f.expertLlama, () => undefined],
+    ["expert-llama+lora", () => f.expertLlama, () => f.expertLlamaLora],
+    ["target-qwen2", () => f.targetQwen2, () => undefined],
+    ["target-qwen2+lora", () => f.targetQwen2, () => f.targetQwen2Lora],
+  ];
+  for (const [name, model, lora] of cases) {
+    it(name, async () => {
+      const ref = await readReference();
+      const expected = await readReferenceLogits(name);
+      const loraPath = lora();
+      const b = await LlamaBackend.load({ path: model(), lora: loraPath ? { path: loraPath } : undefined, gpu: "cpu" });
+      try {
+        assert.equal(b.info.vocabSize, ref.vocabSize);
+        assert.deepEqual(b.tokenizer.tokenize(ref.prompt), ref.promptTokens, "llama.cpp tokenizes like the HF tokenizer");
+        const [logits] = await b.newSequence().evaluate(ref.promptTokens, "last");
+        const d = maxDiff(logits, expected);
+        assert.ok(d <= 0.01 * maxAbs(expected), `max |Δlogit| ${d} exceeds 1% of ${maxAbs(expected)}`);
+        if (loraPath) {
+          // The adapter must matter: without it the logits are far from the adapted reference.
+          const plain = await LlamaBackend.load({ path: model(), gpu: "cpu" });
+          const [base] = await plain.newSequence().evaluate(ref.promptTokens, "last");
+          assert.ok(maxDiff(base, expected) > 10 * d, "the LoRA adapter changes the logits");
+          await plain.dispose();
+        }
+      } finally {
+        await b.dispose();
+      }
+    });
+  }
+
+  it("tokenizes the reference texts exactly like the Hugging Face tokenizer", async () => {
+    const ref = await readReference();
+    for (const { text, ids } of ref.tokenization) {
+      // Hugging Face parses special-token text by default; the engine does so only when asked,
+      // so user text cannot smuggle control tokens in.
+      assert.deepEqual(engine.tokenizer.tokenize(text, { parseSpecial: true }), ids, JSON.stringify(text));
+      assert.equal(engine.tokenizer.detokenize(ids), text);
+    }
+  });
+
+  it("Q8_0 loads and stays close (reported)", async () => {
+    const ref = await readReference();
+    const b = await LlamaBackend.load({ path: f.targetLlamaQ8, gpu: "cpu" });
+    const [logits] = await b.newSequence().evaluate(ref.promptTokens, "last");
+    const d = maxDiff(logits, await readReferenceLogits("target-llama"));
+    console.log(`# Q8_0 max |Δlogit| vs PyTorch F32: ${d.toFixed(4)} (max |logit| ${maxAbs(logits).toFixed(2)})`);
+    assert.ok(d < 0.1 * maxAbs(logits));
+    await b.dispose();
+  });
+});
+
+describe("backend: KV cache", () => {
+  it("rolling back gives the state a fresh evaluation of the kept text gives", async () => {
+    const prompt = engine.tokenizer.tokenize("def add(a, b):\n    return");
+    const a = engine.target.newSequence();
+    const b = engine.target.newSequence();
+    try {
+      await a.evaluate(prompt, "last");
+      await a.evaluate([257, 1000, 42], "all");
+      await a.truncate(prompt.length);
+      assert.equal(a.length, prompt.length);
+      const rolled = (await a.evaluate([318], "last"))[0].slice();
+      await b.evaluate(prompt, "last");
+      const fresh = (await b.evaluate([318], "last"))[0];
+      assert.ok(maxDiff(rolled, fresh) < 1e-4, `rolled-back logits differ by ${maxDiff(rolled, fresh)}`);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it("returns logits for the last N positions, equal to one-by-one evaluation", async () => {
+    const prompt = engine.tokenizer.tokenize("x = 1\ny =");
+    const extra = [362, 198, 89];
+    const a = engine.target.newSequence();
+    const b = engine.target.newSequence();
+    try {
+      await a.evaluate(prompt, "last");
+      const rows = (await a.evaluate(extra, "all")).map((r) => r.slice());
+      assert.equal(rows.length, 3);
+      await b.evaluate(prompt, "last");
+      for (let i = 0; i < extra.length; i++) {
+        const [one] = await b.evaluate([extra[i]], "last");
+        assert.ok(maxDiff(rows[i], one) < 1e-3, `position ${i}: ${maxDiff(rows[i], one)}`);
+      }
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+});
+
+describe("bad input gets named errors", () => {
+  it("different vocabularies: names the first differing id and both tokens", async () => {
+    const ref = await readReference();
+    await assert.rejects(
+      Engine.load({ target: f.targetLlama, expert: f.otherVocab, gpu: "cpu" }),
+      (e: Error) =>
+        e instanceof VocabularyMismatchError &&
+        e.firstDifferingId === ref.renamedTokenId &&
+        e.message.includes(`token id ${ref.renamedTokenId}`) &&
+        e.message.includes("cosec-renamed-1000"),
+    );
+  });
+
+  it("a truncated GGUF", async () => {
+    const path = join(scratch, "truncated.gguf");
+    copyFileSync(f.expertLlama, path);
+    const fd = openSync(path, "r+");
+    ftruncateSync(fd, Math.floor(statSync(path).size / 2));
+    closeSync(fd);
+    await assert.rejects(LlamaBackend.load({ path, gpu: "cpu" }), (e: Error) => e instanceof ModelLoadError && /truncated/.test(e.message));
+  });
+
+  it("a file that is not GGUF, and a missing file", async () => {
+    const path = join(scratch, "garbage.gguf");
+    writeFileSync(path, "this is not a model");
+    await assert.rejects(LlamaBackend.load({ path, gpu: "cpu" }), (e: Error) => e instanceof ModelLoadError && /not a GGUF/.test(e.message));
+    await assert.rejects(LlamaBackend.load({ path: join(scratch, "nope.gguf"), gpu: "cpu" }), /not found/);
+  });
+
+  it("a prompt longer than the context", async () => {
+    const long = "x = 1\n".repeat(200);
+    await assert.rejects(engine.generate(long, { maxTokens: 4 }), (e: Error) => e instanceof ContextOverflowError && /context holds 256/.test(e.message));
+  });
+
+  it("bad generation options name the field", async () => {
+    await assert.rejects(engine.generate("x", { n: 0 }), /n: must be a positive integer/);
+    await assert.rejects(engine.generate("x", { targetSampling: { topP: 1.5 } }), /targetSampling.topP/);
+    await assert.rejects(engine.generate("x", { strategy: "bogus" as StrategyName }), /unknown strategy 'bogus'/);
+  });
+});
+
+describe("generation", () => {
+  const prompt = "def read_file(path):\n";
+
+  it("same seed gives the same output; different seeds differ", async () => {
+    const opts: GenerateOptions = { strategy: "cosec-plus", maxTokens: 24, n: 2, seed: 5 };
+    const a = await engine.generate(prompt, opts);
+    const b = await engine.generate(prompt, opts);
+    assert.deepEqual(a.map((r) => r.tokens), b.map((r) => r.tokens));
+    const c = await engine.generate(prompt, { ...opts, seed: 6 });
+    assert.notDeepEqual(a.map((r) => r.tokens), c.map((r) => r.tokens));
+    assert.notDeepEqual(a[0].tokens, a[1].tokens, "samples of one run differ");
+  });
+
+  it("sample i of a batch equals sample i generated alone (paired comparisons)", async () => {
+    const batch = await engine.generate(prompt, { strategy: "target", maxTokens: 16, n: 3, seed: 9 });
+    const alone = await engine.generate(prompt, { strategy: "target", maxTokens: 16, n: 1, seed: 9, firstSample: 2 });
+    assert.deepEqual(alone[0].tokens, batch[2].tokens);
+    assert.equal(alone[0].sample, 2);
+  });
+
+  it("results carry provenance, acceptance and timing; streaming concatenates to the text", async () => {
+    const streamed: string[] = [];
+    const [r] = await engine.generate(prompt, { strategy: "cosec-plus", maxTokens: 20, seed: 1, onToken: (e) => streamed.push(e.text) });
+    assert.equal(streamed.join(""), r.text);
+    assert.equal(r.sources.length, r.tokens.length);
+    const fromExpert = r.sources.filter((s) => s === "expert").length;
+    assert.equal(r.acceptanceRate, fromExpert / r.tokens.length);
+    assert.ok(r.timing.tokensPerSecond > 0 && r.timing.promptTokens > 0);
+    assert.equal(engine.tokenizer.detokenize(r.tokens), r.text);
+    const [t] = await engine.generate(prompt, { strategy: "target", maxTokens: 5 });
+    assert.equal(t.acceptanceRate, null);
+  });
+
+  it("stop sequences cut the text, also when the stop spans two tokens", async () => {
+    const greedy: GenerateOptions = { strategy: "target", maxTokens: 12, targetSampling: { temperature: 0 } };
+    const [full] = await engine.generate(prompt, greedy);
+    const pieces = full.tokens.map((t) => engine.tokenizer.detokenize([t]));
+    // A stop made of the end of token 3 and the start of token 4 (each at least one character).
+    const k = 3;
+    const stop = pieces[k].slice(-2) + pieces[k + 1].slice(0, 2);
+    const cut = full.text.indexOf(stop);
+    assert.ok(cut >= 0 && pieces[k].length > 0 && pieces[k + 1].length > 0);
+    const streamed: string[] = [];
+    const [r] = await engine.generate(prompt, { ...greedy, stop: [stop], onToken: (e) => streamed.push(e.text) });
+    assert.equal(r.finishReason, "stop");
+    assert.equal(r.text, full.text.slice(0, cut));
+    assert.equal(streamed.join(""), r.text, "no part of the stop string is streamed");
+    const [len] = await engine.generate(prompt, { ...greedy, maxTokens: 4 });
+    assert.equal(len.finishReason, "length");
+    assert.equal(len.tokens.length, 4);
+  });
+
+  it("aborting ends every sample with finish reason 'aborted'", async () => {
+    const ac = new AbortController();
+    let count = 0;
+    const results = await engine.generate(prompt, {
+      n: 2,
+      maxTokens: 100,
+      signal: ac.signal,
+      onToken: () => {
+        if (++count === 5) ac.abort();
+      },
+    });
+    for (const r of results) {
+      assert.equal(r.finishReason, "aborted");
+      assert.ok(r.tokens.length < 100);
+    }
+    assert.equal(engine.target.freeSequences, 4, "sequences are released");
+  });
+});
+
+describe("speculative co-decoding equals sequential co-decoding token for token", () => {
+  const prompts = ["def check_path(p):\n", "int main(void) {\n"];
+  const strategies: StrategyName[] = ["cosec-plus", "target", "expert", "weighted", "proxy"];
+  for (const strategy of strategies) {
+    it(strategy, async () => {
+      for (const [pi, prompt] of prompts.entries()) {
+        for (const seed of [1, 2]) {
+          const base: GenerateOptions = { strategy, maxTokens: 24, n: 2, seed: seed + 10 * pi };
+          const sequential = (await engine.generate(prompt, base)).map((r) => [r.tokens, r.sources, r.finishReason]);
+          for (const draftMax of [1, 3, 8, undefined]) {
+            const spec = await engine.generate(prompt, { ...base, speculative: draftMax ? { draftMax } : true });
+            assert.deepEqual(
+              spec.map((r) => [r.tokens, r.sources, r.finishReason]),
+              sequential,
+              `${strategy}, prompt ${pi}, seed ${seed}, k=${draftMax ?? "adaptive"}`,
+            );
+          }
+        }
+      }
+    });
+  }
+
+  it("with stop sequences and token limits inside a round", async () => {
+    const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 7, n: 2, seed: 3, expertSampling: { temperature: 0.2 } };
+    const [full] = await engine.generate("def f(x):\n", { ...base, maxTokens: 20 });
+    const stop = full.text.slice(6, 9);
+    for (const opts of [base, { ...base, maxTokens: 20, stop: [stop] }]) {
+      const sequential = await engine.generate("def f(x):\n", opts);
+      for (const draftMax of [3, 8]) {
+        const spec = await engine.generate("def f(x):\n", { ...opts, speculative: { draftMax } });
+        assert.deepEqual(
+          spec.map((r) => [r.text, r.tokens, r.finishReason]),
+          sequential.map((r) => [r.text, r.tokens, r.finishReason]),
+        );
+      }
+    }
+  });
+
+  it("accepts drafts and reports round statistics", async () => {
+    // A greedy pair where the target is steered by the expert's drafts: statistics must add up.
+    const { results, speculative } = await engine.generateWithStats("def f(x):\n", {
+      strategy: "expert",
+      maxTokens: 30,
+      speculative: { draftMax: 4 },
+    });
+    assert.ok(speculative && speculative.rounds > 0);
+    assert.ok(speculative.acceptedDrafts <= speculative.drafted);
+    // `expert` keeps every draft: rounds of 4 drafts + 1 decided token cover 30 tokens in 6 rounds.
+    assert.equal(results[0].tokens.length, 30);
+    assert.equal(speculative.rounds, 6);
+  });
+});
