@@ -1,0 +1,110 @@
+// `cosec generate`: one prompt, n samples, through the engine; text, JSON or JSONL out.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "../errors.ts";
+import { Engine } from "../generate/engine.ts";
+import type { GenerationResult } from "../generate/types.ts";
+import { MODEL_HELP, MODEL_OPTIONS, SAMPLING_HELP, SAMPLING_OPTIONS, engineOptionsFrom, generateOptionsFrom, intAtLeast, numberOption, str } from "./options.ts";
+
+const HELP = `usage: cosec generate --target T.gguf [--expert E.gguf [--expert-lora A.gguf]] [prompt options]
+
+Generates from one prompt with a target model, co-decoded with a security expert when one is given.
+
+prompt options:
+  --prompt TEXT             the prompt (or --prompt-file FILE, or standard input)
+  --prompt-file FILE        read the prompt from a file
+  -n, --samples N           samples, decoded as parallel sequences (default 1)
+  --stop S                  stop string (repeatable); the text ends before it
+  --format text|json|jsonl  output (default text; text streams tokens to a terminal)
+
+${SAMPLING_HELP}
+
+${MODEL_HELP}`;
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function summaryLine(r: GenerationResult): string {
+  const acc = r.acceptanceRate === null ? "" : `, accepted from expert ${(100 * r.acceptanceRate).toFixed(1)}%`;
+  return (
+    `[sample ${r.sample}: ${r.tokens.length} tokens, ${r.finishReason}${acc}, ` +
+    `prompt ${r.timing.promptTokensPerSecond.toFixed(1)} tok/s, generation ${r.timing.tokensPerSecond.toFixed(1)} tok/s]`
+  );
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      ...MODEL_OPTIONS,
+      ...SAMPLING_OPTIONS,
+      prompt: { type: "string" },
+      "prompt-file": { type: "string" },
+      samples: { type: "string", short: "n" },
+      stop: { type: "string", multiple: true },
+      format: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const format = str(v, "format") ?? "text";
+  if (!["text", "json", "jsonl"].includes(format)) throw new InvalidArgumentError("--format", `expected text, json or jsonl, got '${format}'`);
+  const n = numberOption(v, "samples", intAtLeast(1), "a positive integer") ?? 1;
+  const promptFile = str(v, "prompt-file");
+  let prompt = str(v, "prompt");
+  if (prompt === undefined && promptFile) {
+    try {
+      prompt = readFileSync(promptFile, "utf8");
+    } catch (err) {
+      throw new InvalidArgumentError("--prompt-file", `cannot read ${promptFile}: ${(err as Error).message}`);
+    }
+  }
+  if (prompt === undefined) prompt = process.stdin.isTTY ? "" : readStdin();
+  if (!prompt) throw new InvalidArgumentError("--prompt", "no prompt given (use --prompt, --prompt-file or standard input)");
+
+  const gen = generateOptionsFrom(v);
+  const engine = await Engine.load(engineOptionsFrom(v, { maxSequences: n }));
+  try {
+    const stream = format === "text" && n === 1 && process.stdout.isTTY;
+    const ac = new AbortController();
+    const onSigint = () => ac.abort();
+    process.once("SIGINT", onSigint);
+    const { results, speculative } = await engine.generateWithStats(prompt, {
+      ...gen,
+      n,
+      stop: (v.stop as string[] | undefined) ?? [],
+      signal: ac.signal,
+      onToken: stream ? (e) => process.stdout.write(e.text) : undefined,
+    });
+    process.off("SIGINT", onSigint);
+    if (format === "json") {
+      console.log(JSON.stringify({ prompt, results, speculative }, null, 2));
+    } else if (format === "jsonl") {
+      for (const r of results) console.log(JSON.stringify(r));
+    } else {
+      for (const r of results) {
+        if (!stream) {
+          if (n > 1) process.stdout.write(`--- sample ${r.sample}\n`);
+          process.stdout.write(r.text);
+        }
+        process.stdout.write("\n");
+        console.error(summaryLine(r));
+      }
+      if (speculative) {
+        console.error(`[speculative: ${speculative.rounds} rounds, mean accepted run ${speculative.meanAcceptedRun.toFixed(2)}]`);
+      }
+    }
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}

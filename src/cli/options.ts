@@ -1,0 +1,134 @@
+// Option groups shared by every command that loads models or generates (generate, eval, serve,
+// demo), so flags mean the same everywhere.
+import type { ParseArgsConfig } from "node:util";
+import type { GpuChoice } from "../backend/types.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import type { EngineModelsOptions, GenerateOptions, StrategyOptions } from "../generate/types.ts";
+import { parseStrategyName } from "../decoding/strategies/index.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export const MODEL_OPTIONS: Options = {
+  target: { type: "string" },
+  expert: { type: "string" },
+  "expert-lora": { type: "string" },
+  "expert-lora-scale": { type: "string" },
+  "expert-base": { type: "string" },
+  gpu: { type: "string" },
+  threads: { type: "string" },
+  "expert-threads": { type: "string" },
+  "context-size": { type: "string" },
+};
+
+export const MODEL_HELP = `model options:
+  --target FILE             target GGUF (required)
+  --expert FILE             security expert GGUF (same vocabulary as the target)
+  --expert-lora FILE        LoRA adapter GGUF applied to the expert
+  --expert-lora-scale X     adapter scale (default 1)
+  --expert-base FILE        expert without its adapter, for --strategy proxy (default: --expert without --expert-lora)
+  --gpu auto|cpu|cuda|vulkan  compute backend (default auto)
+  --threads N               CPU threads of the target (default: physical cores - 1, at least 1)
+  --expert-threads N        CPU threads of the expert (default: as --threads)
+  --context-size N          context tokens per sequence (default: min(model's, 4096))`;
+
+export const SAMPLING_OPTIONS: Options = {
+  strategy: { type: "string" },
+  threshold: { type: "string" },
+  "cosec-plus-mode": { type: "string" },
+  alpha: { type: "string" },
+  temperature: { type: "string" },
+  "top-p": { type: "string" },
+  "top-k": { type: "string" },
+  "expert-temperature": { type: "string" },
+  "expert-top-p": { type: "string" },
+  "expert-top-k": { type: "string" },
+  "max-tokens": { type: "string" },
+  seed: { type: "string" },
+  speculative: { type: "boolean" },
+  "draft-max": { type: "string" },
+};
+
+export const SAMPLING_HELP = `decoding options:
+  --strategy NAME           target | expert | cosec-plus | weighted | proxy (default: cosec-plus with an expert)
+  --threshold X             cosec-plus: keep the expert's token when min(1, p_t/p_e) > X (default 0.3)
+  --cosec-plus-mode M       reference (raw distributions, as the authors' code; default) | warped
+  --alpha A                 weighted: weight of the expert in [0, 1] (default 0.5)
+  --temperature T           target sampling temperature (default 0.4; 0 = greedy)
+  --top-p P                 target top-p (default 0.95)
+  --top-k K                 target top-k (default 50; 0 = off)
+  --expert-temperature T, --expert-top-p P, --expert-top-k K   expert proposal sampling (default: as the target)
+  --max-tokens N            tokens to generate (default 128)
+  --seed S                  random seed (default 0): one seed reproduces a run exactly
+  --speculative             speculative co-decoding (identical output, fewer target passes)
+  --draft-max K             fixed draft length for --speculative (default: adaptive 1..16)`;
+
+export function str(v: Values, name: string): string | undefined {
+  const x = v[name];
+  return typeof x === "string" ? x : undefined;
+}
+
+export function numberOption(v: Values, name: string, check: (n: number) => boolean, expected: string): number | undefined {
+  const raw = str(v, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`--${name}`, `expected ${expected}, got '${raw}'`);
+  return n;
+}
+
+export const intAtLeast = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
+
+export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = {}): EngineModelsOptions {
+  const target = str(v, "target");
+  if (!target) throw new InvalidArgumentError("--target", "a target GGUF is required (see --help)");
+  const gpu = str(v, "gpu") ?? "auto";
+  if (!["auto", "cpu", "cuda", "vulkan"].includes(gpu)) throw new InvalidArgumentError("--gpu", `expected auto, cpu, cuda or vulkan, got '${gpu}'`);
+  const threads = numberOption(v, "threads", intAtLeast(1), "a positive integer");
+  return {
+    target,
+    expert: str(v, "expert"),
+    expertLora: str(v, "expert-lora"),
+    expertLoraScale: numberOption(v, "expert-lora-scale", (n) => n >= 0, "a non-negative number"),
+    expertBase: str(v, "expert-base"),
+    gpu: gpu as GpuChoice,
+    targetThreads: threads,
+    expertThreads: numberOption(v, "expert-threads", intAtLeast(1), "a positive integer") ?? threads,
+    contextSize: numberOption(v, "context-size", intAtLeast(16), "an integer >= 16"),
+    maxSequences: extra.maxSequences,
+  };
+}
+
+export function generateOptionsFrom(v: Values): GenerateOptions {
+  const strategyName = str(v, "strategy");
+  const strategy: StrategyOptions | undefined = strategyName
+    ? {
+        name: parseStrategyName(strategyName),
+        threshold: numberOption(v, "threshold", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
+        mode: str(v, "cosec-plus-mode") as StrategyOptions["mode"],
+        alpha: numberOption(v, "alpha", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
+      }
+    : undefined;
+  const mode = str(v, "cosec-plus-mode");
+  if (mode !== undefined && mode !== "reference" && mode !== "warped") {
+    throw new InvalidArgumentError("--cosec-plus-mode", `expected reference or warped, got '${mode}'`);
+  }
+  const prob = (n: number) => n > 0 && n <= 1;
+  const draftMax = numberOption(v, "draft-max", (n) => Number.isInteger(n) && n >= 1 && n <= 64, "an integer in [1, 64]");
+  return {
+    strategy,
+    maxTokens: numberOption(v, "max-tokens", intAtLeast(0), "a non-negative integer"),
+    seed: numberOption(v, "seed", (n) => Number.isSafeInteger(n) && n >= 0, "a non-negative integer"),
+    targetSampling: {
+      temperature: numberOption(v, "temperature", (n) => n >= 0, "a number >= 0"),
+      topP: numberOption(v, "top-p", prob, "a number in (0, 1]"),
+      topK: numberOption(v, "top-k", intAtLeast(0), "a non-negative integer"),
+    },
+    expertSampling: {
+      temperature: numberOption(v, "expert-temperature", (n) => n >= 0, "a number >= 0"),
+      topP: numberOption(v, "expert-top-p", prob, "a number in (0, 1]"),
+      topK: numberOption(v, "expert-top-k", intAtLeast(0), "a non-negative integer"),
+    },
+    // --draft-max implies --speculative.
+    speculative: v.speculative === true || draftMax !== undefined ? (draftMax ? { draftMax } : true) : false,
+  };
+}
