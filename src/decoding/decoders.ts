@@ -134,10 +134,9 @@ export async function decodeSequential(job: DecodeJob): Promise<DecodeTiming> {
         else active.push(i);
       }
       if (active.length === 0) break;
-      const logits = new Map<ModelRole, Float32Array[][]>();
-      for (const role of roles) {
-        logits.set(role, await caches.evaluate(role, active.map((i) => ({ i, tokens: pending[i], last: 1 }))));
-      }
+      // The models run concurrently (each llama.cpp context decodes on its own worker thread).
+      const perRole = await Promise.all(roles.map((role) => caches.evaluate(role, active.map((i) => ({ i, tokens: pending[i], last: 1 })))));
+      const logits = new Map<ModelRole, Float32Array[][]>(roles.map((role, r) => [role, perRole[r]]));
       if (promptMs < 0) promptMs = performance.now() - t0;
       active.forEach((i, k) => {
         const at: ModelLogits = {};
@@ -207,16 +206,15 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       if (timing.promptMs < 0) timing.promptMs = performance.now() - t0;
 
       // Verify: each other model scores pending + drafts at once (k+1 distributions).
-      const verified = new Map<ModelRole, Float32Array[][]>();
-      for (const role of verifiers) {
-        verified.set(
-          role,
-          await caches.evaluate(
+      const perVerifier = await Promise.all(
+        verifiers.map((role) =>
+          caches.evaluate(
             role,
             active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
           ),
-        );
-      }
+        ),
+      );
+      const verified = new Map<ModelRole, Float32Array[][]>(verifiers.map((role, r) => [role, perVerifier[r]]));
 
       // Decide in order; the first decision that differs from the draft ends the round.
       let roundAccepted = 0;

@@ -1,6 +1,7 @@
 // The engine: a target and optional expert (with its LoRA, and the expert base for proxy-tuning),
 // checked to share one vocabulary, and `generate`, the only generation loop in the project.
-import { LlamaBackend } from "../backend/llama-backend.ts";
+import { defaultThreads, LlamaBackend } from "../backend/llama-backend.ts";
+import { getRuntime } from "../backend/native-addon.ts";
 import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
 import { decodeSequential, decodeSpeculative, type DecodeTiming } from "../decoding/decoders.ts";
@@ -14,6 +15,21 @@ import type { EngineModelsOptions, GenerateOptions, GenerationResult } from "./t
 /** Defaults of the CoSec+ reference code (Hugging Face sampling with its default top-k 50). */
 export const DEFAULT_TARGET_SAMPLING: SamplingSettings = { temperature: 0.4, topK: 50, topP: 0.95 };
 export const DEFAULT_MAX_TOKENS = 128;
+
+/**
+ * Threads per model when not given. The target and the expert decode concurrently, so they split
+ * the physical cores (the expert takes a quarter, at least one) rather than both claiming all:
+ * llama.cpp's threads spin, and oversubscribed cores make a token ~70x slower (measured).
+ */
+async function defaultPairThreads(o: EngineModelsOptions): Promise<{ target?: number; expert?: number }> {
+  if (o.targetThreads !== undefined && (o.expertThreads !== undefined || !o.expert)) {
+    return { target: o.targetThreads, expert: o.expertThreads };
+  }
+  const cores = (await getRuntime(o.gpu ?? "auto")).mathCores;
+  if (!o.expert) return { target: o.targetThreads ?? defaultThreads(cores) };
+  const expert = o.expertThreads ?? Math.max(1, Math.floor(cores / 4));
+  return { target: o.targetThreads ?? Math.max(1, cores - expert), expert };
+}
 
 export interface GenerationSummary {
   results: GenerationResult[];
@@ -32,14 +48,15 @@ export class Engine {
 
   static async load(options: EngineModelsOptions): Promise<Engine> {
     const common = { gpu: options.gpu, contextSize: options.contextSize, maxSequences: options.maxSequences };
-    const target = await LlamaBackend.load({ ...common, path: options.target, threads: options.targetThreads });
+    const threads = await defaultPairThreads(options);
+    const target = await LlamaBackend.load({ ...common, path: options.target, threads: threads.target });
     let expert: ModelBackend | undefined;
     if (options.expert) {
       try {
         expert = await LlamaBackend.load({
           ...common,
           path: options.expert,
-          threads: options.expertThreads,
+          threads: threads.expert,
           lora: options.expertLora ? { path: options.expertLora, scale: options.expertLoraScale } : undefined,
         });
         assertSameVocabulary(target.vocab, expert.vocab, [`target ${options.target}`, `expert ${options.expert}`]);
@@ -72,7 +89,7 @@ export class Engine {
         gpu: this.options.gpu,
         contextSize: this.options.contextSize,
         maxSequences: this.options.maxSequences,
-        threads: this.options.expertThreads,
+        threads: this.options.expertThreads ?? 1,
       }).then((b) => {
         assertSameVocabulary(this.target.vocab, b.vocab, [`target ${this.options.target}`, `expert base ${path}`]);
         return b;

@@ -200,9 +200,6 @@ export async function runHumanEval(o: HumanEvalRunOptions): Promise<void> {
           }
           // Keep generating while programs run, but do not pile up more than a few batches.
           await pool.drainTo(Math.max(jobs * 4, batchSize));
-          // The backend returns released sequence slots through its decode queue, a few microtasks
-          // after generate resolves; yield once so the next batch finds them free.
-          await new Promise((r) => setImmediate(r));
         }
       }
     }
