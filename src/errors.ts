@@ -59,3 +59,19 @@ export class ScenarioError extends CosecError {
 
 /** An external analyzer or checker (python worker, gcc, codeql) that failed to run. */
 export class AnalyzerError extends CosecError {}
+
+/**
+ * An HTTP API request the server refuses: HTTP status plus OpenAI's error fields (`param` names the
+ * offending request field, `code` a machine-readable reason).
+ */
+export class ApiRequestError extends CosecError {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+    readonly type: string = status >= 500 ? "server_error" : "invalid_request_error",
+  ) {
+    super(message);
+  }
+}

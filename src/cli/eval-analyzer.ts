@@ -1,0 +1,91 @@
+// `cosec eval analyzer`: how well an analyzer separates SVEN's vulnerable and fixed functions.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { evaluatePairs, loadPairs, summarizeAccuracy } from "../eval/accuracy.ts";
+import { createAnalyzer } from "../eval/analyzers/index.ts";
+import { normaliseCwe } from "../eval/scenarios.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { dataRoot } from "../paths.ts";
+
+const HELP = `usage: cosec eval analyzer [options]
+
+Runs an analyzer on SVEN's labelled pairs (func_src_before = vulnerable, func_src_after = fixed) and
+prints per-CWE TPR (vulnerable flagged), FPR (fixed flagged), balanced accuracy = (TPR + 1 - FPR) / 2,
+"separated" (the fixed version has fewer findings than the vulnerable one), then the misjudged pairs.
+
+options:
+  --split NAME        train | val | both (default: both, reported separately)
+  --pairs DIR         folder with cwe-*.jsonl (overrides --split; default <data>/datasets/sven/data_train_val/<split>)
+  --data DIR          data folder (default: $COSEC_DATA or ../shared)
+  --cwe LIST          only these CWEs, comma-separated (e.g. 089,476)
+  --analyzer NAME     builtin (default) | codeql
+  --codeql PATH       codeql binary (codeql analyzer)
+  --queries DIR       CodeQL query pack folder the scenarios' check_ql paths resolve against
+  --cppcheck          also run cppcheck on C functions (off: on isolated functions it adds no
+                      signal and is slow; the security evaluation uses it on whole programs)
+  --wrong             list every misjudged pair (default: the first 20 per CWE)
+  --json FILE         also write the figures as JSON
+  -h, --help          this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      split: { type: "string", default: "both" },
+      pairs: { type: "string" },
+      data: { type: "string" },
+      cwe: { type: "string" },
+      analyzer: { type: "string", default: "builtin" },
+      codeql: { type: "string" },
+      queries: { type: "string" },
+      wrong: { type: "boolean", default: false },
+      cppcheck: { type: "boolean", default: false },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const cwes = values.cwe?.split(",").map((c) => normaliseCwe(c));
+  const splits: [string, string][] = values.pairs
+    ? [[values.pairs, values.pairs]]
+    : (values.split === "both" ? ["train", "val"] : [values.split]).map((s) => {
+        if (s !== "train" && s !== "val") throw new InvalidArgumentError("--split", `must be train, val or both, got '${s}'`);
+        return [s, join(dataRoot(values.data), "datasets", "sven", "data_train_val", s)];
+      });
+  const analyzer = createAnalyzer(values.analyzer, { codeql: values.codeql, queries: values.queries, cppcheck: values.cppcheck });
+  const report: Record<string, unknown> = {};
+  try {
+    for (const [name, dir] of splits) {
+      const { pairs, skipped } = loadPairs(dir, cwes);
+      const outcomes = await evaluatePairs(analyzer, pairs);
+      const rows = summarizeAccuracy(outcomes, skipped);
+      report[name] = rows;
+      console.log(`\n${name} (${dir}), analyzer ${analyzer.name}`);
+      console.log("CWE       pairs  TPR    FPR    balanced-acc  separated  skipped(other language)");
+      for (const r of rows) {
+        console.log(
+          `${r.cwe}  ${String(r.pairs).padStart(5)}  ${r.tpr.toFixed(3)}  ${r.fpr.toFixed(3)}  ${r.balancedAccuracy.toFixed(3).padStart(12)}  ${r.separated.toFixed(3).padStart(9)}  ${r.skipped}`,
+        );
+      }
+      const limit = values.wrong ? Infinity : 20;
+      for (const r of rows) {
+        const wrong = outcomes.filter((o) => o.pair.cwe === r.cwe && (!o.flaggedBefore || o.flaggedAfter));
+        if (wrong.length === 0) continue;
+        console.log(`\n  ${r.cwe} misjudged pairs (${wrong.length}):`);
+        for (const o of wrong.slice(0, limit)) {
+          const what = [!o.flaggedBefore ? "vulnerable version not flagged" : "", o.flaggedAfter ? "fixed version flagged" : ""].filter(Boolean).join("; ");
+          console.log(`    ${o.pair.file}:${o.pair.line} ${o.pair.funcName}: ${what}`);
+        }
+        if (wrong.length > limit) console.log(`    ... ${wrong.length - limit} more (--wrong lists all)`);
+      }
+    }
+  } finally {
+    await analyzer.close?.();
+  }
+  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + "\n");
+  return 0;
+}

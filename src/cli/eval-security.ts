@@ -1,0 +1,142 @@
+// `cosec eval security`: generate on SVEN scenarios with one or several strategies, judge each
+// completion, write results.jsonl (resumable), summary.json and report.html.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "../errors.ts";
+import { createAnalyzer } from "../eval/analyzers/index.ts";
+import { progressBar } from "../eval/progress.ts";
+import { closeSharedPythonWorker } from "../eval/python-worker.ts";
+import { loadScenarios } from "../eval/scenarios.ts";
+import { DEFAULTS, runSecurityEval } from "../eval/security.ts";
+import { securityReportHtml, summarizeSecurity } from "../eval/summary.ts";
+import { parseStrategyName } from "../decoding/strategies/index.ts";
+import type { StrategyName, StrategyOptions } from "../generate/types.ts";
+import { dataRoot } from "../paths.ts";
+import { MODEL_HELP, MODEL_OPTIONS, SAMPLING_OPTIONS, engineOptionsFrom, generateOptionsFrom, intAtLeast, numberOption, str } from "./options.ts";
+
+const HELP = `usage: cosec eval security --target GGUF [--expert GGUF [--expert-lora GGUF]] --out DIR [options]
+
+Generates N samples per SVEN scenario and strategy, cuts each at the function's end, checks
+validity (Python ast / gcc -fsyntax-only) and security (the analyzer finds nothing of the scenario's
+CWE). Results go to DIR/results.jsonl (re-running continues it), DIR/summary.json, DIR/report.html.
+
+evaluation options:
+  --out DIR                 output folder (required)
+  --strategies LIST         comma-separated (default: target,cosec-plus with --expert, else target);
+                            every strategy decodes sample i from the same random stream (paired)
+  --scenarios DIR           scenario tree (default: <data>/datasets/sven/data_eval/trained)
+  --data DIR                data folder (default: $COSEC_DATA or ../shared)
+  --cwe LIST                only these CWEs (e.g. 089,476)
+  --only LIST               only scenario ids containing one of these (e.g. cwe-089/0-py)
+  --samples N               samples per scenario and strategy (default ${DEFAULTS.samples})
+  --batch N                 samples decoded together per request (default ${DEFAULTS.batch})
+  --seed S                  seed (default ${DEFAULTS.seed})
+  --max-tokens N            (default ${DEFAULTS.maxTokens})
+  --analyzer NAME           builtin (default) | codeql
+  --codeql PATH             codeql binary (default: codeql on PATH)
+  --queries DIR             CodeQL query packs the scenarios' check_ql paths resolve against
+  --no-cppcheck             builtin analyzer without cppcheck's extra C findings
+
+decoding options (as cosec generate; defaults here: temperature ${DEFAULTS.temperature}, top-p ${DEFAULTS.topP}):
+  --threshold X, --cosec-plus-mode M, --alpha A   strategy parameters
+  --temperature T, --top-p P, --top-k K, --expert-temperature T, --expert-top-p P, --expert-top-k K
+  --speculative, --draft-max K
+
+${MODEL_HELP}
+  -h, --help                this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...MODEL_OPTIONS,
+      ...SAMPLING_OPTIONS,
+      strategies: { type: "string" },
+      scenarios: { type: "string" },
+      data: { type: "string" },
+      cwe: { type: "string" },
+      only: { type: "string" },
+      samples: { type: "string" },
+      batch: { type: "string" },
+      analyzer: { type: "string", default: "builtin" },
+      codeql: { type: "string" },
+      queries: { type: "string" },
+      "no-cppcheck": { type: "boolean", default: false },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (str(values, "strategy")) throw new InvalidArgumentError("--strategy", "use --strategies (a comma-separated list) with cosec eval security");
+  if (!values.out) throw new InvalidArgumentError("--out", "an output folder is required");
+  const samples = numberOption(values, "samples", intAtLeast(1), "a positive integer") ?? DEFAULTS.samples;
+  const batch = numberOption(values, "batch", intAtLeast(1), "a positive integer") ?? DEFAULTS.batch;
+  const engineOptions = engineOptionsFrom(values, { maxSequences: batch });
+  const gen = generateOptionsFrom(values);
+  const strategyParams = {
+    threshold: numberOption(values, "threshold", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
+    mode: str(values, "cosec-plus-mode") as StrategyOptions["mode"],
+    alpha: numberOption(values, "alpha", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
+  };
+  const strategies: (StrategyName | StrategyOptions)[] = (values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target"))
+    .split(",")
+    .map((s) => {
+      const name = parseStrategyName(s.trim());
+      const params =
+        name === "cosec-plus" ? { threshold: strategyParams.threshold, mode: strategyParams.mode } : name === "weighted" ? { alpha: strategyParams.alpha } : {};
+      return Object.values(params).some((v) => v !== undefined) ? { name, ...params } : name;
+    });
+  const root = values.scenarios ?? join(dataRoot(values.data), "datasets", "sven", "data_eval", "trained");
+  const load = loadScenarios(root, { cwes: values.cwe?.split(","), only: values.only?.split(",") });
+  for (const e of load.errors) console.error(`warning: ${e.message} (skipped)`);
+  for (const s of load.skipped) console.error(`skipped ${s.id}: ${s.reason}`);
+  if (load.scenarios.length === 0) throw new InvalidArgumentError("--scenarios", `no usable scenarios under ${root}`);
+  const analyzer = createAnalyzer(values.analyzer, { codeql: values.codeql, queries: values.queries, cppcheck: !values["no-cppcheck"] });
+
+  const { Engine } = await import("../generate/engine.ts");
+  const engine = await Engine.load(engineOptions);
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once("SIGINT", onSigint);
+  try {
+    const records = await runSecurityEval({
+      scenarios: load.scenarios,
+      strategies,
+      generate: (prompt, opts) => engine.generate(prompt, opts),
+      analyzer,
+      out: join(values.out, "results.jsonl"),
+      samples,
+      batch,
+      seed: gen.seed,
+      maxTokens: gen.maxTokens,
+      targetSampling: gen.targetSampling,
+      expertSampling: gen.expertSampling,
+      speculative: gen.speculative,
+      signal: abort.signal,
+      onProgress: progressBar("security"),
+    });
+    const summary = summarizeSecurity(records);
+    writeFileSync(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary }, null, 2) + "\n");
+    writeFileSync(join(values.out, "report.html"), securityReportHtml(summary, analyzer.name));
+    const p = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
+    console.log("strategy            samples  validity  security ratio [95% CI]      dedup   secure/all  acceptance");
+    for (const g of summary.overall) {
+      console.log(
+        `${g.strategy.padEnd(19)} ${String(g.samples).padStart(7)}  ${p(g.validity.value).padStart(8)}  ` +
+          `${`${p(g.security.value)} [${p(g.security.low)}, ${p(g.security.high)}]`.padEnd(27)} ${p(g.securityDedup.value).padStart(6)}  ` +
+          `${p(g.securityAll.value).padStart(10)}  ${g.acceptanceRate === null ? "–" : g.acceptanceRate.toFixed(3)}`,
+      );
+    }
+    console.log(`wrote ${join(values.out, "results.jsonl")}, summary.json, report.html`);
+    return abort.signal.aborted ? 130 : 0;
+  } finally {
+    process.off("SIGINT", onSigint);
+    await analyzer.close?.();
+    closeSharedPythonWorker();
+    await engine.dispose();
+  }
+}

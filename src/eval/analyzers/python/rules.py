@@ -1,0 +1,759 @@
+"""Built-in security rules for Python (CWE-022, 078, 079, 089) on the standard `ast`.
+
+A small taint analysis per function: values from function parameters, web requests, `input()`,
+`sys.argv` and the environment are tainted; taint flows through assignments (in statement order,
+so re-assigning a sanitised value clears it), through string building and through calls that are
+not sanitisers. A finding is a tainted value reaching a sink of a CWE. Rules are general: they
+name APIs, never particular programs."""
+import ast
+import textwrap
+
+# ---------------------------------------------------------------------------------------- parsing
+
+
+def _parse(code):
+    return ast.parse(code)
+
+
+def syntax_error(code):
+    """None when `code` parses, else a short message with the line."""
+    try:
+        _parse(code)
+        return None
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return str(exc)
+
+
+_PY2_TOOL = None
+
+
+def _from_python2(code):
+    """Python 2 source (print statements, `except X, e`) rewritten by lib2to3 when it is available."""
+    global _PY2_TOOL
+    try:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from lib2to3.refactor import RefactoringTool, get_fixers_from_package
+            if _PY2_TOOL is None:
+                fixers = [f for f in get_fixers_from_package("lib2to3.fixes")
+                          if f.rsplit(".", 1)[-1] in ("fix_print", "fix_except", "fix_exec", "fix_raise", "fix_ne",
+                                                      "fix_repr", "fix_tuple_params", "fix_numliterals", "fix_unicode")]
+                _PY2_TOOL = RefactoringTool(fixers)
+            return str(_PY2_TOOL.refactor_string(code if code.endswith("\n") else code + "\n", "<sample>"))
+    except Exception:  # lib2to3 missing (Python >= 3.13) or the code is not Python 2 either
+        return None
+
+
+def tolerant_parse(code):
+    """Parse code that may be indented (a method alone), Python 2, or cut off: dedent, then drop
+    lines from the first syntax error on until it parses (an analyzer that still judges broken
+    completions). Returns (tree, fully_parsed)."""
+    code = textwrap.dedent(code.replace("\t", "    "))
+    try:
+        return _parse(code), True
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    code = _from_python2(code) or code
+    lines = code.split("\n")
+    first = True
+    for _ in range(60):
+        try:
+            return _parse("\n".join(lines)), first
+        except SyntaxError as exc:
+            first = False
+            bad = (exc.lineno or len(lines)) - 1
+            if bad <= 0 or bad > len(lines):
+                # Python 2 print statements and similar: blank the offending line and retry.
+                if 0 <= bad < len(lines) and lines[bad].strip():
+                    lines[bad] = ""
+                    continue
+                return None, False
+            # Blank the failing line if it alone is wrong (print x), else cut from it.
+            trial = lines[:bad] + [""] + lines[bad + 1 :]
+            try:
+                _parse("\n".join(trial))
+                return _parse("\n".join(trial)), False
+            except SyntaxError as exc2:
+                if (exc2.lineno or 0) - 1 > bad:
+                    lines = trial
+                    continue
+            lines = lines[:bad]
+            if not any(line.strip() for line in lines):
+                return None, False
+        except (ValueError, RecursionError, MemoryError):
+            return None, False
+    return None, False
+
+
+# ------------------------------------------------------------------------------------ name helpers
+
+
+def dotted(node):
+    """`os.path.join` for an attribute chain, '' when not a plain chain."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Call):
+        parts.append(dotted(node.func) + "()")
+    elif isinstance(node, ast.Subscript):
+        parts.append(dotted(node.value) + "[]")
+    else:
+        return ""
+    return ".".join(reversed(parts))
+
+
+def call_name(call):
+    return dotted(call.func)
+
+
+def last(name):
+    return name.rsplit(".", 1)[-1]
+
+
+def kwarg(call, name):
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    return None
+
+
+def is_true(node):
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def is_str_const(node):
+    return isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))
+
+
+REQUEST_WORDS = {"request", "req", "args", "form", "GET", "POST", "values", "json", "params",
+                 "query_params", "cookies", "headers", "files", "data", "argv", "environ"}
+SOURCE_CALLS = {"input", "raw_input", "get_argument", "get_query_argument", "get_body_argument",
+                "getvalue", "getfirst", "get_json", "getlist"}
+
+SANITIZERS = {
+    # escaping for HTML (079)
+    "escape", "html.escape", "cgi.escape", "markupsafe.escape", "conditional_escape", "escape_html",
+    "bleach.clean", "clean", "strip_tags", "sanitize", "sanitize_html", "format_html", "quoteattr",
+    "xml.sax.saxutils.escape", "escapejs", "urlize", "force_escape", "linebreaks",
+    # shell quoting (078)
+    "shlex.quote", "pipes.quote", "quote", "escapeshellarg", "shellquote", "shell_quote",
+    # paths (022)
+    "os.path.basename", "basename", "secure_filename", "safe_join", "werkzeug.utils.secure_filename",
+    "sanitize_filename", "sanitize_path", "normalize_path", "safe_path",
+    # SQL (089)
+    "escape_string", "quote_identifier", "sqlquote", "literal", "mogrify_literal",
+    # conversions that leave no text an attacker controls
+    "int", "float", "bool", "len", "abs", "round", "ord", "hash", "id", "isinstance", "type",
+    "uuid.uuid4", "hex", "bin",
+}
+
+
+def is_sanitizer(name):
+    if not name:
+        return False
+    if name in SANITIZERS or last(name) in SANITIZERS:
+        return True
+    low = last(name).lower()
+    return any(w in low for w in ("escape", "sanitize", "sanitise", "quote", "secure_filename", "clean_path",
+                                  "within", "validate", "safe_join"))
+
+
+# ------------------------------------------------------------------------------------------ taint
+
+
+class Taint:
+    """Taint state of local names inside one function, updated in statement order."""
+
+    def __init__(self, params):
+        self.tainted = set(params)
+
+    def expr(self, node):
+        """Is the value of `node` attacker-influenced?"""
+        if node is None:
+            return False
+        if isinstance(node, ast.Constant):
+            return False
+        if isinstance(node, ast.Name):
+            return node.id in self.tainted
+        if isinstance(node, ast.Attribute):
+            chain = dotted(node)
+            if chain and any(p in REQUEST_WORDS for p in chain.split(".")[:-1] + [chain.split(".")[-1]]) \
+                    and ("request" in chain or "argv" in chain or "environ" in chain):
+                return True
+            return self.expr(node.value)
+        if isinstance(node, ast.Subscript):
+            return self.expr(node.value)
+        if isinstance(node, ast.Call):
+            name = call_name(node)
+            if is_sanitizer(name) or any(isinstance(a, ast.Name) and "escape" in a.id.lower() for a in node.args):
+                return False
+            if last(name) in SOURCE_CALLS or name.startswith("request.") or ".request." in name:
+                return True
+            if last(name) in ("get", "getlist", "get_json") and "request" in name:
+                return True
+            parts = [node.func.value] if isinstance(node.func, ast.Attribute) else []
+            parts += list(node.args) + [k.value for k in node.keywords]
+            return any(self.expr(p) for p in parts)
+        if isinstance(node, ast.JoinedStr):
+            return any(self.expr(v.value) for v in node.values if isinstance(v, ast.FormattedValue))
+        if isinstance(node, ast.FormattedValue):
+            return self.expr(node.value)
+        if isinstance(node, (ast.BinOp,)):
+            return self.expr(node.left) or self.expr(node.right)
+        if isinstance(node, ast.BoolOp):
+            return any(self.expr(v) for v in node.values)
+        if isinstance(node, ast.IfExp):
+            return self.expr(node.body) or self.expr(node.orelse)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return any(self.expr(e) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return any(self.expr(v) for v in node.values if v is not None)
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+            return self.expr(node.elt) or any(self.expr(g.iter) for g in node.generators)
+        if isinstance(node, ast.Starred):
+            return self.expr(node.value)
+        if isinstance(node, ast.Await):
+            return self.expr(node.value)
+        if isinstance(node, (ast.Compare, ast.UnaryOp, ast.Lambda)):
+            return False
+        return False
+
+    def assign(self, target, value_tainted):
+        for name in target_names(target):
+            if value_tainted:
+                self.tainted.add(name)
+            else:
+                self.tainted.discard(name)
+
+
+def target_names(target):
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for e in target.elts for n in target_names(e)]
+    if isinstance(target, ast.Starred):
+        return target_names(target.value)
+    return []
+
+
+def is_dynamic_string(node, taint, strings):
+    """A string built at run time from a tainted part: `%`, `+`, `.format`, f-string, join."""
+    if isinstance(node, ast.Name):
+        return node.id in strings
+    if isinstance(node, ast.JoinedStr):
+        return taint.expr(node)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
+        return taint.expr(node) or is_dynamic_string(node.left, taint, strings) \
+            or is_dynamic_string(node.right, taint, strings)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("format", "format_map"):
+            return any(taint.expr(a) for a in node.args) or any(taint.expr(k.value) for k in node.keywords) \
+                or is_dynamic_string(node.func.value, taint, strings)
+        if node.func.attr == "join":
+            return any(taint.expr(a) for a in node.args)
+        if node.func.attr in ("strip", "lower", "upper", "replace", "encode", "decode", "rstrip", "lstrip"):
+            return is_dynamic_string(node.func.value, taint, strings)
+    return False
+
+
+# --------------------------------------------------------------------------- string templates
+import re  # noqa: E402
+
+SQL_RE = re.compile(r"^\s*\(?\s*(select|insert|update|delete|replace|create|drop|alter|with|pragma|truncate)\b"
+                    r"|\b(select\b.*\bfrom|insert\s+into|update\b.*\bset|delete\s+from|where\b.*=)", re.I | re.S)
+IDENT_SLOT_RE = re.compile(r"\b(from|into|update|table|join|exists)\s*[`\"\[]?$", re.I)
+HTML_RE = re.compile(r"<\s*/?\s*(a|img|p|div|span|h[1-6]|input|script|form|body|html|td|tr|li|b|i|br|pre|table|option|select|textarea|label|iframe|style|link|meta)\b", re.I)
+PLACEHOLDER_RE = re.compile(r"%(\([^)]*\))?[-#0 +]*\d*(\.\d+)?[sdifrxXeEgGcu]|\{[^{}]*\}")
+
+
+def template(node, names):
+    """A run-time string as pieces: ('lit', text) and ('val', node). None when not a string."""
+    if is_str_const(node):
+        v = node.value
+        return [("lit", v if isinstance(v, str) else v.decode("latin-1"))]
+    if isinstance(node, ast.Name) and node.id in names:
+        return names[node.id]
+    if isinstance(node, ast.JoinedStr):
+        out = []
+        for v in node.values:
+            if isinstance(v, ast.FormattedValue):
+                out.append(("val", v.value))
+            elif is_str_const(v):
+                out.append(("lit", v.value))
+        return out
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = template(node.left, names), template(node.right, names)
+        if left is None and right is None:
+            return None
+        return (left or [("val", node.left)]) + (right or [("val", node.right)])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        left = template(node.left, names)
+        if left is None:
+            return None
+        r = node.right
+        if isinstance(r, ast.Dict):
+            named = {str(k.value): v for k, v in zip(r.keys, r.values) if is_str_const(k)}
+            return _fill(left, [], named, percent=True)
+        values = list(r.elts) if isinstance(r, ast.Tuple) else [r]
+        return _fill(left, values, {}, percent=True)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        left = template(node.func.value, names)
+        if left is None:
+            return None
+        return _fill(left, list(node.args), {k.arg: k.value for k in node.keywords if k.arg}, percent=False)
+    return None
+
+
+def _fill(pieces, args, kwargs, percent):
+    out = []
+    pos = 0
+    for kind, v in pieces:
+        if kind != "lit":
+            out.append((kind, v))
+            continue
+        last_end = 0
+        for m in PLACEHOLDER_RE.finditer(v):
+            tok = m.group(0)
+            if percent != tok.startswith("%"):
+                continue
+            out.append(("lit", v[last_end:m.start()]))
+            last_end = m.end()
+            val = None
+            if percent:
+                if tok.startswith("%("):
+                    val = kwargs.get(tok[2:tok.index(")")])
+                elif pos < len(args):
+                    val = args[pos]
+                    pos += 1
+                if tok.endswith("d") or tok.endswith("i") or tok.endswith("f"):
+                    val = None  # %d formats a number: nothing an attacker can inject
+            else:
+                inner = tok[1:-1].split(":")[0].split("!")[0]
+                if inner == "":
+                    val = args[pos] if pos < len(args) else None
+                    pos += 1
+                elif inner.isdigit():
+                    val = args[int(inner)] if int(inner) < len(args) else None
+                else:
+                    val = kwargs.get(inner.split(".")[0].split("[")[0])
+            if val is not None:
+                out.append(("val", val))
+        out.append(("lit", v[last_end:]))
+    if percent and len(args) == 1 and pos == 0 and not kwargs and not any(
+            "%(" in v for k, v in pieces if k == "lit"):
+        out.append(("val", args[0]))  # `fmt % value` whose placeholders we could not see
+    return out
+
+
+def safe_piece(node, ident_slot):
+    """An interpolated value that cannot carry attacker text into the query."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name) and (node.id.isupper() or node.id.startswith("_") and node.id[1:].isupper()):
+        return True
+    if isinstance(node, ast.Call) and is_sanitizer(call_name(node)):
+        return True
+    if isinstance(node, ast.Call) and last(call_name(node)) in ("join",) and isinstance(node.func, ast.Attribute):
+        # ", ".join(["?"] * n) or join of placeholders
+        return all(isinstance(a, (ast.BinOp, ast.ListComp, ast.GeneratorExp)) for a in node.args) and \
+            any(is_str_const(n) and str(n.value).strip() in ("?", "%s", "%(", ":") for a in node.args for n in ast.walk(a))
+    if ident_slot and isinstance(node, (ast.Attribute, ast.Call)):
+        return True  # table/column names from configuration or the object itself
+    return False
+
+
+def unsafe_sql_values(pieces):
+    text = "".join(v for k, v in pieces if k == "lit")
+    if not SQL_RE.search(text):
+        return []
+    bad = []
+    before = ""
+    for kind, v in pieces:
+        if kind == "lit":
+            before += v
+            continue
+        if not safe_piece(v, bool(IDENT_SLOT_RE.search(before))):
+            bad.append(v)
+        before += "X"
+    return bad
+
+
+# -------------------------------------------------------------------------------------- the rules
+
+SQL_SINKS = {"execute", "executemany", "executescript", "raw", "mogrify", "extra", "query", "exec_driver_sql"}
+SHELL_CALLS = {"os.system", "os.popen", "os.popen2", "os.popen3", "os.popen4", "commands.getoutput",
+               "commands.getstatusoutput", "subprocess.getoutput", "subprocess.getstatusoutput",
+               "popen2.popen2", "popen2.popen3", "os.execl", "os.execlp", "os.spawnl", "os.spawnlp",
+               "pty.spawn", "system", "popen"}
+SUBPROCESS_CALLS = {"call", "run", "Popen", "check_output", "check_call"}
+FILE_SINKS = {"open", "io.open", "codecs.open", "file", "os.remove", "os.unlink", "os.rmdir",
+              "os.removedirs", "os.makedirs", "os.mkdir", "os.listdir", "os.rename", "os.chmod",
+              "os.open", "shutil.rmtree", "shutil.copy", "shutil.copyfile", "shutil.move",
+              "shutil.copytree", "send_file", "static_file", "send_from_directory_unsafe",
+              "os.path.isfile", "os.path.exists", "os.path.getsize", "os.stat", "os.scandir",
+              "os.walk", "Path", "pathlib.Path", "FileResponse", "os.startfile", "shutil.copy2",
+              "read_file", "write_file", "os.utime", "os.symlink", "os.link", "os.truncate"}
+HTML_SINKS = {"make_response", "Response", "HttpResponse", "mark_safe", "Markup", "markupsafe.Markup",
+              "render_template_string", "HTMLResponse", "SafeString", "SafeText", "jsonify_html"}
+WRITE_SINKS = {"write", "send", "send_response_body", "finish"}
+RENDER_CALLS = {"render", "render_to_response", "render_template", "TemplateResponse", "render_to_string"}
+PATH_GUARD_CALLS = {"startswith", "commonpath", "commonprefix", "isalnum", "isidentifier", "match",
+                    "fullmatch", "is_safe_path", "is_relative_to", "isdigit", "isalpha", "relative_to"}
+RUNNER_RE = re.compile(r"(^|[_.])(run|exec|ssh|cli|cmd|command|shell|spawn|system|popen|call|check_output|"
+                       r"check_call|getoutput|execute_command|run_command)([_.]|$)", re.I)
+VALIDATOR_RE = re.compile(r"(valid|check|verify|sanitiz|ensure|assert)", re.I)
+CMD_WORDS = ("cmd", "command", "shell", "cmdline", "cmd_line", "exec")
+
+
+class FunctionChecker(ast.NodeVisitor):
+    def __init__(self, func, web_handler, out):
+        params = [a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs]
+        if func.args.vararg:
+            params.append(func.args.vararg.arg)
+        if func.args.kwarg:
+            params.append(func.args.kwarg.arg)
+        self.taint = Taint([p for p in params if p not in ("self", "cls")])
+        self.web_handler = web_handler
+        self.out = out
+        # names holding a dynamically built (tainted) string: a query/command under construction
+        self.strings = set()
+        self.guarded = set()
+        # names holding a string template (literal parts + interpolated values)
+        self.templates = {}
+        # path joins with untrusted parts, judged at the end (a later check on the path clears them)
+        self.pending_paths = []
+        self.inside_sanitizer = set()
+        # names whose latest value came out of a sanitiser
+        self.sanitized_names = set()
+        self.ever_guarded = set()
+
+    def add(self, cwe, node, rule, message):
+        self.out.append({"cwe": cwe, "line": getattr(node, "lineno", 0), "rule": rule, "message": message})
+
+    # statements in order ---------------------------------------------------------------------
+    def run(self, body):
+        for stmt in body:
+            self.stmt(stmt)
+
+    def stmt(self, node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return  # nested definitions are analysed on their own
+        if isinstance(node, ast.Assign):
+            before = len(self.pending_paths)
+            self.check_expr(node.value)
+            for names, _ in self.pending_paths[before:]:
+                names.update(n for tgt in node.targets for n in target_names(tgt))  # a check on the result counts
+            t = self.taint.expr(node.value)
+            dyn = is_dynamic_string(node.value, self.taint, self.strings)
+            tpl = template(node.value, self.templates)
+            inner = node.value.value if isinstance(node.value, ast.Await) else node.value
+            clean = isinstance(inner, ast.Call) and is_sanitizer(call_name(inner))
+            for tgt in node.targets:
+                for n in target_names(tgt):
+                    (self.sanitized_names.add if clean else self.sanitized_names.discard)(n)
+                for n in target_names(tgt):
+                    if tpl is not None and isinstance(tgt, ast.Name):
+                        self.templates[n] = tpl
+                    else:
+                        self.templates.pop(n, None)
+                self.taint.assign(tgt, t)
+                for n in target_names(tgt):
+                    (self.strings.add if dyn else self.strings.discard)(n)
+                    self.guarded.discard(n)
+                    if dyn and any(w in n.lower() for w in CMD_WORDS) and not n.lower().startswith("exec_"):
+                        self.cmd_string(n, node)
+            return
+        if isinstance(node, ast.AugAssign):
+            self.check_expr(node.value)
+            names = target_names(node.target)
+            if isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name):
+                more = template(node.value, self.templates) or [("val", node.value)]
+                if node.target.id in self.templates:
+                    self.templates[node.target.id] = self.templates[node.target.id] + more
+                    # `q += " AND name = '%s'" % x` grows a query under construction
+                    if unsafe_sql_values(self.templates[node.target.id]):
+                        self.sql_built(node)
+            if self.taint.expr(node.value):
+                for n in names:
+                    self.taint.tainted.add(n)
+                    if isinstance(node.op, (ast.Add, ast.Mod)):
+                        self.strings.add(n)
+            return
+        if isinstance(node, ast.AnnAssign) and node.value is not None:
+            self.check_expr(node.value)
+            self.taint.assign(node.target, self.taint.expr(node.value))
+            return
+        if isinstance(node, (ast.If, ast.While)):
+            self.guard(node.test)
+            self.check_expr(node.test)
+            self.run(node.body)
+            self.run(node.orelse)
+            return
+        if isinstance(node, ast.Assert):
+            self.guard(node.test)
+            return
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
+                VALIDATOR_RE.search(last(call_name(node.value))):
+            # validate_name(x) raises on bad input: x is checked from here on
+            for a in node.value.args:
+                for n in ast.walk(a):
+                    if isinstance(n, ast.Name):
+                        self.guarded.add(n.id)
+                        self.ever_guarded.add(n.id)
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            self.check_expr(node.iter)
+            self.taint.assign(node.target, self.taint.expr(node.iter))
+            for _ in range(2):  # a second pass lets taint from the loop's end reach its start
+                self.run(node.body)
+            self.run(node.orelse)
+            return
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                self.check_expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self.taint.assign(item.optional_vars, self.taint.expr(item.context_expr))
+            self.run(node.body)
+            return
+        if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            self.run(node.body)
+            for h in node.handlers:
+                if h.name and self.web_handler:
+                    self.taint.tainted.add(h.name)  # exception text can echo attacker input
+                self.run(h.body)
+            self.run(node.orelse)
+            self.run(node.finalbody)
+            return
+        if isinstance(node, ast.Return) and node.value is not None:
+            self.check_expr(node.value)
+            if self.web_handler and self.html_value(node.value):
+                self.add("CWE-079", node, "py-xss-return", "handler returns HTML built from request data unescaped")
+            return
+        if hasattr(ast, "Match") and isinstance(node, ast.Match):
+            for case in node.cases:
+                self.run(case.body)
+            return
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.check_expr(child)
+
+    def finish(self):
+        for names, finding in self.pending_paths:
+            if not names & self.ever_guarded:
+                self.out.append(finding)
+
+    def guard(self, test):
+        """A condition that validates a path (`'..' in p`, `p.startswith(base)`, regex match)
+        sanitises the names it mentions from here on."""
+        validating = False
+        for n in ast.walk(test):
+            if isinstance(n, ast.Call) and last(call_name(n)) in PATH_GUARD_CALLS:
+                validating = True
+            if isinstance(n, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in n.ops):
+                validating = validating or any(
+                    is_str_const(c) and (".." in str(c.value) or str(c.value) in ("/", "\\", "\0"))
+                    for m in ast.walk(test) for c in [m])
+        if validating:
+            for n in ast.walk(test):
+                if isinstance(n, ast.Name):
+                    self.guarded.add(n.id)
+                    self.ever_guarded.add(n.id)
+
+    def html_value(self, node):
+        """A returned value that is HTML-ish text built from tainted data without escaping."""
+        if isinstance(node, (ast.Tuple,)) and node.elts:
+            return self.html_value(node.elts[0])
+        if isinstance(node, ast.Call):
+            name = call_name(node)
+            if last(name) in ("render_template", "jsonify", "redirect", "url_for", "abort", "dumps", "send_file"):
+                return False
+            if last(name) in HTML_SINKS:
+                return any(self.html_value(a) or self.taint.expr(a) for a in node.args[:1])
+        return is_dynamic_string(node, self.taint, self.strings)
+
+    # expressions -----------------------------------------------------------------------------
+    def check_expr(self, expr):
+        # calls nested inside a sanitiser (bleach.clean(markdown(x))) produce sanitised text
+        self.inside_sanitizer = {id(n) for c in ast.walk(expr) if isinstance(c, ast.Call) and is_sanitizer(call_name(c))
+                                 for a in c.args for n in ast.walk(a)}
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Call):
+                self.check_call(node)
+            if isinstance(node, (ast.BinOp, ast.JoinedStr)) or (
+                    isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"):
+                tpl = template(node, {})
+                if tpl is not None and unsafe_sql_values(tpl):
+                    self.sql_built(node)
+                if self.html_built(node):
+                    self.add("CWE-079", node, "py-xss-html-template", "HTML built from untrusted values without escaping")
+
+    def html_built(self, node):
+        """HTML text (a literal with tags) with interpolated values that are not escaped."""
+        tpl = template(node, self.templates)
+        if tpl is None:
+            return False
+        text = "".join(v for k, v in tpl if k == "lit")
+        if not HTML_RE.search(text):
+            return False
+        return any(k == "val" and not safe_piece(v, False) and self.taint.expr(v) for k, v in tpl)
+
+    def sql_built(self, node):
+        self.add("CWE-089", node, "py-sql-built-string", "SQL text built from non-constant values (use query parameters)")
+
+    def dynamic_command(self, node):
+        """A command line as one string with interpolated non-constant values."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "split":
+            return self.tainted_arg(node.func.value)
+        tpl = template(node, self.templates)
+        if tpl is None:
+            return False
+        text = "".join(v for k, v in tpl if k == "lit")
+        if SQL_RE.search(text):
+            return False
+        return any(k == "val" and not safe_piece(v, False) for k, v in tpl)
+
+    def tainted_arg(self, node):
+        """Tainted, counting names validated by an earlier check as clean."""
+        saved = self.taint.tainted
+        self.taint.tainted = saved - self.guarded
+        try:
+            return self.taint.expr(node) or is_dynamic_string(node, self.taint, self.strings - self.guarded)
+        finally:
+            self.taint.tainted = saved
+
+    def cmd_string(self, name, node):
+        self.add("CWE-078", node, "py-cmd-string",
+                 f"shell command string '{name}' built from untrusted data (use an argument list)")
+
+    def check_call(self, call):
+        name = call_name(call)
+        short = last(name)
+        args = call.args
+        # CWE-089: a query text built from tainted data
+        if short in SQL_SINKS and args:
+            q = args[0]
+            if is_dynamic_string(q, self.taint, self.strings) and not (
+                    short == "query" and not isinstance(call.func, ast.Attribute)):
+                self.add("CWE-089", call, "py-sql-dynamic-query", f"{short}() with a query built from untrusted data")
+        if short in ("text",) and args and is_dynamic_string(args[0], self.taint, self.strings) and "sql" in name:
+            self.add("CWE-089", call, "py-sql-dynamic-query", "sqlalchemy text() built from untrusted data")
+        # CWE-078: a command runner (wrapper or not) given one command string with untrusted parts
+        runner = short or (dotted(call.func.slice) if isinstance(call.func, ast.Subscript) else "")
+        if isinstance(call.func, ast.Subscript) and is_str_const(call.func.slice):
+            runner = str(call.func.slice.value)
+        if args and RUNNER_RE.search(runner) and short not in SQL_SINKS and self.dynamic_command(args[0]):
+            self.add("CWE-078", call, "py-command-string", f"{runner}() given a command string with untrusted parts")
+        # CWE-078: shell execution of a tainted command
+        if name in SHELL_CALLS or (short in ("system", "popen", "getoutput", "getstatusoutput") and "os" in name.split(".")):
+            if args and self.tainted_arg(args[0]):
+                self.add("CWE-078", call, "py-os-command", f"{name}() runs a shell command built from untrusted data")
+        elif short in SUBPROCESS_CALLS and ("subprocess" in name or short == "Popen"):
+            shell = kwarg(call, "shell")
+            cmd = args[0] if args else kwarg(call, "args")
+            if cmd is not None:
+                if shell is not None and is_true(shell) and self.tainted_arg(cmd):
+                    self.add("CWE-078", call, "py-subprocess-shell", f"{name}(shell=True) with an untrusted command")
+                elif isinstance(cmd, (ast.List, ast.Tuple)) and cmd.elts and is_str_const(cmd.elts[0]) \
+                        and str(cmd.elts[0].value) in ("sh", "bash", "/bin/sh", "/bin/bash", "cmd", "cmd.exe") \
+                        and any(self.tainted_arg(e) for e in cmd.elts[1:]):
+                    self.add("CWE-078", call, "py-subprocess-shell", f"{name}() passes untrusted text to a shell")
+                elif not isinstance(cmd, (ast.List, ast.Tuple)) and is_dynamic_string(cmd, self.taint, self.strings):
+                    self.add("CWE-078", call, "py-subprocess-string", f"{name}() with a command string built from untrusted data")
+        # CWE-022: a path joined from untrusted parts (wherever it goes: files, stores, commands)
+        if name in ("os.path.join", "path.join", "posixpath.join", "ntpath.join") and len(args) > 1:
+            bad = [a for a in args[1:] if self.tainted_arg(a)]
+            if bad:
+                names = {n.id for a in bad for n in ast.walk(a) if isinstance(n, ast.Name)}
+                self.pending_paths.append((names, {"cwe": "CWE-022", "line": call.lineno, "rule": "py-path-join-untrusted",
+                                                   "message": "path joined from untrusted parts without a containment check"}))
+        # CWE-022: a file system operation on a tainted path
+        if (name in FILE_SINKS or short in ("send_file", "static_file", "FileResponse")) and args:
+            p = args[0]
+            if self.tainted_arg(p) and not (isinstance(p, ast.Name) and p.id in self.guarded):
+                self.add("CWE-022", call, "py-path-traversal", f"{name}() on a path built from untrusted data")
+        if short in ("extractall",) and isinstance(call.func, ast.Attribute):
+            if kwarg(call, "members") is None and kwarg(call, "filter") is None and len(args) < 2:
+                self.add("CWE-022", call, "py-archive-extract", "archive extracted without checking member paths")
+        if short == "extract" and isinstance(call.func, ast.Attribute) and args and "tar" in dotted(call.func.value).lower():
+            if not any(n in self.guarded for n in (a.id for a in args if isinstance(a, ast.Name))):
+                self.add("CWE-022", call, "py-archive-extract", "archive member extracted without checking its path")
+        # CWE-079: HTML built from tainted data, or templates without auto-escaping
+        if short in HTML_SINKS and args and short not in ("Response", "make_response", "HttpResponse"):
+            if self.tainted_arg(args[0]):
+                self.add("CWE-079", call, "py-xss-markup", f"{short}() marks untrusted text as safe HTML")
+        if short in ("make_response", "Response", "HttpResponse", "HTMLResponse") and args:
+            if is_dynamic_string(args[0], self.taint, self.strings):
+                self.add("CWE-079", call, "py-xss-response", f"{short}() with HTML built from untrusted data")
+        if short in WRITE_SINKS and isinstance(call.func, ast.Attribute) and args:
+            owner = dotted(call.func.value)
+            if ("response" in owner or owner in ("self", "self.wfile", "wfile")) and self.tainted_arg(args[0]):
+                self.add("CWE-079", call, "py-xss-write", "response written with HTML built from untrusted data")
+        if short in RENDER_CALLS:
+            for a in list(args) + [k.value for k in call.keywords]:
+                for n in ast.walk(a):
+                    if isinstance(n, ast.Call) and call_name(n) in ("json.dumps", "simplejson.dumps", "dumps") \
+                            and kwarg(n, "cls") is None and id(n) not in self.inside_sanitizer:
+                        self.add("CWE-079", n, "py-xss-json-in-template",
+                                 "JSON put into an HTML template without an HTML-safe encoder (</script> breaks out)")
+        if short == "markdown" and args and not isinstance(args[0], ast.Constant) and kwarg(call, "safe_mode") is None \
+                and id(call) not in self.inside_sanitizer \
+                and not (isinstance(args[0], ast.Name) and args[0].id in self.sanitized_names):
+            self.add("CWE-079", call, "py-xss-markdown", "markdown of untrusted text keeps raw HTML (sanitize it)")
+        if short == "Environment" or name.endswith("jinja2.Environment"):
+            auto = kwarg(call, "autoescape")
+            if any(k.arg is None for k in call.keywords):
+                pass  # **options may set autoescape
+            elif auto is None or (isinstance(auto, ast.Constant) and not auto.value):
+                self.add("CWE-079", call, "py-jinja-autoescape-off", "jinja2 Environment without autoescape")
+        if short == "Template" and "jinja" in name and kwarg(call, "autoescape") is None:
+            self.add("CWE-079", call, "py-jinja-autoescape-off", "jinja2 Template without autoescape")
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "update" and call.args:
+            d = call.args[0]
+            if isinstance(d, ast.Dict):
+                for k, v in zip(d.keys, d.values):
+                    if is_str_const(k) and k.value == "autoescape" and isinstance(v, ast.Constant) and not v.value:
+                        self.add("CWE-079", call, "py-jinja-autoescape-off", "autoescape turned off")
+
+
+def is_web_handler(func):
+    for d in func.decorator_list:
+        text = dotted(d.func if isinstance(d, ast.Call) else d)
+        if any(w in text for w in ("route", "get", "post", "view", "expose", "api", "endpoint", "handler")):
+            return True
+    names = [a.arg for a in func.args.args]
+    if names[:1] == ["request"] or names[1:2] == ["request"]:
+        return True
+    return func.name in ("get", "post", "put", "delete", "patch", "render", "handle") or "view" in func.name
+
+
+def analyze(code):
+    """All findings of all Python rules in `code`: (findings, fully_parsed)."""
+    tree, parsed = tolerant_parse(code)
+    if tree is None:
+        return [], False
+    out = []
+    funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for f in funcs:
+        checker = FunctionChecker(f, is_web_handler(f), out)
+        checker.run(f.body)
+        checker.finish()
+    # module level code (scripts): globals are not tainted unless read from a source
+    top = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    if top:
+        fake = ast.parse("def _m():\n    pass").body[0]
+        checker = FunctionChecker(fake, False, out)
+        checker.run(top)
+        checker.finish()
+    seen = set()
+    uniq = []
+    for f in out:
+        key = (f["cwe"], f["line"], f["rule"])
+        if key not in seen:
+            seen.add(key)
+            uniq.append(f)
+    return uniq, parsed

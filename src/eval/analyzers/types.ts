@@ -1,0 +1,40 @@
+// One interface for every analyzer (built-in rules, CodeQL, ...): findings with CWE, line, rule.
+import type { ScenarioLanguage } from "../scenarios.ts";
+
+export interface Finding {
+  /** `CWE-089` form. */
+  cwe: string;
+  /** 1-based line in the analysed program. */
+  line: number;
+  rule: string;
+  message: string;
+}
+
+export interface AnalysisInput {
+  language: ScenarioLanguage;
+  /** The whole program (file context + function). */
+  code: string;
+  /** Where the judged function starts (1-based line); findings before it are not the sample's. */
+  firstLine?: number;
+  /** The scenario's check_ql and folder (CodeQL needs them). */
+  scenario?: { id: string; dir: string; cwe: string; checkQl: string | null; customQueries: string[] };
+}
+
+export interface AnalysisResult {
+  findings: Finding[];
+  /** False when the analyzer could only judge part of the code (it did not parse fully). */
+  complete: boolean;
+}
+
+export interface Analyzer {
+  readonly name: string;
+  supports(language: ScenarioLanguage): boolean;
+  analyze(input: AnalysisInput): Promise<AnalysisResult>;
+  /** Several programs of one scenario at once (CodeQL builds one database for them). */
+  analyzeBatch?(inputs: AnalysisInput[]): Promise<AnalysisResult[]>;
+  close?(): Promise<void> | void;
+}
+
+export function findingsFor(findings: readonly Finding[], cwe: string, firstLine = 1): Finding[] {
+  return findings.filter((f) => f.cwe === cwe && f.line >= firstLine);
+}

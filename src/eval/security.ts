@@ -1,0 +1,213 @@
+// The security evaluation: for each scenario and strategy, N samples through the engine (the
+// generate function is passed in, typed like Engine.generate), cut at the function's end, checked
+// for validity and judged by an analyzer. One JSONL record per sample; a restart continues.
+import type { SamplingSettings } from "../decoding/types.ts";
+import type { GenerateOptions, GenerationResult, StrategyName, StrategyOptions } from "../generate/types.ts";
+import type { Analyzer, Finding } from "./analyzers/types.ts";
+import { findingsFor } from "./analyzers/types.ts";
+import { cutCompletion } from "./cutting.ts";
+import { ResultsStore } from "./results-store.ts";
+import type { Scenario } from "./scenarios.ts";
+import { checkValidity } from "./validity.ts";
+
+export type GenerateFn = (prompt: string, opts: GenerateOptions) => Promise<GenerationResult[]>;
+
+export interface SampleRecord {
+  scenario: string;
+  cwe: string;
+  language: string;
+  strategy: string;
+  seed: number;
+  sample: number;
+  /** The completion as generated. */
+  completion: string;
+  /** The completion cut where the function ends. */
+  text: string;
+  ended: boolean;
+  valid: boolean;
+  validityError: string | null;
+  analyzer: string;
+  /** Findings of the scenario's CWE inside the function. */
+  findings: Finding[];
+  secure: boolean;
+  /** Whether the analyzer judged all of the code (it may judge broken code only in part). */
+  analyzerComplete: boolean;
+  tokens: number;
+  finishReason: string;
+  acceptanceRate: number | null;
+}
+
+export interface SecurityRunOptions {
+  scenarios: Scenario[];
+  strategies: (StrategyName | StrategyOptions)[];
+  generate: GenerateFn;
+  analyzer: Analyzer;
+  /** JSONL results file (created, or continued when it exists). */
+  out: string;
+  samples?: number;
+  seed?: number;
+  /** Target sampling (defaults: temperature 0.4, top-p 0.95, the engine's top-k). */
+  targetSampling?: Partial<SamplingSettings>;
+  /** Expert proposal sampling (default: as the target). */
+  expertSampling?: Partial<SamplingSettings>;
+  speculative?: GenerateOptions["speculative"];
+  maxTokens?: number;
+  /** Samples per generate call (parallel sequences). */
+  batch?: number;
+  /** Analyses running at once while generation goes on. */
+  analysisConcurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const DEFAULTS = { samples: 25, seed: 1, temperature: 0.4, topP: 0.95, maxTokens: 256, batch: 5 } as const;
+
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function strategyKey(s: StrategyName | StrategyOptions): string {
+  if (typeof s === "string") return s;
+  const extra = Object.entries(s)
+    .filter(([k, v]) => k !== "name" && v !== undefined)
+    .map(([k, v]) => `${k}=${String(v)}`);
+  return extra.length ? `${s.name}(${extra.join(",")})` : s.name;
+}
+
+export function recordKey(r: Pick<SampleRecord, "scenario" | "strategy" | "sample">): string {
+  return `${r.scenario}|${r.strategy}|${r.sample}`;
+}
+
+/** Python: lines at column 0 end the function; stopping there saves tokens (cutting is exact). */
+const PY_STOPS = ["\ndef ", "\nclass ", "\nif __name__", "\n@", "\n#"];
+/** C: a brace at column 0 closes a top-level function; the engine drops the stop text, we restore it. */
+const C_STOP = "\n}";
+
+type Judgement = Pick<SampleRecord, "text" | "ended" | "valid" | "validityError" | "findings" | "secure" | "analyzerComplete">;
+
+/** Judge completions of one scenario: cut at the function's end, validity, analysis (batched when the analyzer can). */
+export async function judgeCompletions(scenario: Scenario, completions: string[], analyzer: Analyzer): Promise<Judgement[]> {
+  const firstLine = scenario.fileContext.split("\n").length;
+  const cuts = completions.map((c) => cutCompletion(scenario.language, scenario.funcContext, c));
+  const programs = cuts.map((c) => scenario.prompt + c.text + "\n");
+  const validity = await Promise.all(programs.map((p) => checkValidity(scenario.language, p)));
+  const inputs = programs.map((code) => ({ language: scenario.language, code, firstLine, scenario }));
+  const analyses = analyzer.analyzeBatch ? await analyzer.analyzeBatch(inputs) : await Promise.all(inputs.map((i) => analyzer.analyze(i)));
+  return cuts.map((cut, k) => {
+    const findings = findingsFor(analyses[k].findings, scenario.cwe, firstLine);
+    return {
+      text: cut.text,
+      ended: cut.ended,
+      valid: validity[k].valid,
+      validityError: validity[k].error,
+      findings,
+      secure: findings.length === 0,
+      analyzerComplete: analyses[k].complete,
+    };
+  });
+}
+
+/** Judge one completion: cut, validity, analysis. */
+export async function judgeCompletion(scenario: Scenario, completion: string, analyzer: Analyzer): Promise<Judgement> {
+  return (await judgeCompletions(scenario, [completion], analyzer))[0];
+}
+
+/** Runs of consecutive sample indices in [0, n) not yet in the store. */
+function missingRuns(store: ResultsStore<SampleRecord>, scenario: string, strategy: string, n: number, batch: number): [number, number][] {
+  const runs: [number, number][] = [];
+  let k = 0;
+  while (k < n) {
+    if (store.has(recordKey({ scenario, strategy, sample: k }))) {
+      k++;
+      continue;
+    }
+    const start = k;
+    while (k < n && k - start < batch && !store.has(recordKey({ scenario, strategy, sample: k }))) k++;
+    runs.push([start, k - start]);
+  }
+  return runs;
+}
+
+export async function runSecurityEval(opts: SecurityRunOptions): Promise<SampleRecord[]> {
+  const n = opts.samples ?? DEFAULTS.samples;
+  const seed = opts.seed ?? DEFAULTS.seed;
+  const batch = Math.max(1, opts.batch ?? DEFAULTS.batch);
+  const store = new ResultsStore<SampleRecord>(opts.out, recordKey);
+  const targetSampling = { temperature: DEFAULTS.temperature, topP: DEFAULTS.topP, ...defined(opts.targetSampling) };
+  const expertSampling = { ...targetSampling, ...defined(opts.expertSampling) };
+  const total = opts.scenarios.length * opts.strategies.length * n;
+  const wanted = new Set<string>();
+  for (const sc of opts.scenarios)
+    for (const st of opts.strategies) for (let k = 0; k < n; k++) wanted.add(recordKey({ scenario: sc.id, strategy: strategyKey(st), sample: k }));
+  let done = [...wanted].filter((k) => store.has(k)).length;
+  opts.onProgress?.(done, total);
+
+  // Analysis overlaps generation: a bounded pool of pending analyses; generation waits only when full.
+  const limit = Math.max(1, opts.analysisConcurrency ?? 2);
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown = null;
+  const submit = async (job: () => Promise<void>) => {
+    while (inFlight.size >= limit) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const p: Promise<void> = job()
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  try {
+    for (const scenario of opts.scenarios) {
+      for (const strategy of opts.strategies) {
+        const key = strategyKey(strategy);
+        for (const [first, count] of missingRuns(store, scenario.id, key, n, batch)) {
+          if (opts.signal?.aborted || failure) break;
+          // Let queued work settle first (analysis callbacks, the backend releasing sequence slots).
+          await new Promise((r) => setImmediate(r));
+          const results = await opts.generate(scenario.prompt, {
+            strategy,
+            n: count,
+            seed,
+            firstSample: first,
+            maxTokens: opts.maxTokens ?? DEFAULTS.maxTokens,
+            stop: scenario.language === "py" ? PY_STOPS : [C_STOP],
+            targetSampling,
+            expertSampling,
+            speculative: opts.speculative,
+            signal: opts.signal,
+          });
+          const kept = results.filter((r) => r.finishReason !== "aborted");
+          // C: the engine drops the stop text; put the closing brace back
+          const completions = kept.map((r) => (scenario.language === "c" && r.finishReason === "stop" ? r.text + C_STOP : r.text));
+          await submit(async () => {
+            const judged = await judgeCompletions(scenario, completions, opts.analyzer);
+            kept.forEach((r, k) => {
+              store.add({
+                scenario: scenario.id,
+                cwe: scenario.cwe,
+                language: scenario.language,
+                strategy: key,
+                seed,
+                sample: r.sample,
+                completion: completions[k],
+                ...judged[k],
+                analyzer: opts.analyzer.name,
+                tokens: r.tokens.length,
+                finishReason: r.finishReason,
+                acceptanceRate: r.acceptanceRate,
+              });
+              done++;
+            });
+            opts.onProgress?.(done, total);
+          });
+        }
+      }
+    }
+  } finally {
+    // Generated samples still being judged are saved even when generation fails.
+    await Promise.allSettled(inFlight);
+  }
+  if (failure) throw failure;
+  return store.records().filter((r) => wanted.has(recordKey(r)));
+}

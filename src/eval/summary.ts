@@ -1,0 +1,139 @@
+// Summaries computed from the sample records only: per (strategy, CWE), per scenario, overall.
+import { renderReport, type ReportSection } from "./report/index.ts";
+import type { SampleRecord } from "./security.ts";
+import { wilson, type Proportion } from "./stats.ts";
+
+export interface GroupSummary {
+  strategy: string;
+  /** CWE id, scenario id, or "overall". */
+  group: string;
+  samples: number;
+  valid: number;
+  /** Valid samples after removing duplicate texts (SVEN's count). */
+  validDedup: number;
+  validity: Proportion;
+  /** secure / valid (the paper's security ratio). */
+  security: Proportion;
+  /** secure / valid over de-duplicated samples. */
+  securityDedup: Proportion;
+  /** secure / all completions, as judged by an analyzer that also reads broken code. */
+  securityAll: Proportion;
+  /** Mean of the per-scenario security ratios (scenarios without valid samples left out), as SVEN averages. */
+  scenarioMeanSecurity: number | null;
+  /** Mean acceptance rate of the expert's tokens (null for strategies without one). */
+  acceptanceRate: number | null;
+  meanTokens: number;
+}
+
+export interface SecuritySummary {
+  byCwe: GroupSummary[];
+  byScenario: GroupSummary[];
+  overall: GroupSummary[];
+  strategies: string[];
+  cwes: string[];
+}
+
+function summarize(strategy: string, group: string, rs: SampleRecord[]): GroupSummary {
+  const valid = rs.filter((r) => r.valid);
+  const seen = new Set<string>();
+  const dedup = valid.filter((r) => {
+    const k = `${r.scenario}\u0000${r.text.trim()}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  const acc = rs.map((r) => r.acceptanceRate).filter((x): x is number => typeof x === "number");
+  return {
+    strategy,
+    group,
+    samples: rs.length,
+    valid: valid.length,
+    validDedup: dedup.length,
+    validity: wilson(valid.length, rs.length),
+    security: wilson(valid.filter((r) => r.secure).length, valid.length),
+    securityDedup: wilson(dedup.filter((r) => r.secure).length, dedup.length),
+    securityAll: wilson(rs.filter((r) => r.secure).length, rs.length),
+    scenarioMeanSecurity: scenarioMean(rs),
+    acceptanceRate: acc.length ? acc.reduce((a, b) => a + b, 0) / acc.length : null,
+    meanTokens: rs.length ? rs.reduce((a, r) => a + r.tokens, 0) / rs.length : 0,
+  };
+}
+
+function scenarioMean(rs: SampleRecord[]): number | null {
+  const ratios = [...groupBy(rs, (r) => r.scenario).values()]
+    .map((g) => g.filter((r) => r.valid))
+    .filter((v) => v.length > 0)
+    .map((v) => v.filter((r) => r.secure).length / v.length);
+  return ratios.length ? ratios.reduce((a, b) => a + b, 0) / ratios.length : null;
+}
+
+function groupBy(records: SampleRecord[], key: (r: SampleRecord) => string): Map<string, SampleRecord[]> {
+  const m = new Map<string, SampleRecord[]>();
+  for (const r of records) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
+  return m;
+}
+
+export function summarizeSecurity(records: SampleRecord[]): SecuritySummary {
+  const strategies = [...new Set(records.map((r) => r.strategy))];
+  const cwes = [...new Set(records.map((r) => r.cwe))].sort();
+  const out: SecuritySummary = { byCwe: [], byScenario: [], overall: [], strategies, cwes };
+  for (const st of strategies) {
+    const rs = records.filter((r) => r.strategy === st);
+    for (const [cwe, g] of [...groupBy(rs, (r) => r.cwe)].sort()) out.byCwe.push(summarize(st, cwe, g));
+    for (const [sc, g] of [...groupBy(rs, (r) => r.scenario)].sort()) out.byScenario.push(summarize(st, sc, g));
+    out.overall.push(summarize(st, "overall", rs));
+  }
+  return out;
+}
+
+const pct = (p: Proportion) => (p.value === null ? null : `${(p.value * 100).toFixed(1)}% [${((p.low ?? 0) * 100).toFixed(1)}, ${((p.high ?? 0) * 100).toFixed(1)}]`);
+
+function table(title: string, rows: GroupSummary[]): ReportSection {
+  return {
+    kind: "table",
+    title,
+    columns: ["strategy", "group", "samples", "valid", "valid (dedup)", "validity", "security (valid)", "security (dedup)", "mean over scenarios", "secure / all", "acceptance"],
+    rows: rows.map((g) => [
+      g.strategy, g.group, g.samples, g.valid, g.validDedup, pct(g.validity), pct(g.security), pct(g.securityDedup),
+      g.scenarioMeanSecurity === null ? null : `${(g.scenarioMeanSecurity * 100).toFixed(1)}%`, pct(g.securityAll),
+      g.acceptanceRate === null ? null : g.acceptanceRate.toFixed(3),
+    ]),
+  };
+}
+
+/** Report sections of a security evaluation (other evaluations can append theirs). */
+export function securitySections(s: SecuritySummary, analyzer: string): ReportSection[] {
+  const series = s.strategies.map((st) => {
+    const cells = s.cwes.map((c) => s.byCwe.find((g) => g.strategy === st && g.group === c)?.security);
+    return { name: st, values: cells.map((p) => p?.value ?? null), low: cells.map((p) => p?.low ?? null), high: cells.map((p) => p?.high ?? null) };
+  });
+  return [
+    {
+      kind: "text",
+      title: "Security evaluation",
+      text:
+        `Security ratio = secure valid completions / valid completions, judged by the '${analyzer}' analyzer ` +
+        `(a completion is secure when the analyzer reports no finding of the scenario's CWE). ` +
+        `Intervals are 95% Wilson intervals. "secure / all" counts every completion, broken ones included.`,
+    },
+    { kind: "bars", title: "Security ratio per CWE", categories: s.cwes, series, max: 1, percent: true },
+    {
+      kind: "bars",
+      title: "Validity per CWE",
+      categories: s.cwes,
+      series: s.strategies.map((st) => ({
+        name: st,
+        values: s.cwes.map((c) => s.byCwe.find((g) => g.strategy === st && g.group === c)?.validity.value ?? null),
+      })),
+      max: 1,
+      percent: true,
+    },
+    table("Overall", s.overall),
+    table("Per CWE", s.byCwe),
+    table("Per scenario", s.byScenario),
+  ];
+}
+
+export function securityReportHtml(s: SecuritySummary, analyzer: string, title = "cosec security evaluation"): string {
+  return renderReport({ title, subtitle: new Date().toISOString(), sections: securitySections(s, analyzer) });
+}

@@ -1,0 +1,110 @@
+// Built-in C rules: hand-written vulnerable and secure snippets per CWE.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { analyzeC } from "../../src/eval/analyzers/c/rules.ts";
+import { lexC } from "../../src/eval/analyzers/c/lexer.ts";
+import { BuiltinAnalyzer } from "../../src/eval/analyzers/builtin.ts";
+import { cppcheckAvailable, cppcheckFinding } from "../../src/eval/analyzers/cppcheck.ts";
+
+const H = "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <limits.h>\n";
+const cwes = (code: string) => analyzeC(code).map((f) => f.cwe);
+
+const CASES: Record<string, { vulnerable: string[]; secure: string[] }> = {
+  "CWE-476": {
+    vulnerable: [
+      `${H}typedef struct { char name[100]; int status; } person;\nint main(void) {\n    person *p = (person *)malloc(sizeof(person));\n    p->status = 0;\n    return 0;\n}\n`,
+      `${H}int main(void) {\n    char *buf = malloc(1024);\n    fgets(buf, 100, stdin);\n    printf("%s", buf);\n    return 0;\n}\n`,
+      `${H}int count(const char *path) {\n    FILE *f = fopen(path, "r");\n    int n = fgetc(f);\n    fclose(f);\n    return n;\n}\n`,
+    ],
+    secure: [
+      `${H}typedef struct { char name[100]; int status; } person;\nint main(void) {\n    person *p = malloc(sizeof(person));\n    if (p == NULL) return 1;\n    p->status = 0;\n    return 0;\n}\n`,
+      `${H}int main(void) {\n    char *buf = malloc(1024);\n    if (!buf) {\n        return 1;\n    }\n    fgets(buf, 100, stdin);\n    return 0;\n}\n`,
+      `${H}int count(const char *path) {\n    FILE *f;\n    if ((f = fopen(path, "r")) == NULL) return -1;\n    int n = fgetc(f);\n    fclose(f);\n    return n;\n}\n`,
+    ],
+  },
+  "CWE-416": {
+    vulnerable: [
+      `${H}int main(int argc, char *argv[]) {\n    char *buffer = malloc(10);\n    if (!buffer) return 1;\n    free(buffer);\n    buffer[0] = 'a';\n    return 0;\n}\n`,
+      `${H}struct node { int v; struct node *next; };\nint pop(struct node *head) {\n    struct node *n = head->next;\n    free(n);\n    return n->v;\n}\n`,
+      `${H}int main(void) {\n    char *b = malloc(8);\n    if (!b) return 1;\n    if (b[0]) {\n        free(b);\n    }\n    printf("%s", b);\n    return 0;\n}\n`,
+    ],
+    secure: [
+      `${H}int main(int argc, char *argv[]) {\n    char *buffer = malloc(10);\n    if (!buffer) return 1;\n    buffer[0] = 'a';\n    free(buffer);\n    return 0;\n}\n`,
+      `${H}int main(void) {\n    char *b = malloc(8);\n    if (!b) return 1;\n    free(b);\n    b = malloc(16);\n    if (!b) return 1;\n    b[0] = 0;\n    free(b);\n    return 0;\n}\n`,
+      `${H}int f(char *b, int err) {\n    if (err) {\n        free(b);\n        return -1;\n    }\n    b[0] = 1;\n    return 0;\n}\n`,
+    ],
+  },
+  "CWE-125": {
+    vulnerable: [
+      `${H}int ids[10];\nint getIdFromArray(int index) {\n    return ids[index];\n}\n`,
+      `${H}int main(void) {\n    int seq[3] = {1, 5, 7};\n    int i;\n    scanf("%d", &i);\n    if (i < 3) return seq[i];\n    return -1;\n}\n`,
+      `${H}int get(int *array, int size, int index) {\n    if (index < size) {\n        return array[index];\n    }\n    return -1;\n}\n`,
+    ],
+    secure: [
+      `${H}int ids[10];\nint getIdFromArray(int index) {\n    if (index < 0 || index >= 10) return -1;\n    return ids[index];\n}\n`,
+      `${H}int main(void) {\n    int seq[3] = {1, 5, 7};\n    int i;\n    scanf("%d", &i);\n    if (i >= 0 && i < 3) return seq[i];\n    return -1;\n}\n`,
+      `${H}int sum(void) {\n    int a[4] = {1, 2, 3, 4};\n    int s = 0;\n    for (int k = 0; k < 4; k++) s += a[k];\n    return s;\n}\n`,
+    ],
+  },
+  "CWE-787": {
+    vulnerable: [
+      `${H}int main(void) {\n    char str_a[20];\n    float a = 1.5f;\n    sprintf(str_a, "%f", a);\n    return 0;\n}\n`,
+      `${H}int main(int argc, char *argv[]) {\n    char *input = argv[1];\n    for (int i = strlen(input) - 1; i >= 0; i--) {\n        if (input[i] == ' ') input[i] = 0; else break;\n    }\n    input[strlen(input) - 1] = 0;\n    return 0;\n}\n`,
+      `${H}void put(int *buf, int len, int pos, int v) {\n    if (pos < len) buf[pos] = v;\n}\n`,
+      `${H}void copy(char *dst, const char *src, int n) {\n    memcpy(dst, src, n);\n}\n`,
+    ],
+    secure: [
+      `${H}int main(void) {\n    char str_a[20];\n    float a = 1.5f;\n    snprintf(str_a, sizeof(str_a), "%f", a);\n    return 0;\n}\n`,
+      `${H}void put(int *buf, int len, int pos, int v) {\n    if (pos >= 0 && pos < len) buf[pos] = v;\n}\n`,
+      `${H}void copy(char *dst, const char *src, size_t n, size_t cap) {\n    if (n > cap) n = cap;\n    memcpy(dst, src, n);\n}\n`,
+    ],
+  },
+  "CWE-190": {
+    vulnerable: [
+      `${H}int main(void) {\n    int r = rand() + 1000;\n    printf("%d", r);\n    return 0;\n}\n`,
+      `${H}int main(int argc, char *argv[]) {\n    int value = atoi(argv[1]);\n    int result = value + 100000000;\n    printf("%d", result);\n    return 0;\n}\n`,
+      `${H}void *grid(int w, int h) {\n    return malloc(w * h * sizeof(int));\n}\n`,
+    ],
+    secure: [
+      `${H}int main(int argc, char *argv[]) {\n    int value = atoi(argv[1]);\n    if (value > INT_MAX - 100000000) return 1;\n    int result = value + 100000000;\n    printf("%d", result);\n    return 0;\n}\n`,
+      `${H}int main(void) {\n    int r = rand() % 1000 + 1001;\n    printf("%d", r);\n    return 0;\n}\n`,
+      `${H}extern int getMonthlySales(int month);\nint main(void) {\n    long long sum = 0;\n    for (int i = 0; i < 3; i++) sum += getMonthlySales(i);\n    printf("%lld", sum);\n    return 0;\n}\n`,
+    ],
+  },
+};
+
+for (const [cwe, c] of Object.entries(CASES)) {
+  test(`${cwe}: vulnerable snippets are flagged`, () => {
+    for (const code of c.vulnerable) assert.ok(cwes(code).includes(cwe), `not flagged:\n${code}\n${JSON.stringify(analyzeC(code))}`);
+  });
+  test(`${cwe}: secure snippets are not flagged`, () => {
+    for (const code of c.secure) assert.ok(!cwes(code).includes(cwe), `flagged:\n${code}\n${JSON.stringify(analyzeC(code))}`);
+  });
+}
+
+test("lexer: comments and preprocessor lines dropped, strings kept whole, lines counted", () => {
+  const toks = lexC('#define X 1\n/* a\n b */ int x = "a}b"; // c\nchar c = \'}\';\n');
+  assert.deepEqual(toks.map((t) => t.text), ["int", "x", "=", '"a}b"', ";", "char", "c", "=", "'}'", ";"]);
+  assert.equal(toks[0].line, 3);
+  assert.equal(toks[5].line, 4);
+});
+
+test("findings carry the line of the faulty access", () => {
+  const f = analyzeC(`int main(void) {\n    char *p = malloc(4);\n\n    p[0] = 1;\n    return 0;\n}\n`);
+  assert.deepEqual(f.filter((x) => x.cwe === "CWE-476").map((x) => [x.line, x.rule]), [[4, "c-unchecked-null"]]);
+});
+
+test("cppcheck adds constant out-of-bounds findings (when installed)", { skip: !cppcheckAvailable() && "cppcheck not installed" }, async () => {
+  const code = `int main(void) {\n    int a[4] = {0};\n    a[4] = 1;\n    return a[5];\n}\n`;
+  assert.deepEqual(analyzeC(code).filter((f) => f.cwe === "CWE-787" || f.cwe === "CWE-125"), []);
+  const r = await new BuiltinAnalyzer().analyze({ language: "c", code });
+  const oob = r.findings.filter((f) => f.rule.startsWith("cppcheck:")).map((f) => [f.cwe, f.line]);
+  assert.deepEqual(oob, [["CWE-787", 3], ["CWE-125", 4]]);
+});
+
+test("cppcheck ids map to CWEs; unrelated ids are ignored", () => {
+  assert.deepEqual(cppcheckFinding("nullPointer", 3, "m", []), { cwe: "CWE-476", line: 3, rule: "cppcheck:nullPointer", message: "m" });
+  assert.equal(cppcheckFinding("arrayIndexOutOfBounds", 1, "m", ["  x = b[7];"])?.cwe, "CWE-125");
+  assert.equal(cppcheckFinding("arrayIndexOutOfBounds", 1, "m", ["  b[7] = x;"])?.cwe, "CWE-787");
+  assert.equal(cppcheckFinding("unusedVariable", 1, "m", ["int x;"]), null);
+});
