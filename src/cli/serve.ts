@@ -1,0 +1,267 @@
+// `cosec serve`: the OpenAI-compatible HTTP server over a target (+ expert) pair. Parses flags,
+// loads the engine with one sequence slot per parallel request, listens, drains on SIGTERM.
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { basename } from "node:path";
+import { parseArgs } from "node:util";
+import type { GpuChoice } from "../backend/types.ts";
+import { parseStrategyName } from "../decoding/strategies/index.ts";
+import { InvalidArgumentError, StrategyError } from "../errors.ts";
+import type { EngineModelsOptions } from "../generate/types.ts";
+import { collectApiKeys } from "../server/auth.ts";
+import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
+
+const D = SERVER_DEFAULTS;
+
+const HELP = `usage: cosec serve --target GGUF [--expert GGUF [--expert-lora GGUF]] [options]
+
+OpenAI-compatible HTTP API with co-decoding: POST /v1/completions, POST /v1/chat/completions,
+GET /v1/models, GET /health, GET /metrics (Prometheus). A request's "cosec" object
+({strategy, threshold, mode, alpha, top_k, expert_temperature, expert_top_p, expert_top_k,
+speculative, draft_max}) overrides the defaults below.
+
+models:
+  --target GGUF            target model (required)
+  --expert GGUF            security expert model
+  --expert-lora GGUF       LoRA adapter for the expert
+  --model-name NAME        model id clients use (default: the target's file name without .gguf)
+  --chat-template FILE     Jinja chat template (default: the GGUF's tokenizer.chat_template,
+                           else a general template)
+  --gpu MODE               auto | cpu | cuda | vulkan
+  --context-size N         context tokens per sequence
+  --threads N              CPU threads of the target (default: cores - 1); --expert-threads N
+network and security:
+  --host HOST              address to listen on (default ${D.host}; loopback only)
+  --port N                 port (default ${D.port}; 0 = any free port)
+  --api-key KEY            accepted bearer key (repeatable; also $COSEC_API_KEYS, comma-separated)
+  --cors-origin ORIGIN     allow browser requests from ORIGIN (repeatable; '*' = any); off by default
+  --body-limit BYTES       largest request body (default ${D.bodyLimit})
+capacity:
+  --parallel N             sequences decoded at once (= model maxSequences; default ${D.parallel})
+  --queue N                requests waiting for a sequence before 429 (default ${D.queue})
+  --max-tokens N           cap on max_tokens (default ${D.maxTokensCap})
+  --default-max-tokens N   when a request gives none (default ${D.defaultMaxTokens})
+  --max-n N                cap on n (default ${D.maxN}, never above --parallel)
+  --shutdown-timeout S     seconds SIGTERM waits for running requests (default ${D.shutdownTimeoutMs / 1000})
+co-decoding defaults:
+  --strategy NAME          target | expert | cosec-plus | weighted | proxy
+                           (default: cosec-plus with --expert, else target)
+  --threshold X            cosec-plus threshold (default ${D.threshold})
+  --mode MODE              cosec-plus mode: reference | warped (default ${D.mode})
+  --alpha X                weighted mixing weight (default ${D.alpha})
+  --temperature X          (default ${D.temperature}); --top-p X (default ${D.topP}); --top-k N (default ${D.topK})
+  --expert-temperature X   expert sampling (default: as the target); --expert-top-p X; --expert-top-k N
+  --speculative            speculative co-decoding (same output, fewer target passes)
+  --draft-max N            fixed draft length (default: adaptive)
+  --log-level LEVEL        fatal | error | warn | info | debug | silent (default info)
+  -h, --help               this help`;
+
+export interface ServeSettings {
+  config: ServerConfig;
+  engine: EngineModelsOptions;
+  logLevel: string;
+}
+
+function num(v: string | undefined, name: string, opts: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x) || (opts.integer && !Number.isInteger(x))) {
+    throw new InvalidArgumentError(name, `not a${opts.integer ? "n integer" : " number"}: ${v}`);
+  }
+  if (opts.min !== undefined && x < opts.min) throw new InvalidArgumentError(name, `must be at least ${opts.min}, got ${v}`);
+  if (opts.max !== undefined && x > opts.max) throw new InvalidArgumentError(name, `must be at most ${opts.max}, got ${v}`);
+  return x;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+const FLAGS = {
+  target: { type: "string" },
+  expert: { type: "string" },
+  "expert-lora": { type: "string" },
+  "model-name": { type: "string" },
+  "chat-template": { type: "string" },
+  gpu: { type: "string" },
+  "context-size": { type: "string" },
+  threads: { type: "string" },
+  "expert-threads": { type: "string" },
+  host: { type: "string", default: D.host },
+  port: { type: "string" },
+  "api-key": { type: "string", multiple: true },
+  "cors-origin": { type: "string", multiple: true },
+  "body-limit": { type: "string" },
+  parallel: { type: "string" },
+  queue: { type: "string" },
+  "max-tokens": { type: "string" },
+  "default-max-tokens": { type: "string" },
+  "max-n": { type: "string" },
+  "shutdown-timeout": { type: "string" },
+  strategy: { type: "string" },
+  threshold: { type: "string" },
+  mode: { type: "string" },
+  alpha: { type: "string" },
+  temperature: { type: "string" },
+  "top-p": { type: "string" },
+  "top-k": { type: "string" },
+  "expert-temperature": { type: "string" },
+  "expert-top-p": { type: "string" },
+  "expert-top-k": { type: "string" },
+  speculative: { type: "boolean", default: false },
+  "draft-max": { type: "string" },
+  "log-level": { type: "string", default: "info" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, strict: true, options: FLAGS });
+  } catch (err) {
+    // Unknown flags or a flag without its value: a usage error, not a crash.
+    throw new InvalidArgumentError("arguments", `${(err as Error).message} (see cosec serve --help)`);
+  }
+}
+
+/** Flags (and COSEC_API_KEYS) → server configuration and engine options. */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeSettings | "help" {
+  const { values } = parseFlags(argv);
+  if (values.help) return "help";
+  if (!values.target) throw new InvalidArgumentError("--target", "a target GGUF is required");
+  if (values["expert-lora"] && !values.expert) throw new InvalidArgumentError("--expert-lora", "needs --expert (the model the adapter applies to)");
+  if (values.gpu !== undefined && !["auto", "cpu", "cuda", "vulkan"].includes(values.gpu)) {
+    throw new InvalidArgumentError("--gpu", `must be auto, cpu, cuda or vulkan, got ${values.gpu}`);
+  }
+  if (!LOG_LEVELS.includes(values["log-level"])) throw new InvalidArgumentError("--log-level", `must be one of ${LOG_LEVELS.join(", ")}`);
+  const mode = values.mode ?? D.mode;
+  if (mode !== "reference" && mode !== "warped") throw new InvalidArgumentError("--mode", `must be reference or warped, got ${mode}`);
+  let strategy;
+  try {
+    strategy = parseStrategyName(values.strategy ?? (values.expert ? "cosec-plus" : "target"));
+  } catch (err) {
+    throw new InvalidArgumentError("--strategy", (err as StrategyError).message);
+  }
+  if (strategy !== "target" && !values.expert) throw new InvalidArgumentError("--strategy", `${strategy} needs --expert`);
+  if (values.speculative && !values.expert) throw new InvalidArgumentError("--speculative", "needs --expert to draft with");
+  const draftMax = num(values["draft-max"], "--draft-max", { integer: true, min: 1, max: 64 });
+  if (draftMax !== undefined && !values.speculative) throw new InvalidArgumentError("--draft-max", "only applies with --speculative");
+
+  const parallel = num(values.parallel, "--parallel", { integer: true, min: 1, max: 256 }) ?? D.parallel;
+  const maxTokensCap = num(values["max-tokens"], "--max-tokens", { integer: true, min: 1 }) ?? D.maxTokensCap;
+  const defaultMaxTokens = num(values["default-max-tokens"], "--default-max-tokens", { integer: true, min: 1 }) ?? Math.min(D.defaultMaxTokens, maxTokensCap);
+  if (defaultMaxTokens > maxTokensCap) throw new InvalidArgumentError("--default-max-tokens", `must not exceed --max-tokens (${maxTokensCap})`);
+  const host = values.host;
+  if (host !== "localhost" && isIP(host) === 0) throw new InvalidArgumentError("--host", `not an IP address: ${host}`);
+
+  let chatTemplate: string | undefined;
+  if (values["chat-template"]) {
+    try {
+      chatTemplate = readFileSync(values["chat-template"], "utf8");
+    } catch (err) {
+      throw new InvalidArgumentError("--chat-template", `cannot read ${values["chat-template"]}: ${(err as Error).message}`);
+    }
+  }
+
+  const config: ServerConfig = {
+    host,
+    port: num(values.port, "--port", { integer: true, min: 0, max: 65535 }) ?? D.port,
+    modelName: values["model-name"] ?? basename(values.target).replace(/\.gguf$/i, ""),
+    parallel,
+    queue: num(values.queue, "--queue", { integer: true, min: 0 }) ?? D.queue,
+    maxTokensCap,
+    defaultMaxTokens,
+    maxN: Math.min(num(values["max-n"], "--max-n", { integer: true, min: 1 }) ?? D.maxN, parallel),
+    bodyLimit: num(values["body-limit"], "--body-limit", { integer: true, min: 1024 }) ?? D.bodyLimit,
+    apiKeys: collectApiKeys(values["api-key"] ?? [], env.COSEC_API_KEYS),
+    corsOrigins: values["cors-origin"] ?? [],
+    shutdownTimeoutMs: (num(values["shutdown-timeout"], "--shutdown-timeout", { min: 0 }) ?? D.shutdownTimeoutMs / 1000) * 1000,
+    chatTemplate,
+    defaults: {
+      strategy,
+      threshold: num(values.threshold, "--threshold", { min: 0, max: 1 }) ?? D.threshold,
+      mode,
+      alpha: num(values.alpha, "--alpha", { min: 0, max: 1 }) ?? D.alpha,
+      temperature: num(values.temperature, "--temperature", { min: 0, max: 2 }) ?? D.temperature,
+      topP: num(values["top-p"], "--top-p", { min: Number.MIN_VALUE, max: 1 }) ?? D.topP,
+      topK: num(values["top-k"], "--top-k", { integer: true, min: 0 }) ?? D.topK,
+      expertTemperature: num(values["expert-temperature"], "--expert-temperature", { min: 0, max: 2 }),
+      expertTopP: num(values["expert-top-p"], "--expert-top-p", { min: Number.MIN_VALUE, max: 1 }),
+      expertTopK: num(values["expert-top-k"], "--expert-top-k", { integer: true, min: 0 }),
+      speculative: values.speculative,
+      draftMax,
+    },
+  };
+  const engine: EngineModelsOptions = {
+    target: values.target,
+    expert: values.expert,
+    expertLora: values["expert-lora"],
+    gpu: values.gpu as GpuChoice | undefined,
+    contextSize: num(values["context-size"], "--context-size", { integer: true, min: 16 }),
+    targetThreads: num(values.threads, "--threads", { integer: true, min: 1 }),
+    expertThreads: num(values["expert-threads"], "--expert-threads", { integer: true, min: 1 }),
+    maxSequences: parallel,
+  };
+  return { config, engine, logLevel: values["log-level"] };
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const settings = parseServeArgs(argv);
+  if (settings === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  const { config } = settings;
+  if (!isLoopback(config.host) && config.apiKeys.length === 0) {
+    console.error(`cosec serve: warning: listening on ${config.host} without --api-key; anyone who can reach it can use it`);
+  }
+  const { Engine } = await import("../generate/engine.ts");
+  const { ChatRenderer } = await import("../server/chat-template.ts");
+  const { createServer } = await import("../server/app.ts");
+  const engine = await Engine.load(settings.engine);
+  let server;
+  let chatName = "";
+  try {
+    const chat = await ChatRenderer.forModel(settings.engine.target, engine.tokenizer, engine.target.vocab, config.chatTemplate);
+    chatName = chat.name;
+    server = await createServer({ engine, config, chat, logger: settings.logLevel === "silent" ? false : { level: settings.logLevel } });
+    await server.app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await server?.app.close();
+    await engine.dispose();
+    throw err;
+  }
+  const address = server.app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
+  console.log(
+    `cosec serve: listening on http://${shownHost}:${port} (model ${config.modelName}, strategy ${config.defaults.strategy}, ` +
+      `parallel ${config.parallel}, queue ${config.queue}, chat template ${chatName})`,
+  );
+
+  const srv = server;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`cosec serve: ${signal}: draining (up to ${config.shutdownTimeoutMs / 1000} s)`);
+      srv
+        .drain(config.shutdownTimeoutMs)
+        .then(() => engine.dispose())
+        .then(
+          () => {
+            console.log("cosec serve: stopped");
+            resolve(0);
+          },
+          (err: unknown) => {
+            console.error(`cosec serve: shutdown failed: ${(err as Error).message}`);
+            resolve(1);
+          },
+        );
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+}

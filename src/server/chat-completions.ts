@@ -1,0 +1,121 @@
+// POST /v1/chat/completions: the history rendered with the model's chat template, n replies, as
+// one JSON body or a stream of `chat.completion.chunk`s ending with `data: [DONE]`.
+import type { FastifyInstance } from "fastify";
+import type { Vocabulary } from "../backend/types.ts";
+import { ApiRequestError } from "../errors.ts";
+import type { GenerationResult, TokenEvent } from "../generate/types.ts";
+import type { RouteDeps } from "./deps.ts";
+import { resolveRequest } from "./request-options.ts";
+import { choiceReport, cosecReport, openAiFinish, responseId, tokenString, unixSeconds, usage } from "./responses.ts";
+import { chatRequestSchema, type ChatRequest } from "./schemas.ts";
+import { SseStream } from "./sse.ts";
+
+function logprobEntry(vocab: Vocabulary, token: number, logprob: number) {
+  const token_text = tokenString(vocab, token);
+  return { token: token_text, logprob, bytes: [...vocab.tokenBytes(token)], top_logprobs: [] };
+}
+
+function contentLogprobs(vocab: Vocabulary, r: GenerationResult) {
+  return { content: r.tokens.map((t, i) => logprobEntry(vocab, t, r.logprobs[i])) };
+}
+
+export function registerChatCompletions(app: FastifyInstance, deps: RouteDeps): void {
+  app.post("/v1/chat/completions", { schema: { body: chatRequestSchema } }, async (request, reply) => {
+    const body = request.body as ChatRequest;
+    if (body.max_tokens != null && body.max_completion_tokens != null && body.max_tokens !== body.max_completion_tokens) {
+      throw new ApiRequestError(400, "max_completion_tokens: conflicts with max_tokens; give one of them", "max_completion_tokens", "invalid_value");
+    }
+    const maxField = body.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+    const resolved = resolveRequest(body, { value: body.max_completion_tokens ?? body.max_tokens, field: maxField }, deps.context);
+    if (body.top_logprobs) {
+      throw new ApiRequestError(400, "top_logprobs: only 0 is supported (the chosen tokens' logprobs come with logprobs: true)", "top_logprobs", "unsupported_parameter");
+    }
+    const rendered = deps.chat.render(body.messages);
+    resolved.generate.stop = [...resolved.stop, ...rendered.stop];
+    const vocab = deps.engine.target.vocab;
+    const wantLogprobs = body.logprobs === true;
+    const id = responseId("chatcmpl");
+    const created = unixSeconds();
+    const model = deps.context.config.modelName;
+    const signal = deps.requestSignal(request, reply);
+
+    const sse = resolved.stream ? new SseStream(reply) : null;
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      system_fingerprint: null,
+      choices,
+      ...extra,
+    });
+    const opened = new Set<number>();
+    const open = (index: number) => {
+      if (opened.has(index)) return;
+      opened.add(index);
+      sse!.send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+    };
+    const onToken = sse
+      ? (index: number, e: TokenEvent) => {
+          const withLogprob = wantLogprobs && e.token >= 0;
+          if (!e.text && !withLogprob) return;
+          open(index);
+          sse.send(
+            chunk([
+              {
+                index,
+                delta: { content: e.text },
+                logprobs: withLogprob ? { content: [logprobEntry(vocab, e.token, e.logprob)] } : null,
+                finish_reason: null,
+              },
+            ]),
+          );
+        }
+      : undefined;
+
+    try {
+      const outcome = await deps.generation.run({
+        endpoint: "chat",
+        promptField: "messages",
+        prompts: [rendered.tokens],
+        request: resolved,
+        signal,
+        arrivedAt: deps.arrivedAt(request),
+        onToken,
+      });
+      if (signal.aborted) throw deps.abortedError(signal);
+      outcome.choices.sort((a, b) => a.index - b.index);
+      if (sse) {
+        for (const c of outcome.choices) {
+          open(c.index);
+          sse.send(chunk([{ index: c.index, delta: {}, logprobs: null, finish_reason: openAiFinish(c.result.finishReason), cosec: choiceReport(c.result) }]));
+        }
+        if (resolved.includeUsage) sse.send(chunk([], { usage: usage(outcome), cosec: cosecReport(outcome, resolved) }));
+        sse.done();
+        return reply;
+      }
+      return {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        system_fingerprint: null,
+        choices: outcome.choices.map((c) => ({
+          index: c.index,
+          message: { role: "assistant", content: c.result.text, refusal: null },
+          logprobs: wantLogprobs ? contentLogprobs(vocab, c.result) : null,
+          finish_reason: openAiFinish(c.result.finishReason),
+          cosec: choiceReport(c.result),
+        })),
+        usage: usage(outcome),
+        cosec: { ...cosecReport(outcome, resolved), chat_template: deps.chat.name },
+      };
+    } catch (err) {
+      if (sse?.started) {
+        deps.streamError(sse, err);
+        return reply;
+      }
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,132 @@
+// POST /v1/completions: prompt(s) in, n completions each, as one JSON body or a stream of
+// `text_completion` chunks ending with `data: [DONE]`.
+import type { FastifyInstance } from "fastify";
+import type { Vocabulary } from "../backend/types.ts";
+import { ApiRequestError } from "../errors.ts";
+import type { GenerationResult, TokenEvent } from "../generate/types.ts";
+import type { RouteDeps } from "./deps.ts";
+import { resolveRequest } from "./request-options.ts";
+import { choiceReport, cosecReport, openAiFinish, responseId, tokenString, unixSeconds, usage } from "./responses.ts";
+import { completionRequestSchema, type CompletionRequest } from "./schemas.ts";
+import { SseStream } from "./sse.ts";
+
+function unsupported(param: string, reason: string): ApiRequestError {
+  return new ApiRequestError(400, `${param}: ${reason}`, param, "unsupported_parameter");
+}
+
+function prompts(p: CompletionRequest["prompt"], vocabSize: number): (string | number[])[] {
+  if (typeof p === "string") return [p];
+  if (p.every((x) => typeof x === "number")) {
+    const i = (p as number[]).findIndex((t) => t >= vocabSize);
+    if (i >= 0) throw new ApiRequestError(400, `prompt[${i}]: token id ${p[i]} is outside the vocabulary (size ${vocabSize})`, `prompt[${i}]`, "invalid_value");
+    return [p as number[]];
+  }
+  return p as string[];
+}
+
+/** OpenAI's completion logprobs: the chosen tokens only (top alternatives are not computed). */
+function logprobsOf(vocab: Vocabulary, r: GenerationResult) {
+  const tokens = r.tokens.map((t) => tokenString(vocab, t));
+  const text_offset: number[] = [];
+  let at = 0;
+  for (const t of tokens) {
+    text_offset.push(at);
+    at += t.length;
+  }
+  return { tokens, token_logprobs: [...r.logprobs], top_logprobs: null, text_offset };
+}
+
+export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void {
+  app.post("/v1/completions", { schema: { body: completionRequestSchema } }, async (request, reply) => {
+    const body = request.body as CompletionRequest;
+    const resolved = resolveRequest(body, { value: body.max_tokens, field: "max_tokens" }, deps.context);
+    if (body.echo) throw unsupported("echo", "is not supported (only false)");
+    if (body.suffix) throw unsupported("suffix", "is not supported (no infilling; only null)");
+    if (body.best_of !== undefined && body.best_of !== null && body.best_of !== resolved.n) {
+      throw unsupported("best_of", `is not supported (only equal to n = ${resolved.n})`);
+    }
+    const vocab = deps.engine.target.vocab;
+    const wantLogprobs = body.logprobs !== undefined && body.logprobs !== null;
+    const id = responseId("cmpl");
+    const created = unixSeconds();
+    const model = deps.context.config.modelName;
+    const signal = deps.requestSignal(request, reply);
+
+    const sse = resolved.stream ? new SseStream(reply) : null;
+    const offsets = new Map<number, number>();
+    const onToken = sse
+      ? (index: number, e: TokenEvent) => {
+          const withLogprob = wantLogprobs && e.token >= 0;
+          if (!e.text && !withLogprob) return;
+          const at = offsets.get(index) ?? 0;
+          const tok = withLogprob ? tokenString(vocab, e.token) : "";
+          offsets.set(index, at + tok.length);
+          sse.send({
+            id,
+            object: "text_completion",
+            created,
+            model,
+            choices: [
+              {
+                index,
+                text: e.text,
+                logprobs: withLogprob ? { tokens: [tok], token_logprobs: [e.logprob], top_logprobs: null, text_offset: [at] } : null,
+                finish_reason: null,
+              },
+            ],
+          });
+        }
+      : undefined;
+
+    try {
+      const outcome = await deps.generation.run({
+        endpoint: "completions",
+        promptField: "prompt",
+        prompts: prompts(body.prompt, vocab.size),
+        request: resolved,
+        signal,
+        arrivedAt: deps.arrivedAt(request),
+        onToken,
+      });
+      if (signal.aborted) throw deps.abortedError(signal);
+      outcome.choices.sort((a, b) => a.index - b.index);
+      if (sse) {
+        for (const c of outcome.choices) {
+          sse.send({
+            id,
+            object: "text_completion",
+            created,
+            model,
+            choices: [{ index: c.index, text: "", logprobs: null, finish_reason: openAiFinish(c.result.finishReason), cosec: choiceReport(c.result) }],
+          });
+        }
+        if (resolved.includeUsage) {
+          sse.send({ id, object: "text_completion", created, model, choices: [], usage: usage(outcome), cosec: cosecReport(outcome, resolved) });
+        }
+        sse.done();
+        return reply;
+      }
+      return {
+        id,
+        object: "text_completion",
+        created,
+        model,
+        choices: outcome.choices.map((c) => ({
+          index: c.index,
+          text: c.result.text,
+          logprobs: wantLogprobs ? logprobsOf(vocab, c.result) : null,
+          finish_reason: openAiFinish(c.result.finishReason),
+          cosec: choiceReport(c.result),
+        })),
+        usage: usage(outcome),
+        cosec: cosecReport(outcome, resolved),
+      };
+    } catch (err) {
+      if (sse?.started) {
+        deps.streamError(sse, err);
+        return reply;
+      }
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,173 @@
+// JSON schemas of the request bodies (validated by Fastify's Ajv, no type coercion, unknown fields
+// refused). Fields OpenAI defines but co-decoding cannot honour are accepted only at their neutral
+// value (checked in request-options.ts) so that clients sending defaults keep working.
+import { STRATEGY_NAMES } from "../decoding/strategies/index.ts";
+
+const nullable = (type: string) => ({ type: [type, "null"] });
+
+/** What an `anyOf` field accepts, for error messages (Ajv's own say little). */
+export const ANYOF_EXPECTED: Record<string, string> = {
+  prompt: "a string, a non-empty array of strings, or a non-empty array of token ids",
+  stop: "a string, an array of at most 4 non-empty strings, or null",
+  content: "a string, an array of {type: 'text', text} parts, or null",
+};
+
+const stop = {
+  anyOf: [{ type: "string", minLength: 1 }, { type: "array", maxItems: 4, items: { type: "string", minLength: 1 } }, { type: "null" }],
+};
+
+const streamOptions = {
+  type: ["object", "null"],
+  additionalProperties: false,
+  properties: { include_usage: { type: "boolean" } },
+};
+
+export const cosecExtensionSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    strategy: { type: "string", enum: [...STRATEGY_NAMES] },
+    threshold: { type: "number", minimum: 0, maximum: 1 },
+    mode: { type: "string", enum: ["reference", "warped"] },
+    alpha: { type: "number", minimum: 0, maximum: 1 },
+    top_k: { type: "integer", minimum: 0 },
+    expert_temperature: { type: "number", minimum: 0, maximum: 2 },
+    expert_top_p: { type: "number", exclusiveMinimum: 0, maximum: 1 },
+    expert_top_k: { type: "integer", minimum: 0 },
+    speculative: { type: "boolean" },
+    draft_max: { type: "integer", minimum: 1, maximum: 64 },
+  },
+} as const;
+
+/** Sampling and output fields shared by both endpoints. */
+const common = {
+  model: { type: "string" },
+  temperature: { type: ["number", "null"], minimum: 0, maximum: 2 },
+  top_p: { type: ["number", "null"], exclusiveMinimum: 0, maximum: 1 },
+  n: { type: ["integer", "null"], minimum: 1 },
+  stop,
+  stream: nullable("boolean"),
+  stream_options: streamOptions,
+  seed: nullable("integer"),
+  user: { type: "string" },
+  presence_penalty: { type: ["number", "null"], minimum: -2, maximum: 2 },
+  frequency_penalty: { type: ["number", "null"], minimum: -2, maximum: 2 },
+  logit_bias: { type: ["object", "null"] },
+  cosec: cosecExtensionSchema,
+};
+
+export const completionRequestSchema = {
+  type: "object",
+  required: ["prompt"],
+  additionalProperties: false,
+  properties: {
+    ...common,
+    prompt: {
+      anyOf: [
+        { type: "string" },
+        { type: "array", minItems: 1, items: { type: "string" } },
+        { type: "array", minItems: 1, items: { type: "integer", minimum: 0 } },
+      ],
+    },
+    max_tokens: { type: ["integer", "null"], minimum: 0 },
+    logprobs: { type: ["integer", "null"], minimum: 0, maximum: 5 },
+    echo: nullable("boolean"),
+    best_of: { type: ["integer", "null"], minimum: 1 },
+    suffix: nullable("string"),
+  },
+} as const;
+
+const textPart = {
+  type: "object",
+  required: ["type", "text"],
+  additionalProperties: false,
+  properties: { type: { type: "string", const: "text" }, text: { type: "string" } },
+};
+
+export const chatRequestSchema = {
+  type: "object",
+  required: ["messages"],
+  additionalProperties: false,
+  properties: {
+    ...common,
+    messages: {
+      type: "array",
+      minItems: 1,
+      items: {
+        type: "object",
+        required: ["role", "content"],
+        additionalProperties: false,
+        properties: {
+          role: { type: "string", enum: ["system", "developer", "user", "assistant"] },
+          content: { anyOf: [{ type: "string" }, { type: "array", items: textPart }, { type: "null" }] },
+          name: { type: "string" },
+        },
+      },
+    },
+    max_tokens: { type: ["integer", "null"], minimum: 0 },
+    max_completion_tokens: { type: ["integer", "null"], minimum: 0 },
+    logprobs: nullable("boolean"),
+    top_logprobs: { type: ["integer", "null"], minimum: 0, maximum: 20 },
+    response_format: {
+      type: ["object", "null"],
+      required: ["type"],
+      properties: { type: { type: "string", const: "text" } },
+    },
+  },
+} as const;
+
+// Request body types (what the schemas admit).
+export type StopField = string | string[] | null | undefined;
+
+export interface CosecExtension {
+  strategy?: (typeof STRATEGY_NAMES)[number];
+  threshold?: number;
+  mode?: "reference" | "warped";
+  alpha?: number;
+  top_k?: number;
+  expert_temperature?: number;
+  expert_top_p?: number;
+  expert_top_k?: number;
+  speculative?: boolean;
+  draft_max?: number;
+}
+
+export interface CommonRequest {
+  model?: string;
+  temperature?: number | null;
+  top_p?: number | null;
+  n?: number | null;
+  stop?: StopField;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  seed?: number | null;
+  user?: string;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  logit_bias?: Record<string, unknown> | null;
+  cosec?: CosecExtension;
+}
+
+export interface CompletionRequest extends CommonRequest {
+  prompt: string | string[] | number[];
+  max_tokens?: number | null;
+  logprobs?: number | null;
+  echo?: boolean | null;
+  best_of?: number | null;
+  suffix?: string | null;
+}
+
+export interface ChatMessage {
+  role: "system" | "developer" | "user" | "assistant";
+  content: string | { type: "text"; text: string }[] | null;
+  name?: string;
+}
+
+export interface ChatRequest extends CommonRequest {
+  messages: ChatMessage[];
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+  response_format?: { type: "text" } | null;
+}
