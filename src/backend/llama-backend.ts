@@ -135,9 +135,18 @@ class LlamaSequence implements ModelSequence {
   }
 }
 
+interface Settle {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+type EvalOp = { kind: "eval"; requests: readonly EvaluationRequest[] } & Settle;
+type WorkOp = { kind: "work"; work: () => unknown } & Settle;
+type QueuedOp = EvalOp | WorkOp;
+
 export class LlamaBackend implements ModelBackend {
   private readonly free: number[];
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly ops: QueuedOp[] = [];
+  private pumping = false;
   private scratch = new Float32Array(0);
 
   private constructor(
@@ -228,74 +237,145 @@ export class LlamaBackend implements ModelBackend {
     return new LlamaSequence(id, this);
   }
 
-  /** Serialises work on the one llama.cpp context (the addon decodes one batch at a time). */
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  evaluateBatch(requests: readonly EvaluationRequest[]): Promise<Float32Array[][]> {
-    return this.exclusive(async () => {
-      const seqs = requests.map((r) => r.sequence as LlamaSequence);
-      let n = 0;
-      let rows = 0;
-      for (let i = 0; i < requests.length; i++) {
-        const r = requests[i];
-        const s = seqs[i];
-        if (s.disposed) throw new CosecError("evaluate on a disposed sequence");
-        if (r.tokens.length === 0) throw new CosecError("evaluate needs at least one token");
-        if (s.length + r.tokens.length > this.perSequenceContext) {
-          throw new ContextOverflowError(
-            `${s.length + r.tokens.length} tokens do not fit the context of ${this.perSequenceContext} tokens (${this.info.path}); ` +
-              `shorten the prompt, lower max tokens, or raise --context-size`,
-          );
-        }
-        n += r.tokens.length;
-        rows += rowsWanted(r.logitsFor, r.tokens.length);
-      }
-      const V = this.info.vocabSize;
-      const tokens = new Int32Array(n);
-      const seqIds = new Int32Array(n);
-      const positions = new Int32Array(n);
-      const want = new Uint8Array(n);
-      let k = 0;
-      for (let i = 0; i < requests.length; i++) {
-        const r = requests[i];
-        const s = seqs[i];
-        const firstWanted = r.tokens.length - rowsWanted(r.logitsFor, r.tokens.length);
-        for (let j = 0; j < r.tokens.length; j++, k++) {
-          tokens[k] = r.tokens[j];
-          seqIds[k] = s.id;
-          positions[k] = s.length + j;
-          want[k] = j >= firstWanted ? 1 : 0;
-        }
-      }
-      if (this.scratch.length < rows * V) this.scratch = new Float32Array(rows * V);
-      await this.context.decode(tokens, seqIds, positions, want, this.scratch);
-      // Copy each sequence's rows into its own buffer, so views stay valid until its next evaluate.
-      const results: Float32Array[][] = [];
-      let row = 0;
-      for (let i = 0; i < requests.length; i++) {
-        const r = requests[i];
-        const s = seqs[i];
-        const count = rowsWanted(r.logitsFor, r.tokens.length);
-        if (s.buffer.length < count * V) s.buffer = new Float32Array(Math.max(count, 4) * V);
-        s.buffer.set(this.scratch.subarray(row * V, (row + count) * V));
-        row += count;
-        results.push(Array.from({ length: count }, (_, j) => s.buffer.subarray(j * V, (j + 1) * V)));
-        for (const t of r.tokens) s.tokensInCache.push(t);
-      }
-      return results;
+  /**
+   * All work on the one llama.cpp context goes through this queue, in order. Evaluations queued
+   * while a decode runs (other requests, other samples) are merged into one decode: concurrent
+   * callers share forward passes without knowing of each other. Other operations (rollback,
+   * release) are barriers between merged groups.
+   */
+  private enqueue<T>(op: { kind: "eval"; requests: readonly EvaluationRequest[] } | { kind: "work"; work: () => T }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.ops.push({ ...op, resolve: resolve as (v: unknown) => void, reject } as QueuedOp);
+      if (!this.pumping) void this.pump();
     });
   }
 
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.ops.length > 0) {
+        const head = this.ops[0];
+        if (head.kind === "work") {
+          this.ops.shift();
+          try {
+            head.resolve(head.work());
+          } catch (err) {
+            head.reject(err);
+          }
+          continue;
+        }
+        // Merge consecutive evaluations; a sequence appears at most once per decode.
+        const group: EvalOp[] = [];
+        const used = new Set<number>();
+        while (this.ops.length > 0 && this.ops[0].kind === "eval") {
+          const op = this.ops[0] as EvalOp;
+          if (op.requests.some((r) => used.has(r.sequence.id))) break;
+          this.ops.shift();
+          const problem = this.validate(op.requests);
+          if (problem) {
+            op.reject(problem);
+            continue;
+          }
+          for (const r of op.requests) used.add(r.sequence.id);
+          group.push(op);
+        }
+        if (group.length === 0) continue;
+        try {
+          const all = await this.decode(group.flatMap((op) => op.requests));
+          let at = 0;
+          for (const op of group) {
+            op.resolve(all.slice(at, at + op.requests.length));
+            at += op.requests.length;
+          }
+        } catch (err) {
+          for (const op of group) op.reject(err);
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private validate(requests: readonly EvaluationRequest[]): Error | null {
+    const seen = new Set<number>();
+    for (const r of requests) {
+      const s = r.sequence as LlamaSequence;
+      if (s.disposed) return new CosecError("evaluate on a disposed sequence");
+      if (seen.has(s.id)) return new CosecError("a sequence appears twice in one evaluation");
+      seen.add(s.id);
+      if (r.tokens.length === 0) return new CosecError("evaluate needs at least one token");
+      if (s.length + r.tokens.length > this.perSequenceContext) {
+        return new ContextOverflowError(
+          `${s.length + r.tokens.length} tokens do not fit the context of ${this.perSequenceContext} tokens (${this.info.path}); ` +
+            `shorten the prompt, lower max tokens, or raise --context-size`,
+        );
+      }
+      try {
+        rowsWanted(r.logitsFor, r.tokens.length);
+      } catch (err) {
+        return err as Error;
+      }
+    }
+    return null;
+  }
+
+  evaluateBatch(requests: readonly EvaluationRequest[]): Promise<Float32Array[][]> {
+    return this.enqueue({ kind: "eval", requests });
+  }
+
+  /** One llama_decode over validated requests; rows are copied into each sequence's own buffer. */
+  private async decode(requests: readonly EvaluationRequest[]): Promise<Float32Array[][]> {
+    const seqs = requests.map((r) => r.sequence as LlamaSequence);
+    let n = 0;
+    let rows = 0;
+    for (const r of requests) {
+      n += r.tokens.length;
+      rows += rowsWanted(r.logitsFor, r.tokens.length);
+    }
+    const V = this.info.vocabSize;
+    const tokens = new Int32Array(n);
+    const seqIds = new Int32Array(n);
+    const positions = new Int32Array(n);
+    const want = new Uint8Array(n);
+    let k = 0;
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i];
+      const s = seqs[i];
+      const firstWanted = r.tokens.length - rowsWanted(r.logitsFor, r.tokens.length);
+      for (let j = 0; j < r.tokens.length; j++, k++) {
+        tokens[k] = r.tokens[j];
+        seqIds[k] = s.id;
+        positions[k] = s.length + j;
+        want[k] = j >= firstWanted ? 1 : 0;
+      }
+    }
+    if (this.scratch.length < rows * V) this.scratch = new Float32Array(rows * V);
+    await this.context.decode(tokens, seqIds, positions, want, this.scratch);
+    // Views stay valid until the sequence's next evaluation.
+    const results: Float32Array[][] = [];
+    let row = 0;
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i];
+      const s = seqs[i];
+      const count = rowsWanted(r.logitsFor, r.tokens.length);
+      if (s.buffer.length < count * V) s.buffer = new Float32Array(Math.max(count, 4) * V);
+      s.buffer.set(this.scratch.subarray(row * V, (row + count) * V));
+      row += count;
+      results.push(Array.from({ length: count }, (_, j) => s.buffer.subarray(j * V, (j + 1) * V)));
+      for (const t of r.tokens) s.tokensInCache.push(t);
+    }
+    return results;
+  }
+
   truncate(seq: LlamaSequence, length: number): Promise<void> {
-    return this.exclusive(async () => {
-      if (length < 0 || length > seq.length) throw new CosecError(`cannot truncate a sequence of ${seq.length} tokens to ${length}`);
-      if (length === seq.length) return;
-      if (!this.context.seqRemove(seq.id, length)) throw new CosecError("llama.cpp refused to roll back the KV cache");
-      seq.tokensInCache.length = length;
+    return this.enqueue({
+      kind: "work",
+      work: () => {
+        if (length < 0 || length > seq.length) throw new CosecError(`cannot truncate a sequence of ${seq.length} tokens to ${length}`);
+        if (length === seq.length) return;
+        if (!this.context.seqRemove(seq.id, length)) throw new CosecError("llama.cpp refused to roll back the KV cache");
+        seq.tokensInCache.length = length;
+      },
     });
   }
 
@@ -303,16 +383,22 @@ export class LlamaBackend implements ModelBackend {
     if (seq.disposed) return Promise.resolve();
     seq.disposed = true;
     // Clear the slot's cache before reuse; queued so it never races a running decode.
-    return this.exclusive(async () => {
-      this.context.seqRemove(seq.id, 0);
-      this.free.push(seq.id);
+    return this.enqueue({
+      kind: "work",
+      work: () => {
+        this.context.seqRemove(seq.id, 0);
+        this.free.push(seq.id);
+      },
     });
   }
 
   async dispose(): Promise<void> {
-    await this.exclusive(async () => {
-      this.context.dispose();
-      this.model.dispose();
+    await this.enqueue({
+      kind: "work",
+      work: () => {
+        this.context.dispose();
+        this.model.dispose();
+      },
     });
   }
 }
