@@ -204,6 +204,14 @@ describe("generation", () => {
     assert.equal(alone[0].sample, 2);
   });
 
+  it("concurrent calls (merged into shared batches) give the same outputs as calls run alone", async () => {
+    const a: GenerateOptions = { strategy: "cosec-plus", maxTokens: 12, seed: 21 };
+    const b: GenerateOptions = { strategy: "target", maxTokens: 12, seed: 22, n: 2 };
+    const [ra, rb] = await Promise.all([engine.generate(prompt, a), engine.generate("int main() {", b)]);
+    assert.deepEqual((await engine.generate(prompt, a)).map((r) => r.tokens), ra.map((r) => r.tokens));
+    assert.deepEqual((await engine.generate("int main() {", b)).map((r) => r.tokens), rb.map((r) => r.tokens));
+  });
+
   it("results carry provenance, acceptance and timing; streaming concatenates to the text", async () => {
     const streamed: string[] = [];
     const [r] = await engine.generate(prompt, { strategy: "cosec-plus", maxTokens: 20, seed: 1, onToken: (e) => streamed.push(e.text) });
