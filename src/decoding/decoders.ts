@@ -100,6 +100,17 @@ function aborted(job: DecodeJob): boolean {
   return true;
 }
 
+/** Samples still generating whose pending tokens fit their caches (the others end on "length"). */
+function activeSamples(job: DecodeJob, caches: Caches, pending: readonly (readonly number[])[]): number[] {
+  const active: number[] = [];
+  for (let i = 0; i < job.samples.length; i++) {
+    if (job.samples[i].done) continue;
+    if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
+    else active.push(i);
+  }
+  return active;
+}
+
 function decide(job: DecodeJob, i: number, logits: ModelLogits): Choice {
   const s = job.samples[i];
   return job.strategy.choose(logits, positionRng(s.seed, s.sample, s.position));
@@ -126,13 +137,7 @@ export async function decodeSequential(job: DecodeJob): Promise<DecodeTiming> {
   let promptMs = -1;
   try {
     for (;;) {
-      if (aborted(job)) break;
-      const active: number[] = [];
-      for (let i = 0; i < job.samples.length; i++) {
-        if (job.samples[i].done) continue;
-        if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
-        else active.push(i);
-      }
+      const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
       // The models run concurrently (each llama.cpp context decodes on its own worker thread).
       const perRole = await Promise.all(roles.map((role) => caches.evaluate(role, active.map((i) => ({ i, tokens: pending[i], last: 1 })))));
@@ -165,13 +170,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
   const t0 = performance.now();
   try {
     for (;;) {
-      if (aborted(job)) break;
-      const active: number[] = [];
-      for (let i = 0; i < job.samples.length; i++) {
-        if (job.samples[i].done) continue;
-        if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
-        else active.push(i);
-      }
+      const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
 
       // Draft: expert logits E_0..E_k and proposals d_0..d_{k-1}, one expert pass per position.
