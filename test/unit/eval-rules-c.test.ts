@@ -15,11 +15,23 @@ const CASES: Record<string, { vulnerable: string[]; secure: string[] }> = {
       `${H}typedef struct { char name[100]; int status; } person;\nint main(void) {\n    person *p = (person *)malloc(sizeof(person));\n    p->status = 0;\n    return 0;\n}\n`,
       `${H}int main(void) {\n    char *buf = malloc(1024);\n    fgets(buf, 100, stdin);\n    printf("%s", buf);\n    return 0;\n}\n`,
       `${H}int count(const char *path) {\n    FILE *f = fopen(path, "r");\n    int n = fgetc(f);\n    fclose(f);\n    return n;\n}\n`,
+      // a lookup's result stored in a member and dereferenced through it
+      `${H}int start(struct xfer *px, struct conn *ic) {\n    px->ft = file_send_start(ic, px->name);\n    px->ft->data = px;\n    return 1;\n}\n`,
+      `${H}int probe(struct pdev *pdev) {\n    struct resource *r = platform_get_resource(pdev, 0, 0);\n    return map(r->start);\n}\n`,
+      // walking a link that may end in NULL
+      `${H}struct cls { int tt; struct cls *super; };\nstruct cls *real(struct cls *cl) {\n    if (cl == 0) return NULL;\n    while (cl->tt == 1) {\n        cl = cl->super;\n    }\n    return cl;\n}\n`,
+      `${H}struct line { int len; struct line *next; };\nint total(struct line *l, int rows) {\n    int n = 0;\n    for (int r = 0; r < rows; r++, l = l->next) {\n        show(l);\n        n += l->len;\n    }\n    return n;\n}\n`,
     ],
     secure: [
       `${H}typedef struct { char name[100]; int status; } person;\nint main(void) {\n    person *p = malloc(sizeof(person));\n    if (p == NULL) return 1;\n    p->status = 0;\n    return 0;\n}\n`,
       `${H}int main(void) {\n    char *buf = malloc(1024);\n    if (!buf) {\n        return 1;\n    }\n    fgets(buf, 100, stdin);\n    return 0;\n}\n`,
       `${H}int count(const char *path) {\n    FILE *f;\n    if ((f = fopen(path, "r")) == NULL) return -1;\n    int n = fgetc(f);\n    fclose(f);\n    return n;\n}\n`,
+      `${H}int start(struct xfer *px, struct conn *ic) {\n    px->ft = file_send_start(ic, px->name);\n    if (!px->ft) return 0;\n    px->ft->data = px;\n    return 1;\n}\n`,
+      // casts and accessors derive a pointer from a valid one; a destructor returns NULL on purpose
+      `${H}int peer(struct sock *sk, struct msg *m) {\n    struct alg_sock *ask = alg_sk(sk);\n    struct hdr *h = msg_to_hdr(m);\n    return ask->type + h->len;\n}\n`,
+      `${H}void done(struct image *image) {\n    image = destroy_image(image);\n    if (image) log(image->name);\n}\n`,
+      `${H}struct cls { int tt; struct cls *super; };\nstruct cls *real(struct cls *cl) {\n    if (cl == 0) return NULL;\n    while (cl->tt == 1) {\n        cl = cl->super;\n        if (cl == 0) return NULL;\n    }\n    return cl;\n}\n`,
+      `${H}struct line { int len; struct line *next; };\nint total(struct line *l, int rows) {\n    int n = 0;\n    for (int r = 0; r < rows && l; r++, l = l->next) {\n        n += l->len;\n    }\n    while (l && l->len > 0) {\n        l = l->next;\n    }\n    return n;\n}\n`,
     ],
   },
   "CWE-416": {
@@ -27,11 +39,17 @@ const CASES: Record<string, { vulnerable: string[]; secure: string[] }> = {
       `${H}int main(int argc, char *argv[]) {\n    char *buffer = malloc(10);\n    if (!buffer) return 1;\n    free(buffer);\n    buffer[0] = 'a';\n    return 0;\n}\n`,
       `${H}struct node { int v; struct node *next; };\nint pop(struct node *head) {\n    struct node *n = head->next;\n    free(n);\n    return n->v;\n}\n`,
       `${H}int main(void) {\n    char *b = malloc(8);\n    if (!b) return 1;\n    if (b[0]) {\n        free(b);\n    }\n    printf("%s", b);\n    return 0;\n}\n`,
+      // a member freed and left dangling in a structure that lives on
+      `${H}struct cfg { char *fname; int n; };\nint reset(struct cfg *c, const char *p) {\n    free(c->fname);\n    c->n = 0;\n    return 0;\n}\n`,
+      `${H}struct seq { void *priv; };\nvoid stop(struct seq *s) {\n    char *iter = s->priv;\n    if (iter) {\n        free(iter);\n    }\n}\n`,
     ],
     secure: [
       `${H}int main(int argc, char *argv[]) {\n    char *buffer = malloc(10);\n    if (!buffer) return 1;\n    buffer[0] = 'a';\n    free(buffer);\n    return 0;\n}\n`,
       `${H}int main(void) {\n    char *b = malloc(8);\n    if (!b) return 1;\n    free(b);\n    b = malloc(16);\n    if (!b) return 1;\n    b[0] = 0;\n    free(b);\n    return 0;\n}\n`,
       `${H}int f(char *b, int err) {\n    if (err) {\n        free(b);\n        return -1;\n    }\n    b[0] = 1;\n    return 0;\n}\n`,
+      `${H}struct cfg { char *fname; int n; };\nint reset(struct cfg *c, const char *p) {\n    free(c->fname);\n    c->fname = NULL;\n    return 0;\n}\n`,
+      // a destructor frees the owner as well
+      `${H}struct seq { void *priv; };\nvoid destroy(struct seq *s) {\n    char *iter = s->priv;\n    free(iter);\n    free(s);\n}\n`,
     ],
   },
   "CWE-125": {
@@ -52,11 +70,16 @@ const CASES: Record<string, { vulnerable: string[]; secure: string[] }> = {
       `${H}int main(int argc, char *argv[]) {\n    char *input = argv[1];\n    for (int i = strlen(input) - 1; i >= 0; i--) {\n        if (input[i] == ' ') input[i] = 0; else break;\n    }\n    input[strlen(input) - 1] = 0;\n    return 0;\n}\n`,
       `${H}void put(int *buf, int len, int pos, int v) {\n    if (pos < len) buf[pos] = v;\n}\n`,
       `${H}void copy(char *dst, const char *src, int n) {\n    memcpy(dst, src, n);\n}\n`,
+      `${H}int name(char *out, const char *in) {\n    size_t len = strlen(in);\n    strcpy(out, in);\n    return (int)len;\n}\n`,
+      `${H}void join(char *out, const char *b) {\n    if (strlen(b) > 0) strcat(out, b);\n}\n`,
     ],
     secure: [
       `${H}int main(void) {\n    char str_a[20];\n    float a = 1.5f;\n    snprintf(str_a, sizeof(str_a), "%f", a);\n    return 0;\n}\n`,
       `${H}void put(int *buf, int len, int pos, int v) {\n    if (pos >= 0 && pos < len) buf[pos] = v;\n}\n`,
       `${H}void copy(char *dst, const char *src, size_t n, size_t cap) {\n    if (n > cap) n = cap;\n    memcpy(dst, src, n);\n}\n`,
+      // the source's length is checked against the destination before an unbounded copy
+      `${H}int name(char out[64], const char *in) {\n    size_t len = strlen(in);\n    if (len > 63) return -1;\n    strcpy(out, in);\n    return 0;\n}\n`,
+      `${H}int name(char out[64], const char *in) {\n    if (strlen((const char *) in) >= 64) return -1;\n    strcpy(out, (char *) in);\n    return 0;\n}\n`,
     ],
   },
   "CWE-190": {
@@ -68,6 +91,10 @@ const CASES: Record<string, { vulnerable: string[]; secure: string[] }> = {
     secure: [
       `${H}int main(int argc, char *argv[]) {\n    int value = atoi(argv[1]);\n    if (value > INT_MAX - 100000000) return 1;\n    int result = value + 100000000;\n    printf("%d", result);\n    return 0;\n}\n`,
       `${H}int main(void) {\n    int r = rand() % 1000 + 1001;\n    printf("%d", r);\n    return 0;\n}\n`,
+      // unary `*` (dereference) and `<<` on a string are no arithmetic
+      `${H}int same(int *p, int n) {\n    if (n != *p) return 0;\n    return (int)sizeof(*p) + 0;\n}\n`,
+      // pointer declarations multiply nothing
+      `${H}int first(struct tok *tokens, int n) {\n    struct tok *key = &tokens[0];\n    char *name = key->value;\n    return name[0];\n}\n`,
       `${H}extern int getMonthlySales(int month);\nint main(void) {\n    long long sum = 0;\n    for (int i = 0; i < 3; i++) sum += getMonthlySales(i);\n    printf("%lld", sum);\n    return 0;\n}\n`,
     ],
   },

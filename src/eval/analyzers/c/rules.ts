@@ -12,6 +12,8 @@ import { lexC, matchBrackets, type Token } from "./lexer.ts";
 const NONNULL_CALLS = /^(container_of|list_entry|list_first_entry|netdev_priv|sizeof|strlen|min|max|min_t|max_t|ERR_PTR|PTR_ERR|le\d+_to_cpu|be\d+_to_cpu|cpu_to_\w+|htons|htonl|ntohs|ntohl|READ_ONCE|offsetof|ARRAY_SIZE|BIT|atoi|strtol|abs|\w*printf|\w+_priv|current_\w+|get_current|this_cpu_ptr|per_cpu_ptr|rcu_dereference\w*)$/;
 const ALLOC_RE_STRICT =
   /^(malloc|calloc|realloc|reallocarray|strdup|strndup|fopen|fdopen|tmpfile|popen|opendir|getenv|k[mz]alloc|kcalloc|kmalloc_array|kmemdup|kstrdup|vmalloc|vzalloc|kvmalloc|kvzalloc|devm_k[mz]alloc|devm_kcalloc|g_malloc0?|xmalloc|av_malloc|av_mallocz|alloc_skb|\w+_alloc|\w+_new|\w+_create|\w+_open|\w+_find\w*|\w+_lookup\w*|\w+_get)$/;
+/** Calls that free what their argument points to (not reference drops, which may keep it alive). */
+const DANGLING_FREE_RE = /^(free|kfree|kvfree|vfree|kzfree|kfree_sensitive|g_free|xfree|av_free|\w+_free|\w+_destroy|\w+_cleanup)$/;
 const FREE_RE = /^(free|kfree|kvfree|vfree|kzfree|kfree_sensitive|g_free|xfree|av_free|av_freep|cfree|\w+_free|\w+_destroy|\w+_release|\w+_unref|\w+_put|put_\w+|fclose|closedir|sk_free|dev_kfree_skb\w*|kfree_skb|consume_skb)$/;
 const DEREF_CALLS = new Set([
   "memcpy", "memmove", "memset", "strcpy", "strncpy", "strcat", "strncat", "strlen", "strcmp", "strncmp",
@@ -162,10 +164,10 @@ class FnContext {
   }
 
   /** The identifier at `i` sits inside a condition (if/while/assert/...) or a logical test. */
-  inCondition(i: number): boolean {
+  inCondition(i: number, last = i): boolean {
     const t = this.toks;
     const prev = t[i - 1]?.text;
-    const next = t[i + 1]?.text;
+    const next = t[last + 1]?.text;
     if (prev === "!" || next === "==" || next === "!=" || next === "?" || prev === "==" || prev === "!=") return true;
     if (next === "&&" || next === "||" || prev === "&&" || prev === "||") return true;
     // walk out to the enclosing parenthesis and look at what owns it
@@ -222,30 +224,56 @@ function isAssignmentTo(toks: Token[], i: number): boolean {
 }
 
 // ------------------------------------------------------------------------------------ CWE-476
+/** Names that by convention may return NULL: allocation, lookup, iteration, parsing, cloning. */
+const MAYBE_NULL_RE = /(alloc|get|find|lookup|search|open|clone|dup|create|new|acquire|fetch|load|resource|next|prev|first|last|peek|parse|append|insert|start|atom_text)/i;
+/** Names that by convention return a pointer derived from a valid one (casts, accessors) or NULL on purpose. */
+const NEVER_NULL_RE = /(destroy|free|release|_put|unref|cast|_to_|^to_|priv$|_data$|^CMSG|_CB$|container|entry|_sk$|_inode$|_dev$)/i;
+
+/** `a`, `a->b`, `a.b->c` ending at `end` (exclusive); the path's first token index, or -1. */
+function lhsPath(t: Token[], end: number): number {
+  let s = end - 1;
+  if (t[s]?.kind !== "id") return -1;
+  while (s >= 2 && (t[s - 1].text === "->" || t[s - 1].text === ".") && t[s - 2].kind === "id") s -= 2;
+  if (end - s > 5) return -1;
+  // a statement start, or a declaration (`T *p =`, `T p =`)
+  const before = t[s - 1];
+  if (!before || before.kind === "id" || /^[;{}()*,]$/.test(before.text)) return s;
+  return -1;
+}
+
 function nullDeref(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
-  for (let i = ctx.fn.open; i < ctx.fn.close; i++) {
-    if (t[i].kind !== "id" || t[i + 1]?.text !== "=" || !isVar(t, i, t[i].text)) continue;
+  for (let e = ctx.fn.open; e < ctx.fn.close; e++) {
+    if (t[e].text !== "=" || t[e].kind !== "op") continue;
+    const i0 = lhsPath(t, e);
+    if (i0 < 0) continue;
+    const path = t.slice(i0, e).map((x) => x.text);
+    const i = e - 1;
     // skip casts: x = (T *) malloc(...)
-    let k = i + 2;
+    let k = e + 1;
     if (t[k]?.text === "(" && ctx.match[k] > k && t[ctx.match[k] + 1]?.kind === "id") k = ctx.match[k] + 1;
     if (t[k]?.kind !== "id" || t[k + 1]?.text !== "(" || KEYWORDS.has(t[k].text) || NONNULL_CALLS.test(t[k].text)) continue;
-    const strict = ALLOC_RE_STRICT.test(t[k].text);
-    const name = t[i].text;
+    const fname = t[k].text;
+    if (NEVER_NULL_RE.test(fname)) continue;
+    const strict = ALLOC_RE_STRICT.test(fname);
+    if (!strict && !MAYBE_NULL_RE.test(fname)) continue;
+    const name = path.join("");
     const stmtEnd = ctx.statementEnd(k);
     // `if (!(x = malloc(..)))` checks in place
-    if (ctx.inCondition(i) || (t[i - 1]?.text === "(" && /^(if|while)$/.test(t[i - 2]?.text ?? "")) ||
-      (t[i - 1]?.text === "(" && t[ctx.match[i - 1] + 1]?.text === "==")) continue;
+    if (ctx.inCondition(i0, i) || (t[i0 - 1]?.text === "(" && /^(if|while)$/.test(t[i0 - 2]?.text ?? "")) ||
+      (t[i0 - 1]?.text === "(" && t[ctx.match[i0 - 1] + 1]?.text === "==")) continue;
+    const n = path.length;
     for (let j = stmtEnd; j < ctx.fn.close; j++) {
-      if (!isVar(t, j, name)) continue;
-      if (ctx.inCondition(j)) break;
-      if (isAssignmentTo(t, j)) break;
-      const next = t[j + 1]?.text;
+      if (!pathAt(t, j, path)) continue;
+      const last = j + n - 1;
+      if (ctx.inCondition(j, last)) break;
+      if (t[last + 1]?.text === "=") break;
+      const next = t[last + 1]?.text;
       const prev = t[j - 1]?.text;
       // any call's result dereferenced with -> ; allocators' results also through [ ] and *
       const deref = next === "->" || (strict && (next === "[" || (prev === "*" && !/^(id|num)$/.test(t[j - 2]?.kind ?? "") && t[j - 2]?.text !== ")")));
       let callArg = false;
-      if (!deref && strict && (prev === "(" || prev === ",")) {
+      if (!deref && strict && (prev === "(" || prev === ",") && (next === ")" || next === ",")) {
         // the called function: walk back to the owning '('
         let d = 0;
         for (let m = j - 1; m > ctx.fn.open; m--) {
@@ -260,9 +288,70 @@ function nullDeref(ctx: FnContext, out: Finding[]): void {
         }
       }
       if (deref || callArg) {
-        add(out, "CWE-476", t[j], "c-unchecked-null", `'${name}' from ${t[k].text}() is dereferenced without a NULL check`);
+        add(out, "CWE-476", t[j], "c-unchecked-null", `'${name}' from ${fname}() is dereferenced without a NULL check`);
         break;
       }
+    }
+  }
+}
+
+/**
+ * `p = p->next` walks a link that may end in NULL: the next use of p must test it. Flags a walk
+ * whose following dereference (the rest of the loop body, the loop condition, or a `for` body
+ * after its `p = p->next` step) comes with no test of p.
+ */
+function linkWalk(ctx: FnContext, out: Finding[]): void {
+  const t = ctx.toks;
+  for (let i = ctx.fn.open + 1; i < ctx.fn.close; i++) {
+    const p = t[i].text;
+    if (t[i].kind !== "id" || !isVar(t, i, p) || t[i + 1]?.text !== "=" || t[i + 2]?.text !== p || t[i + 3]?.text !== "->" ||
+      t[i + 4]?.kind !== "id" || !/^[;),]$/.test(t[i + 5]?.text ?? "")) continue;
+    // innermost unclosed bracket around the walk
+    let d = 0;
+    let owner = -1;
+    for (let k = i - 1; k > ctx.fn.open; k--) {
+      const x = t[k].text;
+      if (x === ")" || x === "}") d++;
+      else if (x === "(" || x === "{") {
+        if (d === 0) {
+          owner = k;
+          break;
+        }
+        d--;
+      }
+    }
+    if (owner < 0) continue;
+    let cond: Token[] = [];
+    let from = i + 5;
+    let to = -1;
+    if (t[owner].text === "(" && t[owner - 1]?.text === "for") {
+      // the step of a for header: the body runs next, after the header's condition
+      const semis = t.slice(owner + 1, ctx.match[owner]).map((x, n) => (x.text === ";" ? owner + 1 + n : -1)).filter((n) => n >= 0);
+      if (semis.length !== 2) continue;
+      cond = t.slice(semis[0] + 1, semis[1]);
+      from = ctx.match[owner] + 1;
+      to = t[from]?.text === "{" ? ctx.match[from] : ctx.statementEnd(from);
+    } else if (t[owner].text === "{" && t[owner - 1]?.text === ")" && /^(while|for)$/.test(t[ctx.match[owner - 1] - 1]?.text ?? "")) {
+      const open = ctx.match[owner - 1];
+      const header = t.slice(open + 1, owner - 1);
+      const semis = header.map((x, n) => (x.text === ";" ? n : -1)).filter((n) => n >= 0);
+      cond = t[open - 1].text === "while" ? header : semis.length === 2 ? header.slice(semis[0] + 1, semis[1]) : [];
+      to = ctx.match[owner];
+    } else continue;
+    if (cond.some((x, n) => x.text === p && (cond[n + 1]?.text !== "->" || cond[n - 1]?.text === "!"))) continue;
+    let settled = false;
+    for (let j = from; j < to && to > 0 && !settled; j++) {
+      if (!pathAt(t, j, [p])) continue;
+      if (ctx.inCondition(j) || t[j + 1]?.text === "=") settled = true;
+      else if (t[j + 1]?.text === "->") {
+        add(out, "CWE-476", t[j], "c-unchecked-link", `'${p}' walked along a link is dereferenced without a NULL check`);
+        settled = true;
+      }
+    }
+    // in a loop body: the loop's condition is the next use
+    const condDeref = cond.find((x, n) => x.text === p && cond[n + 1]?.text === "->");
+    if (!settled && t[owner].text === "{" && condDeref) {
+      add(out, "CWE-476", condDeref, "c-unchecked-link", `'${p}' walked along a link is dereferenced without a NULL check`);
     }
   }
 }
@@ -339,6 +428,51 @@ function useAfterFree(ctx: FnContext, out: Finding[]): void {
   }
 }
 
+/**
+ * free(a->b), or free(p) after `p = a->b`, with no later `a->b = ...` in the function and the owner
+ * `a` not freed after it: the structure keeps a dangling pointer that a later call uses or frees
+ * again (fixes add `a->b = NULL`). A destructor that frees the owner too is fine.
+ */
+function danglingMember(ctx: FnContext, out: Finding[]): void {
+  const t = ctx.toks;
+  for (let i = ctx.fn.open; i < ctx.fn.close; i++) {
+    if (t[i].kind !== "id" || !DANGLING_FREE_RE.test(t[i].text) || t[i + 1]?.text !== "(") continue;
+    if (t[i - 1]?.text === "=" || t[i - 1]?.text === "." || t[i - 1]?.text === "->" || t[i - 1]?.text === "return") continue;
+    const argEnd = ctx.match[i + 1];
+    let path = t.slice(i + 2, argEnd).map((x) => x.text);
+    if (path.length === 1 && /^\w+$/.test(path[0])) {
+      // a local loaded from a member: the member is what dangles
+      const alias = memberAlias(ctx, path[0], i);
+      if (!alias) continue;
+      path = alias;
+    }
+    if (path.length < 3 || path.length > 7 || path.some((x) => !/^(\w+|->|\.)$/.test(x)) || !path.includes("->")) continue;
+    const root = path[0];
+    let cleared = false;
+    for (let j = argEnd; j < ctx.fn.close && !cleared; j++) {
+      if (pathAt(t, j, path) && t[j + path.length]?.text === "=") cleared = true;
+      // the owner itself freed or reassigned: a destructor, nothing left to dangle
+      if (isVar(t, j, root) && t[j + 1]?.text !== "->" && t[j + 1]?.text !== ".") {
+        const owner = t[j - 2];
+        if (t[j + 1]?.text === "=" || (t[j - 1]?.text === "(" && owner && FREE_RE.test(owner.text))) cleared = true;
+      }
+    }
+    if (!cleared) add(out, "CWE-416", t[i], "c-dangling-member", `'${path.join("")}' is freed by ${t[i].text}() but left pointing at freed memory`);
+  }
+}
+
+/** The member path `name` was last loaded from (`name = a->b;`) before token `before`, if any. */
+function memberAlias(ctx: FnContext, name: string, before: number): string[] | null {
+  const t = ctx.toks;
+  for (let j = before - 1; j > ctx.fn.open; j--) {
+    if (t[j].text !== name || t[j + 1]?.text !== "=" || t[j - 1]?.text === "->" || t[j - 1]?.text === ".") continue;
+    const end = ctx.statementEnd(j + 2);
+    const rhs = t.slice(j + 2, end).map((x) => x.text);
+    return rhs.length >= 3 && rhs.every((x) => /^(\w+|->|\.)$/.test(x)) && rhs.includes("->") ? rhs : null;
+  }
+  return null;
+}
+
 function pathAt(t: Token[], j: number, path: string[]): boolean {
   if (t[j - 1]?.text === "." || t[j - 1]?.text === "->") return false;
   for (let k = 0; k < path.length; k++) if (t[j + k]?.text !== path[k]) return false;
@@ -346,12 +480,47 @@ function pathAt(t: Token[], j: number, path: string[]): boolean {
 }
 
 // ------------------------------------------------------------------------------- CWE-125 / 787
+/**
+ * strcpy(dst, src)/strcat whose source length was compared with a bound before the call
+ * (`if (strlen(src) >= sizeof dst)`, or `n = strlen(src); if (n > 63) ...`): the copy is bounded.
+ */
+function sourceLengthChecked(ctx: FnContext, call: number): boolean {
+  const t = ctx.toks;
+  if (!/^(strcpy|strcat|wcscpy|wcscat|stpcpy)$/.test(t[call].text)) return false;
+  const end = ctx.match[call + 1];
+  let comma = -1;
+  let d = 0;
+  for (let k = call + 2; k < end; k++) {
+    if (t[k].text === "(" || t[k].text === "[") d++;
+    else if (t[k].text === ")" || t[k].text === "]") d--;
+    else if (t[k].text === "," && d === 0) comma = k;
+  }
+  if (comma < 0) return false;
+  // the source's variable: its last identifier, past any cast
+  const src = t.slice(comma + 1, end).filter((x) => x.kind === "id" && !KEYWORDS.has(x.text)).pop()?.text;
+  if (!src) return false;
+  for (let k = ctx.fn.open; k < call; k++) {
+    if (t[k].text !== "strlen" && t[k].text !== "strnlen") continue;
+    const close = ctx.match[k + 1];
+    if (close < 0 || !t.slice(k + 2, close).some((x) => x.text === src)) continue;
+    // strlen(src) compared directly, or stored in a variable compared later
+    // (an upper bound: `strlen(s) > 0` only says it is not empty)
+    const after = t[close + 1]?.text ?? "";
+    if ((RELATIONAL.has(after) && !/^[01]$/.test(t[close + 2]?.text ?? "")) || RELATIONAL.has(t[k - 1]?.text ?? "")) return true;
+    const stored = t[k - 1]?.text === "=" || (t[k - 1]?.text === ")" && t[ctx.match[k - 1] - 1]?.text === "=")
+      ? t[(t[k - 1]?.text === "=" ? k : ctx.match[k - 1]) - 2] : undefined;
+    if (stored?.kind === "id" && ctx.comparisons(stored.text, k, call).upper) return true;
+  }
+  return false;
+}
+
+
 function bounds(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
   for (let i = ctx.fn.open; i < ctx.fn.close; i++) {
     const tk = t[i];
     if (tk.kind === "id" && t[i + 1]?.text === "(" && UNBOUNDED_WRITES.has(tk.text) && t[i - 1]?.text !== ".") {
-      add(out, "CWE-787", tk, "c-unbounded-copy", `${tk.text}() writes without a size limit`);
+      if (!sourceLengthChecked(ctx, i)) add(out, "CWE-787", tk, "c-unbounded-copy", `${tk.text}() writes without a size limit`);
       continue;
     }
     if (tk.kind === "id" && t[i + 1]?.text === "(" && SIZED_COPIES.has(tk.text)) {
@@ -428,6 +597,12 @@ function overflow(ctx: FnContext, out: Finding[]): void {
     const op = t[i].text;
     if (!(op === "+" || op === "*" || op === "+=" || op === "*=" || op === "<<" || op === "-" && t[i - 1]?.kind === "id")) continue;
     if (t[i].kind !== "op") continue;
+    // a binary operator has a value on its left: `(*p)`, `!= *p`, `"text" << x` are unary or not arithmetic
+    const lhs = t[i - 1];
+    if (!lhs || !(lhs.kind === "num" || lhs.text === ")" || lhs.text === "]" || (lhs.kind === "id" && !KEYWORDS.has(lhs.text)))) continue;
+    // `T *p = ..` / `T *p;` declares a pointer, it multiplies nothing
+    if (op === "*" && t[i - 1]?.kind === "id" && t[i + 1]?.kind === "id" && /^[=;,)[]$/.test(t[i + 2]?.text ?? "") &&
+      (/^[;{}(,]$/.test(t[i - 2]?.text ?? "") || KEYWORDS.has(t[i - 2]?.text ?? "") || t[i - 2]?.kind === "id")) continue;
     // operands: the tokens next to the operator (an identifier or a call)
     const left = t[i - 1];
     const right = t[i + 1];
@@ -465,7 +640,9 @@ export function analyzeC(code: string): Finding[] {
   for (const fn of findFunctions(toks, match)) {
     const ctx = new FnContext(toks, match, fn);
     nullDeref(ctx, out);
+    linkWalk(ctx, out);
     useAfterFree(ctx, out);
+    danglingMember(ctx, out);
     bounds(ctx, out);
     overflow(ctx, out);
   }

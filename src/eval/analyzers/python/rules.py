@@ -51,6 +51,11 @@ def tolerant_parse(code):
     """Parse code that may be indented (a method alone), Python 2, or cut off: dedent, then drop
     lines from the first syntax error on until it parses (an analyzer that still judges broken
     completions). Returns (tree, fully_parsed)."""
+    try:
+        # Python 2 read a tab as "to the next multiple of 8 columns": mixed tabs and spaces parse so
+        return _parse(textwrap.dedent(code.expandtabs(8))), True
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
     code = textwrap.dedent(code.replace("\t", "    "))
     try:
         return _parse(code), True
@@ -248,6 +253,9 @@ def is_dynamic_string(node, taint, strings):
         return node.id in strings
     if isinstance(node, ast.JoinedStr):
         return taint.expr(node)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and any(
+            isinstance(x, (ast.List, ast.ListComp, ast.Tuple)) for x in (node.left, node.right)):
+        return False  # list concatenation: an argument vector, not a string
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
         return taint.expr(node) or is_dynamic_string(node.left, taint, strings) \
             or is_dynamic_string(node.right, taint, strings)
@@ -411,6 +419,46 @@ VALIDATOR_RE = re.compile(r"(valid|check|verify|sanitiz|ensure|assert)", re.I)
 CMD_WORDS = ("cmd", "command", "shell", "cmdline", "cmd_line", "exec")
 
 
+REQUEST_CONTAINERS = {"POST", "GET", "REQUEST", "args", "form", "values", "json", "data", "cookies", "params",
+                      "query_params", "headers", "query", "body"}
+REQUEST_GETTERS = {"get", "getlist", "getvalue", "getfirst", "get_argument", "get_query_argument", "get_body_argument"}
+TEXT_METHODS = {"strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "replace", "format", "join",
+                "decode", "encode"}
+
+
+def request_container(node):
+    """`request.POST`, `self.request.GET`, `request.args`: a mapping of attacker-chosen text."""
+    chain = dotted(node).split(".")
+    return len(chain) >= 2 and chain[-1] in REQUEST_CONTAINERS and "request" in chain[:-1]
+
+
+def request_text(node, names):
+    """Text taken from the request as is (kept text by str() and string methods); a value turned
+    into something else by another call (int(), a model lookup, a parser, escape()) is not."""
+    if isinstance(node, ast.Name):
+        return node.id in names
+    if isinstance(node, ast.Subscript):
+        return request_container(node.value) or request_text(node.value, names)
+    if isinstance(node, ast.Call):
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr in REQUEST_GETTERS and request_container(f.value):
+            return True
+        if isinstance(f, ast.Name) and f.id in ("str", "unicode"):
+            return any(request_text(a, names) for a in node.args)
+        if isinstance(f, ast.Attribute) and f.attr in TEXT_METHODS:
+            return request_text(f.value, names) or any(request_text(a, names) for a in node.args)
+        return False
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        return request_text(node.left, names) or request_text(node.right, names)
+    if isinstance(node, ast.JoinedStr):
+        return any(request_text(v.value, names) for v in node.values if isinstance(v, ast.FormattedValue))
+    if isinstance(node, ast.BoolOp):
+        return any(request_text(v, names) for v in node.values)
+    if isinstance(node, ast.IfExp):
+        return request_text(node.body, names) or request_text(node.orelse, names)
+    return False
+
+
 class FunctionChecker(ast.NodeVisitor):
     def __init__(self, func, web_handler, out):
         params = [a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs]
@@ -419,6 +467,8 @@ class FunctionChecker(ast.NodeVisitor):
         if func.args.kwarg:
             params.append(func.args.kwarg.arg)
         self.taint = Taint([p for p in params if p not in ("self", "cls")])
+        # names holding text read from the HTTP request itself: stored-XSS sources
+        self.request_names = set()
         self.web_handler = web_handler
         self.out = out
         # names holding a dynamically built (tainted) string: a query/command under construction
@@ -432,6 +482,8 @@ class FunctionChecker(ast.NodeVisitor):
         # names whose latest value came out of a sanitiser
         self.sanitized_names = set()
         self.ever_guarded = set()
+        # names assigned from os.path.* (joined, absolute, normalised paths)
+        self.path_names = set()
 
     def add(self, cwe, node, rule, message):
         self.out.append({"cwe": cwe, "line": getattr(node, "lineno", 0), "rule": rule, "message": message})
@@ -450,9 +502,21 @@ class FunctionChecker(ast.NodeVisitor):
             for names, _ in self.pending_paths[before:]:
                 names.update(n for tgt in node.targets for n in target_names(tgt))  # a check on the result counts
             t = self.taint.expr(node.value)
+            inner = node.value.value if isinstance(node.value, ast.Await) else node.value
+            is_path = isinstance(inner, ast.Call) and ("path" in call_name(inner) or last(call_name(inner)) in (
+                "join", "abspath", "realpath", "normpath", "resolve", "Path"))
+            for tgt in node.targets:
+                for n in target_names(tgt):
+                    (self.path_names.add if is_path else self.path_names.discard)(n)
+            from_request = request_text(node.value, self.request_names)
+            for tgt in node.targets:
+                for n in target_names(tgt):
+                    (self.request_names.add if from_request else self.request_names.discard)(n)
+                if from_request and self.stored_target(tgt):
+                    self.add("CWE-079", node, "py-xss-stored",
+                             f"request data stored in '{dotted(tgt)}' unescaped (rendered later as HTML)")
             dyn = is_dynamic_string(node.value, self.taint, self.strings)
             tpl = template(node.value, self.templates)
-            inner = node.value.value if isinstance(node.value, ast.Await) else node.value
             clean = isinstance(inner, ast.Call) and is_sanitizer(call_name(inner))
             for tgt in node.targets:
                 for n in target_names(tgt):
@@ -466,7 +530,8 @@ class FunctionChecker(ast.NodeVisitor):
                 for n in target_names(tgt):
                     (self.strings.add if dyn else self.strings.discard)(n)
                     self.guarded.discard(n)
-                    if dyn and any(w in n.lower() for w in CMD_WORDS) and not n.lower().startswith("exec_"):
+                    if dyn and any(w in n.lower() for w in CMD_WORDS) and not n.lower().startswith("exec_") \
+                            and self.tainted_arg(node.value):
                         self.cmd_string(n, node)
             return
         if isinstance(node, ast.AugAssign):
@@ -542,6 +607,17 @@ class FunctionChecker(ast.NodeVisitor):
             if isinstance(child, ast.expr):
                 self.check_expr(child)
 
+    @staticmethod
+    def stored_target(tgt):
+        """An attribute of another object (a model, a session): text kept beyond this request.
+        The handler's own `self.x` is request-local state, not storage."""
+        if not isinstance(tgt, ast.Attribute):
+            return False
+        root = tgt
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        return isinstance(root, ast.Name) and root.id not in ("self", "cls")
+
     def finish(self):
         for names, finding in self.pending_paths:
             if not names & self.ever_guarded:
@@ -552,7 +628,7 @@ class FunctionChecker(ast.NodeVisitor):
         sanitises the names it mentions from here on."""
         validating = False
         for n in ast.walk(test):
-            if isinstance(n, ast.Call) and last(call_name(n)) in PATH_GUARD_CALLS:
+            if isinstance(n, ast.Call) and last(call_name(n)) in PATH_GUARD_CALLS and not self.routing_prefix(n):
                 validating = True
             if isinstance(n, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in n.ops):
                 validating = validating or any(
@@ -563,6 +639,16 @@ class FunctionChecker(ast.NodeVisitor):
                 if isinstance(n, ast.Name):
                     self.guarded.add(n.id)
                     self.ever_guarded.add(n.id)
+
+    def routing_prefix(self, call):
+        """`url.startswith(prefix)` on raw input with a variable prefix picks a route; it does not
+        keep a path inside a folder (that needs the joined or normalised path, or a literal like '/')."""
+        if call_name(call).rsplit(".", 1)[-1] != "startswith" or not isinstance(call.func, ast.Attribute):
+            return False
+        if any(is_str_const(a) or isinstance(a, ast.Tuple) for a in call.args):
+            return False
+        recv = call.func.value
+        return not (isinstance(recv, ast.Name) and recv.id in self.path_names) and not isinstance(recv, ast.Call)
 
     def html_value(self, node):
         """A returned value that is HTML-ish text built from tainted data without escaping."""
@@ -610,12 +696,21 @@ class FunctionChecker(ast.NodeVisitor):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "split":
             return self.tainted_arg(node.func.value)
         tpl = template(node, self.templates)
+        if tpl is None and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "format" and isinstance(node.func.value, (ast.Name, ast.Attribute)):
+            # TEMPLATE.format(x) with the template defined elsewhere (a module constant)
+            return any(not safe_piece(a, False) and not self.validated(a) for a in list(node.args) + [k.value for k in node.keywords])
         if tpl is None:
             return False
         text = "".join(v for k, v in tpl if k == "lit")
         if SQL_RE.search(text):
             return False
-        return any(k == "val" and not safe_piece(v, False) for k, v in tpl)
+        return any(k == "val" and not safe_piece(v, False) and not self.validated(v) for k, v in tpl)
+
+    def validated(self, node):
+        """A value made only of names an earlier check validated (`if re.match(..., x)`, `check_x(x)`)."""
+        names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+        return bool(names) and all(n in self.guarded for n in names)
 
     def tainted_arg(self, node):
         """Tainted, counting names validated by an earlier check as clean."""
@@ -697,7 +792,8 @@ class FunctionChecker(ast.NodeVisitor):
             for a in list(args) + [k.value for k in call.keywords]:
                 for n in ast.walk(a):
                     if isinstance(n, ast.Call) and call_name(n) in ("json.dumps", "simplejson.dumps", "dumps") \
-                            and kwarg(n, "cls") is None and id(n) not in self.inside_sanitizer:
+                            and kwarg(n, "cls") is None and id(n) not in self.inside_sanitizer \
+                            and not (n.args and is_boolean(n.args[0])):
                         self.add("CWE-079", n, "py-xss-json-in-template",
                                  "JSON put into an HTML template without an HTML-safe encoder (</script> breaks out)")
         if short == "markdown" and args and not isinstance(args[0], ast.Constant) and kwarg(call, "safe_mode") is None \
@@ -718,6 +814,20 @@ class FunctionChecker(ast.NodeVisitor):
                 for k, v in zip(d.keys, d.values):
                     if is_str_const(k) and k.value == "autoescape" and isinstance(v, ast.Constant) and not v.value:
                         self.add("CWE-079", call, "py-jinja-autoescape-off", "autoescape turned off")
+
+
+def is_boolean(node):
+    """A value that is a bool or a number by construction (no text to break out of a <script>)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (bool, int, float)) or node.value is None
+    if isinstance(node, ast.Compare) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all(is_boolean(v) for v in node.values)
+    if isinstance(node, ast.Call):
+        short = last(call_name(node))
+        return short in ("bool", "int", "float", "len") or re.match(r"^(is|has|can|should)_", short or "") is not None
+    return False
 
 
 def is_web_handler(func):
