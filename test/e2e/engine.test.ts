@@ -8,6 +8,10 @@ import { LlamaBackend } from "../../src/backend/llama-backend.ts";
 import { Engine } from "../../src/generate/engine.ts";
 import type { GenerateOptions, StrategyName } from "../../src/generate/types.ts";
 import { ContextOverflowError, ModelLoadError, VocabularyMismatchError } from "../../src/errors.ts";
+import { createStrategy } from "../../src/decoding/strategies/index.ts";
+import type { CosecPlusStrategy } from "../../src/decoding/strategies/cosec-plus.ts";
+import type { ProxyStrategy, WeightedStrategy } from "../../src/decoding/strategies/combined.ts";
+import { warp } from "../../src/decoding/warpers.ts";
 import { ensureFixtures, readReference, readReferenceLogits, type FixturePaths, type ReferenceName } from "../helpers/fixtures.ts";
 
 let f: FixturePaths;
@@ -140,6 +144,59 @@ describe("backend: KV cache", () => {
       a.dispose();
       b.dispose();
     }
+  });
+});
+
+describe("strategies on real logits equal their formulas computed directly", () => {
+  function softmaxLog(x: Float32Array): Float64Array {
+    let m = -Infinity;
+    for (const v of x) m = Math.max(m, v);
+    let z = 0;
+    for (const v of x) z += Math.exp(v - m);
+    const lz = m + Math.log(z);
+    return Float64Array.from(x, (v) => v - lz);
+  }
+
+  it("weighted, proxy, cosec-plus ratio and warped target over the full vocabulary", async () => {
+    const ref = await readReference();
+    const tSeq = engine.target.newSequence();
+    const eSeq = engine.expert!.newSequence();
+    const t = (await tSeq.evaluate(ref.promptTokens, "last"))[0].slice();
+    const e = (await eSeq.evaluate(ref.promptTokens, "last"))[0].slice();
+    await Promise.all([tSeq.dispose(), eSeq.dispose()]);
+    const base = await LlamaBackend.load({ path: f.expertLlama, gpu: "cpu" });
+    const b = (await base.newSequence().evaluate(ref.promptTokens, "last"))[0].slice();
+    await base.dispose();
+    const lt = softmaxLog(t);
+    const le = softmaxLog(e);
+    const sampling = { target: { temperature: 0.7, topK: 40, topP: 0.9 }, expert: { temperature: 0.4, topK: 50, topP: 0.95 } };
+
+    const weighted = createStrategy({ name: "weighted", alpha: 0.3 }, sampling) as WeightedStrategy;
+    const w = weighted.combined({ target: t, expert: e });
+    for (let i = 0; i < t.length; i++) assert.ok(Math.abs(w[i] - (0.7 * lt[i] + 0.3 * le[i])) < 1e-4, `weighted ${i}`);
+
+    const proxy = createStrategy("proxy", sampling) as ProxyStrategy;
+    const p = proxy.combined({ target: t, expert: e, expertBase: b });
+    for (let i = 0; i < t.length; i++) assert.ok(Math.abs(p[i] - (t[i] + e[i] - b[i])) < 1e-4, `proxy ${i}`);
+
+    const cosec = createStrategy("cosec-plus", sampling) as CosecPlusStrategy;
+    for (const token of [0, 13, 198, 1000, 50256]) {
+      const direct = Math.min(1, Math.exp(lt[token] - le[token]));
+      assert.ok(Math.abs(cosec.acceptanceRatio(t, e, token) - direct) < 1e-5, `ratio for ${token}`);
+    }
+
+    // The warped target: temperature, then top-k, then top-p, renormalised.
+    const ids = Array.from(t.keys()).sort((x, y) => t[y] - t[x] || x - y).slice(0, 40);
+    const scaled = ids.map((i) => t[i] / 0.7);
+    const z = scaled.reduce((a, v) => a + Math.exp(v - scaled[0]), 0);
+    const probs = scaled.map((v) => Math.exp(v - scaled[0]) / z);
+    let keep = 0;
+    for (let c = 0; keep < probs.length && c < 0.9; keep++) c += probs[keep];
+    const kept = probs.slice(0, keep);
+    const zk = kept.reduce((a, v) => a + v, 0);
+    const d = warp(t, sampling.target)!;
+    assert.deepEqual(Array.from(d.tokens), ids.slice(0, keep));
+    kept.forEach((v, i) => assert.ok(Math.abs(d.probs[i] - v / zk) < 1e-5));
   });
 });
 
