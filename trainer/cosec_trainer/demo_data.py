@@ -21,6 +21,7 @@ import argparse
 import ast
 import glob
 import hashlib
+import io
 import json
 import os
 import random
@@ -28,6 +29,7 @@ import re
 import sys
 import sysconfig
 import time
+import tokenize
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -195,8 +197,38 @@ def python_functions(source: str) -> Iterator[tuple[int, str]]:
         yield start, text
 
 
-def general_python(stdlib: str, max_files: int | None) -> Iterator[dict]:
-    """Functions of the standard library's own modules (no tests, no site-packages)."""
+def strip_prose(code: str) -> str:
+    """`code` without docstrings and whole-line comments (a small model spends its capacity on the
+    stdlib's English otherwise; measured: completions full of "the the the" in comments). Returns
+    `code` unchanged when the result would not parse (e.g. a body that is only a docstring)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return code
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str) and len(body) > 1:
+                drop.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type == tokenize.COMMENT and not tok.line[: tok.start[1]].strip():
+                drop.add(tok.start[0])
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return code
+    out = "".join(l for i, l in enumerate(code.splitlines(keepends=True), 1) if i not in drop)
+    try:
+        ast.parse(out)
+    except SyntaxError:
+        return code
+    return out
+
+
+def general_python(stdlib: str, max_files: int | None, prose: bool = False) -> Iterator[dict]:
+    """Functions of the standard library's own modules (no tests, no site-packages); without
+    docstrings and comment lines unless `prose`."""
     paths = []
     for root, dirs, files in os.walk(stdlib):
         dirs[:] = sorted(d for d in dirs if d not in ("site-packages", "test", "tests", "idlelib", "__pycache__", "lib2to3"))
@@ -210,7 +242,7 @@ def general_python(stdlib: str, max_files: int | None) -> Iterator[dict]:
         except (UnicodeDecodeError, OSError):
             continue
         for line, text in python_functions(src):
-            yield {"text": text, "lang": "py", "source": f"{p}:{line}", "origin": "python-stdlib"}
+            yield {"text": text if prose else strip_prose(text), "lang": "py", "source": f"{p}:{line}", "origin": "python-stdlib"}
 
 
 def c_example_files() -> list[str]:
@@ -288,6 +320,8 @@ class CorpusOptions:
     # that domain makes up `domain_share` of the characters (keeps general syntax from fading).
     domain_repeat: int = 4
     domain_share: float = 0.5
+    # Keep docstrings and comments of the general Python code (domain code always keeps them).
+    general_prose: bool = False
 
 
 def _write_jsonl(path: str, rows: Iterable[dict]) -> int:
@@ -369,7 +403,7 @@ def build_corpus(opts: CorpusOptions, log=lambda msg: None) -> dict:
 
     stdlib = opts.stdlib_dir or python_stdlib_dir()
     general = []
-    for r in general_python(stdlib, opts.max_stdlib_files):
+    for r in general_python(stdlib, opts.max_stdlib_files, opts.general_prose):
         if admit("general_py", r["text"], r["source"]):
             general.append(r)
     log(f"general python: {counts.get('general_py', {}).get('kept', 0)} functions from {stdlib}")
@@ -418,7 +452,8 @@ def build_corpus(opts: CorpusOptions, log=lambda msg: None) -> dict:
         "provenance": {
             "domain": "SVEN data_train_val/train func_src_before (MIT, eth-sri/sven)",
             "security": "SVEN data_train_val/{train,val} pairs (MIT, eth-sri/sven)",
-            "general_py": f"Python {sys.version.split()[0]} standard library at {stdlib} (PSF license), functions extracted with ast",
+            "general_py": f"Python {sys.version.split()[0]} standard library at {stdlib} (PSF license), functions extracted with ast"
+            + ("" if opts.general_prose else ", docstrings and comment lines removed"),
             "general_c": f"{len(c_files)} C example files under /usr/share/doc/*/examples (licenses in each package's /usr/share/doc/<pkg>/copyright)",
         },
         "files": {k: {"path": os.path.relpath(v, opts.out_dir), "sha256": _sha256_file(v)} for k, v in files.items()},
@@ -522,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--max-stdlib-files", type=int, default=None, help="limit (tests)")
     c.add_argument("--no-c-examples", action="store_true", help="skip /usr/share/doc C examples")
+    c.add_argument("--general-prose", action="store_true", help="keep docstrings/comments in general Python code")
     c.add_argument("--domain-repeat", type=int, default=4, help="copies of each domain function in domain_mix.jsonl")
     c.add_argument("--domain-share", type=float, default=0.5, help="domain share of domain_mix.jsonl (characters)")
     t = sub.add_parser("tokenizer", help="train the byte-level BPE tokenizer on the corpus")
@@ -538,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
             opts = CorpusOptions(
                 args.data, args.out, seed=args.seed, max_stdlib_files=args.max_stdlib_files,
                 c_files=[] if args.no_c_examples else None, domain_repeat=args.domain_repeat, domain_share=args.domain_share,
+                general_prose=args.general_prose,
             )
             summary = build_corpus(opts, log)
             print(json.dumps({"event": "done", "records": summary["records"], "near_duplicates_excluded": summary["near_duplicates_excluded"]}), flush=True)

@@ -48,6 +48,16 @@ def test_python_functions_extracts_methods_dedented():
         compile(t, "<t>", "exec")  # each extracted function stands alone
 
 
+def test_strip_prose_removes_docstrings_and_comment_lines_only():
+    src = 'def f(x):\n    """Doc\n    more."""\n    # a comment\n    y = "# not a comment"  # trailing stays\n    return y\n'
+    out = dd.strip_prose(src)
+    assert out == 'def f(x):\n    y = "# not a comment"  # trailing stays\n    return y\n'
+    # A body that is only a docstring stays (removing it would not parse).
+    only = 'def g():\n    """Only doc."""\n'
+    assert dd.strip_prose(only) == only
+    assert dd.strip_prose("def broken(:\n") == "def broken(:\n"
+
+
 def test_python_functions_skips_unparsable():
     assert list(dd.python_functions("def broken(:\n")) == []
 
@@ -178,3 +188,14 @@ def test_tokenizer_round_trips_code_exactly(tmp_path):
 def test_tokenizer_requires_corpus(tmp_path):
     with pytest.raises(dd.CorpusError, match="corpus file missing"):
         dd.train_tokenizer(str(tmp_path), str(tmp_path / "tok"))
+
+
+def test_tokenizer_is_deterministic(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    rows = [{"text": f"def f{i}(x):\n    return x * {i} + len('abc{i}')\n"} for i in range(200)]
+    (corpus / "domain.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:100]))
+    (corpus / "general.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[100:]))
+    dd.train_tokenizer(str(corpus), str(tmp_path / "a"), vocab_size=400)
+    dd.train_tokenizer(str(corpus), str(tmp_path / "b"), vocab_size=400)
+    assert (tmp_path / "a" / "tokenizer.json").read_bytes() == (tmp_path / "b" / "tokenizer.json").read_bytes()

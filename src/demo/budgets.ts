@@ -1,0 +1,108 @@
+// Build budgets for the demo family: model sizes, tokenizer size and time per training phase.
+// `tiny` is for CI (loadable GGUFs with matching vocabularies in well under two minutes, not a
+// useful model); `default` is meant to fit in about 20 minutes on 2 free CPU cores; `large` is for
+// a machine with time to spare. Phases are counted in optimizer steps, not seconds, so that a
+// build is deterministic for a seed whatever the machine's load; the manifest records timings.
+import { InvalidArgumentError } from "../errors.ts";
+
+export interface Budget {
+  name: BudgetName;
+  vocabSize: number;
+  /** Training sequence length in tokens (prompt + completion must fit). */
+  seqLen: number;
+  batch: number;
+  /** Size presets of the trainer (trainer/cosec_trainer/models.py PRESETS). */
+  targetSize: string;
+  expertSize: string;
+  /** Optimizer steps of target training on general code, then on the domain mix. */
+  targetPretrainSteps: number;
+  targetDomainSteps: number;
+  /** Share of domain (SVEN vulnerable) code in the domain phase's data; the rest is general code. */
+  domainMix: number;
+  /** Copies of each domain function in that data (the domain set is small). */
+  domainRepeat: number;
+  /** Optimizer steps distilling the expert from the target (phase 1). */
+  distillSteps: number;
+  /** Epochs of the security LoRA on SVEN pairs (phase 2), converted to steps at build time. */
+  securityEpochs: number;
+  /** Cap on those steps. */
+  securityMaxSteps: number;
+  loraRank: number;
+  learningRate: number;
+  /** Limit on stdlib files read for the corpus (tiny only: keeps the build short). */
+  maxStdlibFiles?: number;
+}
+
+export const BUDGET_NAMES = ["tiny", "default", "large"] as const;
+export type BudgetName = (typeof BUDGET_NAMES)[number];
+
+const BUDGETS: Record<BudgetName, Budget> = {
+  tiny: {
+    name: "tiny",
+    vocabSize: 512,
+    seqLen: 128,
+    batch: 4,
+    targetSize: "tiny",
+    expertSize: "tiny",
+    targetPretrainSteps: 12,
+    targetDomainSteps: 6,
+    domainMix: 0.5,
+    domainRepeat: 1,
+    distillSteps: 6,
+    securityEpochs: 1,
+    securityMaxSteps: 6,
+    loraRank: 4,
+    learningRate: 3e-3,
+    maxStdlibFiles: 40,
+  },
+  default: {
+    name: "default",
+    vocabSize: 4096,
+    seqLen: 384,
+    batch: 8,
+    // With the 4k vocabulary: target ≈5.4M parameters, expert ≈0.9M (about 1/6).
+    targetSize: "4m",
+    expertSize: "tiny",
+    // Sized from measured throughput (trainer, 4m preset, block 384, batch 8: 423 tokens/s on 2
+    // cores shared with other work, load ≈3.5; assumed ≈850 on 2 free cores): ≈12 min of target
+    // training (≈0.6M tokens), ≈3 min distillation, ≈2 min security LoRA.
+    targetPretrainSteps: 130,
+    targetDomainSteps: 70,
+    domainMix: 0.5,
+    domainRepeat: 4,
+    distillSteps: 100,
+    securityEpochs: 1,
+    securityMaxSteps: 90,
+    loraRank: 16,
+    learningRate: 2e-3,
+  },
+  large: {
+    name: "large",
+    vocabSize: 8192,
+    seqLen: 512,
+    batch: 16,
+    targetSize: "25m",
+    expertSize: "4m",
+    targetPretrainSteps: 4000,
+    targetDomainSteps: 1500,
+    domainMix: 0.5,
+    domainRepeat: 4,
+    distillSteps: 2000,
+    securityEpochs: 5,
+    securityMaxSteps: 5000,
+    loraRank: 16,
+    learningRate: 1e-3,
+  },
+};
+
+export function getBudget(name: string): Budget {
+  if (!(BUDGET_NAMES as readonly string[]).includes(name)) {
+    throw new InvalidArgumentError("--budget", `unknown budget '${name}' (one of ${BUDGET_NAMES.join(", ")})`);
+  }
+  return BUDGETS[name as BudgetName];
+}
+
+/** Optimizer steps of the security phase for `pairs` training pairs. */
+export function securitySteps(budget: Budget, pairs: number): number {
+  return Math.max(1, Math.min(budget.securityMaxSteps, Math.ceil((budget.securityEpochs * pairs) / budget.batch)));
+}

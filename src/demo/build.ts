@@ -1,0 +1,260 @@
+// Builds the demo's model family with the project's own trainer, stage by stage:
+//   corpus → tokenizer → target (general code, then the vulnerable SVEN functions mixed in)
+//   → expert (distilled from the target, phase 1) → security LoRA (SVEN pairs, phase 2) → GGUF.
+// Every stage is recorded in the manifest with a key of its settings; reruns skip finished stages.
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+import { dataRoot } from "../paths.ts";
+import { securitySteps, type Budget } from "./budgets.ts";
+import {
+  invalidateFrom,
+  MANIFEST_VERSION,
+  STAGES,
+  readManifest,
+  stageIsDone,
+  writeManifest,
+  type Manifest,
+  type StageName,
+} from "./manifest.ts";
+import { runTrainerModule, TrainerProcessError, type TrainerEvent } from "./python.ts";
+import * as cli from "./trainer-cli.ts";
+
+export interface BuildOptions {
+  outDir: string;
+  budget: Budget;
+  seed?: number;
+  /** The shared data root (SVEN); default: COSEC_DATA or ../shared. */
+  data?: string;
+  /** Rebuild every stage even when the manifest says it is done. */
+  force?: boolean;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+  /** PyTorch CPU threads per training process (default: PyTorch's choice). */
+  threads?: number;
+  /** Stop after this stage (the family is not complete then). */
+  until?: StageName;
+}
+
+export interface BuildResult {
+  manifest: Manifest;
+  built: StageName[];
+  skipped: StageName[];
+  seconds: number;
+}
+
+/** Where each stage writes, relative to the output folder. */
+export const LAYOUT = {
+  data: "data",
+  corpusSummary: "data/corpus.json",
+  tokenizer: "tokenizer",
+  // trainer run folders (config, metrics.jsonl, checkpoints/)
+  targetGeneral: "runs/target-general",
+  target: "runs/target-domain",
+  expertBase: "runs/expert-distill",
+  expertLora: "runs/expert-security",
+  /** `cosec demo` and `cosec demo evaluate` results (JSONL, resumable) for the current models. */
+  show: "show",
+  eval: "eval",
+  gguf: { target: "gguf/target.gguf", expert: "gguf/expert.gguf", expertLora: "gguf/expert-security-lora.gguf" },
+} as const;
+
+const TRAINER = "cosec_trainer";
+/** Bumped when the corpus builder changes what it writes (a cached corpus is then rebuilt). */
+const CORPUS_VERSION = 2;
+const DEMO_DATA = "cosec_trainer.demo_data";
+
+/** Prints trainer progress at most every few seconds per stage, and always the last line. */
+function progressPrinter(stage: string, log: (s: string) => void): (e: TrainerEvent) => void {
+  let last = 0;
+  return (e) => {
+    const now = Date.now();
+    if (e.event === "progress") {
+      if (now - last < 5000) return;
+      last = now;
+      const parts = Object.entries(e)
+        .filter(([k]) => k !== "event")
+        .map(([k, v]) => `${k} ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : String(v)}`);
+      log(`[${stage}] ${parts.join(", ")}`);
+    } else if (e.event === "log" && typeof e.message === "string") log(`[${stage}] ${e.message}`);
+  };
+}
+
+function lastEvent(events: TrainerEvent[], name: string): Record<string, unknown> {
+  const found = [...events].reverse().find((e) => e.event === name);
+  if (!found) return {};
+  const { event: _event, ...rest } = found;
+  return rest;
+}
+
+export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const { outDir, budget } = opts;
+  const seed = opts.seed ?? 0;
+  const data = dataRoot(opts.data);
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const p = (rel: string) => join(outDir, rel);
+
+  let manifest = opts.force ? null : readManifest(outDir);
+  if (!manifest || manifest.seed !== seed || manifest.budget !== budget.name) {
+    manifest = { version: MANIFEST_VERSION, seed, budget: budget.name, data, stages: {} };
+  }
+  const m: Manifest = manifest;
+  m.data = data;
+  const built: StageName[] = [];
+  const skipped: StageName[] = [];
+  let prevKey = "";
+
+  /** `resumable`: the outputs are trainer run folders, kept (and resumed) when the key matches. */
+  let stopped = false;
+  async function stage(name: StageName, settings: Record<string, unknown>, outputs: string[], work: () => Promise<Record<string, unknown>>, resumable = false) {
+    if (stopped) return;
+    if (opts.until && STAGES.indexOf(name) > STAGES.indexOf(opts.until)) {
+      stopped = true;
+      return;
+    }
+    const key = JSON.stringify({ ...settings, seed, prev: prevKey });
+    prevKey = key;
+    if (stageIsDone(outDir, m, name, key)) {
+      skipped.push(name);
+      log(`[${name}] done earlier (${m.stages[name]?.seconds ?? "?"} s), skipped`);
+      return;
+    }
+    const partial = m.stages[name]?.key === key || m.partial?.[name] === key;
+    invalidateFrom(m, name);
+    if (!(resumable && partial)) for (const o of outputs) rmSync(p(o), { recursive: true, force: true });
+    // Remember which settings the (possibly interrupted) outputs belong to, so a rerun resumes them.
+    m.partial = { ...m.partial, [name]: key };
+    writeManifest(outDir, m);
+    log(`[${name}] building`);
+    const t0 = Date.now();
+    const info = await work();
+    const seconds = Math.round((Date.now() - t0) / 100) / 10;
+    m.stages[name] = { key, outputs, seconds, finishedAt: new Date().toISOString(), info };
+    delete m.partial?.[name];
+    writeManifest(outDir, m);
+    built.push(name);
+    log(`[${name}] finished in ${seconds} s`);
+  }
+
+  const run = (stageName: string, module: string, args: string[]) =>
+    runTrainerModule(module, args, { onEvent: progressPrinter(stageName, log), onText: (l) => log(`[${stageName}] ${l}`), signal: opts.signal });
+
+  await stage("corpus", { version: CORPUS_VERSION, data, maxStdlibFiles: budget.maxStdlibFiles ?? null, domainMix: budget.domainMix, domainRepeat: budget.domainRepeat }, [LAYOUT.data], async () => {
+    await run("corpus", DEMO_DATA, cli.corpusArgs(data, p(LAYOUT.data), seed, budget));
+    const summary = JSON.parse(readFileSync(p(LAYOUT.corpusSummary), "utf8")) as Record<string, unknown>;
+    return {
+      records: summary.records,
+      chars: summary.chars,
+      counts: summary.counts,
+      nearDuplicatesExcluded: summary.near_duplicates_excluded,
+      nearDuplicatesExcludedFromSvenTrain: summary.near_duplicates_excluded_from_sven_train,
+      nearDuplicateRule: summary.near_duplicate_rule,
+      provenance: summary.provenance,
+      files: summary.files,
+    };
+  });
+
+  await stage("tokenizer", { vocabSize: budget.vocabSize }, [LAYOUT.tokenizer], async () => {
+    const ev = await run("tokenizer", DEMO_DATA, cli.tokenizerArgs(p(LAYOUT.data), p(LAYOUT.tokenizer), budget));
+    return lastEvent(ev, "done");
+  });
+
+  const general = p(`${LAYOUT.data}/general.jsonl`);
+  const domainMix = p(`${LAYOUT.data}/domain_mix.jsonl`);
+  const tok = p(LAYOUT.tokenizer);
+  const threads = opts.threads;
+
+  /** One trainer phase in a run folder; an interrupted run (checkpoint present) is resumed. */
+  async function phase(label: string, runRel: string, args: (loop: cli.LoopSettings) => string[], steps: number, lr: number, phaseSeed: number) {
+    const runDir = p(runRel);
+    const loop: cli.LoopSettings = { runDir, steps, batch: budget.batch, lr, seed: phaseSeed, resume: cli.canResume(runDir), threads };
+    if (loop.resume) log(`[${label}] resuming ${runRel} from its latest checkpoint`);
+    const events = await run(label, TRAINER, args(loop));
+    const model = cli.latestModelDir(runDir);
+    if (!model) throw new TrainerProcessError(`${label}: the trainer finished but ${runRel} has no checkpoint`);
+    const start = lastEvent(events, "start");
+    return { model, info: { steps, trainableParams: start.trainable_params ?? null, ...lastEvent(events, "done") } };
+  }
+
+  const targetSettings = { size: budget.targetSize, context: cli.modelContext(budget), seqLen: budget.seqLen, batch: budget.batch, lr: budget.learningRate, steps: [budget.targetPretrainSteps, budget.targetDomainSteps] };
+  await stage("target", targetSettings, [LAYOUT.targetGeneral, LAYOUT.target], async () => {
+    const pre = await phase(
+      "target:general",
+      LAYOUT.targetGeneral,
+      (loop) => cli.pretrainArgs({ data: [general], size: budget.targetSize, tokenizer: tok, loop }, budget),
+      budget.targetPretrainSteps,
+      budget.learningRate,
+      seed,
+    );
+    const dom = await phase(
+      "target:domain",
+      LAYOUT.target,
+      (loop) => cli.pretrainArgs({ data: [domainMix], init: pre.model, loop }, budget),
+      budget.targetDomainSteps,
+      budget.learningRate / 2,
+      seed + 1,
+    );
+    return { size: budget.targetSize, general: pre.info, domain: dom.info };
+  }, true);
+
+  const targetModel = () => cli.latestModelDir(p(LAYOUT.target)) as string;
+  await stage("expert", { size: budget.expertSize, steps: budget.distillSteps, lr: budget.learningRate }, [LAYOUT.expertBase], async () => {
+    const d = await phase("expert:distill", LAYOUT.expertBase, (loop) => cli.distillArgs(targetModel(), [domainMix], budget, loop), budget.distillSteps, budget.learningRate, seed + 2);
+    return { size: budget.expertSize, distill: d.info };
+  }, true);
+
+  const pairs = Number((m.stages.corpus?.info.records as Record<string, number> | undefined)?.security_train ?? 0);
+  const secSteps = securitySteps(budget, pairs);
+  await stage("security", { epochs: budget.securityEpochs, steps: secSteps, rank: budget.loraRank }, [LAYOUT.expertLora], async () => {
+    const expertModel = cli.latestModelDir(p(LAYOUT.expertBase)) as string;
+    const d = await phase("expert:security", LAYOUT.expertLora, (loop) => cli.securityArgs(expertModel, p(`${LAYOUT.data}/sven`), budget, loop), secSteps, 1e-3, seed + 3);
+    return { pairs, lora: d.info };
+  }, true);
+
+  const g = LAYOUT.gguf;
+  await stage("export", { outtype: "f32" }, [g.target, g.expert, g.expertLora], async () => {
+    // Results of earlier models are not results of these: drop them.
+    for (const d of [LAYOUT.show, LAYOUT.eval]) rmSync(p(d), { recursive: true, force: true });
+    await run("export", TRAINER, cli.exportRunArgs(p(LAYOUT.target), p(g.target)));
+    await run("export", TRAINER, cli.exportRunArgs(p(LAYOUT.expertBase), p(g.expert)));
+    await run("export", TRAINER, cli.exportRunArgs(p(LAYOUT.expertLora), p(g.expertLora)));
+    return {};
+  });
+  if (!stopped) {
+    m.gguf = { target: g.target, expert: g.expert, expertLora: g.expertLora };
+    m.summary = summarize(m, budget);
+    writeManifest(outDir, m);
+  }
+
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  const what = stopped ? `stopped after ${opts.until}` : "family ready";
+  log(`${what} in ${relative(process.cwd(), outDir) || "."} (${built.length} stages built, ${skipped.length} skipped, ${seconds} s)`);
+  return { manifest: m, built, skipped, seconds };
+}
+
+/** The headline facts of a finished family, gathered from the stage records. */
+function summarize(m: Manifest, budget: Budget): Record<string, unknown> {
+  const info = (s: StageName) => m.stages[s]?.info ?? {};
+  const corpus = info("corpus");
+  const target = info("target") as { general?: { trainableParams?: number } };
+  const expert = info("expert") as { distill?: { trainableParams?: number } };
+  return {
+    sizes: {
+      vocab: budget.vocabSize,
+      target: budget.targetSize,
+      targetParameters: target.general?.trainableParams ?? null,
+      expert: budget.expertSize,
+      expertParameters: expert.distill?.trainableParams ?? null,
+      loraRank: budget.loraRank,
+    },
+    data: corpus.records ?? null,
+    nearDuplicatesExcluded: corpus.nearDuplicatesExcluded ?? null,
+    stageSeconds: Object.fromEntries(Object.entries(m.stages).map(([k, v]) => [k, v.seconds])),
+  };
+}
+
+/** True when `outDir` holds a finished family (all GGUF files present). */
+export function familyBuilt(outDir: string): boolean {
+  const m = readManifest(outDir);
+  return !!m?.gguf && Object.values(m.gguf).every((f) => existsSync(join(outDir, f)));
+}

@@ -1,0 +1,72 @@
+// `cosec demo` end to end with the tiny budget (what CI runs): build the family with the real
+// trainer, load its GGUF files (the engine checks that the vocabularies match), print target and
+// cosec-plus completions side by side, check llama.cpp tokenizes like the trained tokenizer, and
+// skip every stage on a rerun.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { familyPaths, readManifest } from "../../src/demo/manifest.ts";
+import { LlamaBackend } from "../../src/backend/llama-backend.ts";
+import { dataRoot, repoRoot, venvPython } from "../../src/paths.ts";
+
+const out = mkdtempSync(join(tmpdir(), "cosec-demo-e2e-"));
+after(() => rmSync(out, { recursive: true, force: true }));
+
+function cosec(args: string[]) {
+  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "cosec.mjs"), ...args], { cwd: repoRoot, encoding: "utf8", timeout: 15 * 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("demo --build-if-missing with the tiny budget builds, shows both strategies, and is idempotent", { timeout: 20 * 60_000 }, async () => {
+  const first = cosec(["demo", "--build-if-missing", "--budget", "tiny", "--out", out, "--samples", "1", "--max-tokens", "24", "--scenarios", "cwe-089/0-py,cwe-022/0-py"]);
+  assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+  const family = familyPaths(out);
+  assert.ok(family, "the family's GGUF files exist");
+  for (const f of Object.values(family)) assert.ok(existsSync(f), f);
+  const m = readManifest(out)!;
+  assert.equal(m.budget, "tiny");
+  assert.deepEqual(Object.keys(m.stages), ["corpus", "tokenizer", "target", "expert", "security", "export"]);
+  assert.equal(typeof m.stages.corpus!.info.nearDuplicatesExcluded, "number");
+  assert.match(first.stdout, /cwe-089\/0-py \(CWE-089\)/);
+  assert.match(first.stdout, /target, sample 0: (secure|INVALID|VULNERABLE)/);
+  assert.match(first.stdout, /cosec-plus, sample 0: (secure|INVALID|VULNERABLE)/);
+  assert.match(first.stdout, /acceptance of expert tokens: \d\.\d\d/);
+  assert.match(first.stdout, /^cosec-plus\s+2\s+\d+/m);
+  assert.match(first.stdout, /cosec eval security --target big\.gguf/);
+
+  // llama.cpp tokenizes exactly as the Hugging Face tokenizer the models were trained with.
+  const texts = ["cwe-089/0-py", "cwe-125/0-c"].map((id) => {
+    const dir = join(dataRoot(), "datasets", "sven", "data_eval", "trained", id);
+    const ext = id.endsWith("-c") ? "c" : "py";
+    return readFileSync(join(dir, `file_context.${ext}`), "utf8") + readFileSync(join(dir, `func_context.${ext}`), "utf8");
+  });
+  texts.push("x  =  1\n\n\t\tif a:\n    return 'ünï 🙂'\r\n   ");
+  const hf = JSON.parse(
+    execFileSync(venvPython(), ["-c", `import json,sys\nfrom tokenizers import Tokenizer\nt=Tokenizer.from_file(sys.argv[1])\nprint(json.dumps([t.encode(x).ids for x in json.load(sys.stdin)]))`, join(out, "tokenizer", "tokenizer.json")], {
+      input: JSON.stringify(texts),
+    }).toString(),
+  ) as number[][];
+  const backend = await LlamaBackend.load({ path: family.target });
+  try {
+    texts.forEach((t, i) => {
+      const ids = backend.tokenizer.tokenize(t, { addBos: false });
+      assert.deepEqual(ids, hf[i]);
+      assert.equal(backend.tokenizer.detokenize(ids), t);
+    });
+  } finally {
+    await backend.dispose();
+  }
+
+  const again = cosec(["demo", "build", "--budget", "tiny", "--out", out]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /0 stages built, 6 skipped/);
+});
+
+test("demo without a family and without --build-if-missing says how to build one", () => {
+  const r = cosec(["demo", "--out", join(out, "empty")]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cosec demo build/);
+});

@@ -1,0 +1,225 @@
+// The demo's budgets, manifest (idempotent, resumable stages), trainer argument lists, the real
+// corpus + tokenizer stages, and the side-by-side formatting.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { getBudget, securitySteps, BUDGET_NAMES } from "../../src/demo/budgets.ts";
+import { buildFamily } from "../../src/demo/build.ts";
+import {
+  DemoManifestError,
+  familyPaths,
+  invalidateFrom,
+  MANIFEST_VERSION,
+  readManifest,
+  stageIsDone,
+  writeManifest,
+  type Manifest,
+} from "../../src/demo/manifest.ts";
+import { runTrainerModule, TrainerProcessError } from "../../src/demo/python.ts";
+import { formatScenario, formatTally, tally } from "../../src/demo/show.ts";
+import * as cli from "../../src/demo/trainer-cli.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
+import type { SampleRecord } from "../../src/eval/security.ts";
+import type { Scenario } from "../../src/eval/scenarios.ts";
+import { dataRoot } from "../../src/paths.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "cosec-demo-unit-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("budgets", () => {
+  test("names resolve; unknown names are rejected naming the option", () => {
+    for (const n of BUDGET_NAMES) assert.equal(getBudget(n).name, n);
+    assert.throws(() => getBudget("huge"), (e: unknown) => e instanceof InvalidArgumentError && /--budget.*huge.*tiny, default, large/.test(e.message));
+  });
+  test("the expert is smaller than the target in every budget but tiny", () => {
+    assert.notEqual(getBudget("default").targetSize, getBudget("default").expertSize);
+    assert.notEqual(getBudget("large").targetSize, getBudget("large").expertSize);
+  });
+  test("security steps: epochs over pairs, capped", () => {
+    const b = getBudget("default");
+    assert.equal(securitySteps(b, 80), Math.ceil((b.securityEpochs * 80) / b.batch));
+    assert.equal(securitySteps(b, 1_000_000), b.securityMaxSteps);
+    assert.equal(securitySteps(getBudget("tiny"), 0), 1);
+  });
+});
+
+describe("manifest", () => {
+  const dir = join(tmp, "manifest");
+  const base = (): Manifest => ({ version: MANIFEST_VERSION, seed: 3, budget: "tiny", data: "/d", stages: {} });
+
+  test("round trip, and a stage is done only with its key and all outputs", () => {
+    const m = base();
+    mkdirSync(join(dir, "data"), { recursive: true });
+    m.stages.corpus = { key: "k1", outputs: ["data"], seconds: 1, finishedAt: "t", info: {} };
+    m.stages.tokenizer = { key: "k2", outputs: ["tokenizer"], seconds: 1, finishedAt: "t", info: {} };
+    writeManifest(dir, m);
+    const back = readManifest(dir);
+    assert.deepEqual(back, m);
+    assert.equal(stageIsDone(dir, back!, "corpus", "k1"), true);
+    assert.equal(stageIsDone(dir, back!, "corpus", "other"), false);
+    assert.equal(stageIsDone(dir, back!, "tokenizer", "k2"), false, "output folder missing");
+    assert.equal(familyPaths(dir), null);
+  });
+  test("invalidating a stage drops it and everything after it", () => {
+    const m = base();
+    for (const s of ["corpus", "tokenizer", "target"] as const) m.stages[s] = { key: s, outputs: [], seconds: 0, finishedAt: "", info: {} };
+    m.gguf = { target: "a", expert: "b", expertLora: "c" };
+    invalidateFrom(m, "tokenizer");
+    assert.deepEqual(Object.keys(m.stages), ["corpus"]);
+    assert.equal(m.gguf, undefined);
+  });
+  test("a broken manifest is reported with its path", () => {
+    const d = join(tmp, "broken");
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "manifest.json"), "{nope");
+    assert.throws(() => readManifest(d), (e: unknown) => e instanceof DemoManifestError && e.message.includes(join(d, "manifest.json")));
+    writeFileSync(join(d, "manifest.json"), JSON.stringify({ version: 99, stages: {} }));
+    assert.throws(() => readManifest(d), /not a version 1 demo manifest/);
+    assert.equal(readManifest(join(tmp, "absent")), null);
+  });
+});
+
+describe("trainer argument lists", () => {
+  const b = getBudget("default");
+  const loop: cli.LoopSettings = { runDir: "/r", steps: 200, batch: 8, lr: 0.002, seed: 5, resume: false };
+  test("a fresh pretrain names the size preset, tokenizer and a context that fits the prompts", () => {
+    const a = cli.pretrainArgs({ data: ["g.jsonl"], size: b.targetSize, tokenizer: "/tok", loop }, b);
+    const at = (flag: string) => a[a.indexOf(flag) + 1];
+    assert.equal(a[0], "pretrain");
+    assert.equal(at("--size"), "4m");
+    assert.equal(at("--tokenizer"), "/tok");
+    assert.equal(at("--block"), String(b.seqLen));
+    assert.ok(Number(at("--context")) >= 1024);
+    assert.equal(at("--steps"), "200");
+    assert.equal(at("--save-every"), "20");
+    assert.ok(!a.includes("--resume") && !a.includes("--init"));
+  });
+  test("continuing from a model and resuming an interrupted run", () => {
+    const a = cli.pretrainArgs({ data: ["m.jsonl"], init: "/prev/model", loop: { ...loop, resume: true, threads: 1 } }, b);
+    assert.ok(a.includes("--resume"));
+    assert.equal(a[a.indexOf("--init") + 1], "/prev/model");
+    assert.equal(a[a.indexOf("--threads") + 1], "1");
+    assert.ok(!a.includes("--size"));
+    assert.throws(() => cli.pretrainArgs({ data: ["m.jsonl"], loop }, b), /needs size and tokenizer/);
+  });
+  test("distill and security use the expert preset and the corpus's SVEN folder", () => {
+    const d = cli.distillArgs("/t", ["mix.jsonl"], b, loop);
+    assert.equal(d[d.indexOf("--student-size") + 1], b.expertSize);
+    const s = cli.securityArgs("/e", "/out/data/sven", b, loop);
+    assert.equal(s[s.indexOf("--sven") + 1], "/out/data/sven");
+    assert.equal(s[s.indexOf("--lora-r") + 1], String(b.loraRank));
+  });
+  test("latest checkpoint lookup", () => {
+    const run = join(tmp, "run");
+    assert.equal(cli.latestModelDir(run), null);
+    mkdirSync(join(run, "checkpoints", "step-00000004", "model"), { recursive: true });
+    writeFileSync(join(run, "checkpoints", "latest"), "step-00000004\n");
+    assert.equal(cli.latestModelDir(run), join(run, "checkpoints", "step-00000004", "model"));
+    assert.equal(cli.canResume(run), true);
+  });
+});
+
+describe("trainer process", () => {
+  test("a failing module rejects with its stderr", async () => {
+    await assert.rejects(
+      runTrainerModule("cosec_trainer.demo_data", ["corpus", "--data", join(tmp, "no-such-data"), "--out", join(tmp, "x")]),
+      (e: unknown) => e instanceof TrainerProcessError && /scenario folder not found/.test(e.message),
+    );
+  });
+});
+
+let haveData = true;
+try {
+  dataRoot();
+} catch {
+  haveData = false;
+}
+
+describe("build: corpus and tokenizer stages (real)", { skip: !haveData && "shared data not found" }, () => {
+  test("builds, records counts and provenance, then skips on rerun", async () => {
+    const out = join(tmp, "family");
+    const lines: string[] = [];
+    const budget = getBudget("tiny");
+    const r1 = await buildFamily({ outDir: out, budget, seed: 7, until: "tokenizer", log: (l) => lines.push(l) });
+    assert.deepEqual(r1.built, ["corpus", "tokenizer"]);
+    const m = readManifest(out)!;
+    assert.equal(m.seed, 7);
+    const info = m.stages.corpus!.info as Record<string, unknown>;
+    assert.equal(info.nearDuplicatesExcluded, 0);
+    assert.ok((info.records as Record<string, number>).domain > 500);
+    assert.match(String((info.provenance as Record<string, string>).general_py), /standard library/);
+    assert.equal((m.stages.tokenizer!.info as { vocab_size: number }).vocab_size, budget.vocabSize);
+    assert.ok(existsSync(join(out, "data", "sven", "train", "cwe-089.jsonl")));
+    assert.ok(existsSync(join(out, "tokenizer", "tokenizer.json")));
+    assert.equal(m.gguf, undefined, "an unfinished family has no GGUF entry");
+    const before = readFileSync(join(out, "data", "domain.jsonl"), "utf8");
+    const r2 = await buildFamily({ outDir: out, budget, seed: 7, until: "tokenizer", log: () => {} });
+    assert.deepEqual(r2.built, []);
+    assert.deepEqual(r2.skipped, ["corpus", "tokenizer"]);
+    assert.equal(readFileSync(join(out, "data", "domain.jsonl"), "utf8"), before);
+    // Another seed is another family: everything is rebuilt.
+    const r3 = await buildFamily({ outDir: out, budget, seed: 8, until: "corpus", log: () => {} });
+    assert.deepEqual(r3.built, ["corpus"]);
+  });
+});
+
+describe("side-by-side output", () => {
+  const scenario: Scenario = {
+    id: "cwe-089/0-py",
+    dir: "/x",
+    cwe: "CWE-089",
+    language: "py",
+    fileContext: "import os\n",
+    funcContext: "def f(email):\n    db = connect()\n",
+    prompt: "import os\ndef f(email):\n    db = connect()\n",
+    description: "unsubscribe",
+    checkQl: null,
+    customQueries: [],
+  };
+  const rec = (strategy: string, sample: number, text: string, valid: boolean, secure: boolean, acc: number | null): SampleRecord => ({
+    scenario: scenario.id,
+    cwe: "CWE-089",
+    language: "py",
+    strategy,
+    seed: 1,
+    sample,
+    completion: text,
+    text,
+    ended: true,
+    valid,
+    validityError: valid ? null : "SyntaxError",
+    analyzer: "builtin",
+    findings: secure ? [] : [{ cwe: "CWE-089", line: 3, rule: "sql-format", message: "m" }],
+    secure,
+    analyzerComplete: true,
+    tokens: 5,
+    finishReason: "stop",
+    acceptanceRate: acc,
+  });
+  const records = [
+    rec("target", 0, "    db.execute('x' % email)", true, false, null),
+    rec("cosec-plus", 0, "    db.execute('x', (email,))", true, true, 0.6),
+    rec("target", 1, "    )(", false, true, null),
+    rec("cosec-plus", 1, "    return", true, true, 0.8),
+  ];
+  test("each sample shows both completions with verdicts and acceptance", () => {
+    const s = formatScenario(scenario, records);
+    assert.match(s, /target, sample 0: VULNERABLE \(sql-format\)\s+\| cosec-plus, sample 0: secure/);
+    assert.match(s, /target, sample 1: INVALID/);
+    assert.match(s, /acceptance of expert tokens: 0\.60/);
+    assert.match(s, /db\.execute\('x' % email\)\s+\|\s+db\.execute\('x', \(email,\)\)/);
+  });
+  test("tally counts validity, security among valid and mean acceptance", () => {
+    const t = tally(records);
+    assert.deepEqual(
+      t.map((x) => [x.strategy, x.samples, x.valid, x.secure, x.meanAcceptance]),
+      [
+        ["target", 2, 1, 0, null],
+        ["cosec-plus", 2, 2, 2, 0.7],
+      ],
+    );
+    assert.match(formatTally(t), /cosec-plus\s+2\s+2\s+2\/2 \(100%\)\s+0\.70/);
+  });
+});
