@@ -254,6 +254,14 @@ class Context : public Napi::ObjectWrap<Context> {
     p.n_ubatch = p.n_batch;
     p.n_threads = o.Get("threads").As<Napi::Number>().Int32Value();
     p.n_threads_batch = p.n_threads;
+    // Flash attention stays off unless asked for (node-llama-cpp's default too): on CPU it rounds
+    // queries to F16, which moves logits by ~1e-2 on small models.
+    p.flash_attn_type = o.Has("flashAttention") && o.Get("flashAttention").ToBoolean() ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                                                                                      : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    if (o.Has("kvF32") && o.Get("kvF32").ToBoolean()) {
+      p.type_k = GGML_TYPE_F32;
+      p.type_v = GGML_TYPE_F32;
+    }
     p.kv_unified = true;  // sequences share one pool of cells: n_ctx is the total budget
     p.no_perf = true;
     ctx_ = api.llama_init_from_model(m->model(), p);

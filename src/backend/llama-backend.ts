@@ -188,6 +188,8 @@ export class LlamaBackend implements ModelBackend {
         threads: Math.max(1, options.threads ?? defaultThreads(rt.mathCores)),
         lora: options.lora?.path,
         loraScale: options.lora?.scale ?? 1,
+        kvF32: options.kvCache === "f32",
+        flashAttention: options.flashAttention ?? false,
       });
     } catch (err) {
       model.dispose();

@@ -49,6 +49,8 @@ export interface Addon {
       threads: number;
       lora?: string;
       loraScale?: number;
+      kvF32?: boolean;
+      flashAttention?: boolean;
     },
   ) => AddonContext;
 }

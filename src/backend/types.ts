@@ -16,6 +16,10 @@ export interface LoadOptions {
   contextSize?: number;
   /** Maximum number of parallel sequences (KV cache slots). Default 1. */
   maxSequences?: number;
+  /** KV cache precision: "f16" (llama.cpp's default, half the memory) or "f32" (exact attention inputs). */
+  kvCache?: "f16" | "f32";
+  /** Flash attention (default off, as in node-llama-cpp: on CPU it rounds queries to F16). */
+  flashAttention?: boolean;
   /** CPU threads for this model (default: physical cores). Give each model of a pair its own. */
   threads?: number;
 }

@@ -19,6 +19,7 @@ export const MODEL_OPTIONS: Options = {
   threads: { type: "string" },
   "expert-threads": { type: "string" },
   "context-size": { type: "string" },
+  "kv-cache": { type: "string" },
 };
 
 export const MODEL_HELP = `model options:
@@ -30,7 +31,8 @@ export const MODEL_HELP = `model options:
   --gpu auto|cpu|cuda|vulkan  compute backend (default auto)
   --threads N               CPU threads of the target (default: physical cores - 1, at least 1)
   --expert-threads N        CPU threads of the expert (default: as --threads)
-  --context-size N          context tokens per sequence (default: min(model's, 4096))`;
+  --context-size N          context tokens per sequence (default: min(model's, 4096))
+  --kv-cache f16|f32        KV cache precision (default f16; f32 matches PyTorch to ~1e-4)`;
 
 export const SAMPLING_OPTIONS: Options = {
   strategy: { type: "string" },
@@ -84,6 +86,8 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
   const gpu = str(v, "gpu") ?? "auto";
   if (!["auto", "cpu", "cuda", "vulkan"].includes(gpu)) throw new InvalidArgumentError("--gpu", `expected auto, cpu, cuda or vulkan, got '${gpu}'`);
   const threads = numberOption(v, "threads", intAtLeast(1), "a positive integer");
+  const kvCache = str(v, "kv-cache") ?? "f16";
+  if (kvCache !== "f16" && kvCache !== "f32") throw new InvalidArgumentError("--kv-cache", `expected f16 or f32, got '${kvCache}'`);
   return {
     target,
     expert: str(v, "expert"),
@@ -95,6 +99,7 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
     expertThreads: numberOption(v, "expert-threads", intAtLeast(1), "a positive integer") ?? threads,
     contextSize: numberOption(v, "context-size", intAtLeast(16), "an integer >= 16"),
     maxSequences: extra.maxSequences,
+    kvCache,
   };
 }
 

@@ -73,7 +73,7 @@ const BUDGETS: Record<BudgetName, Budget> = {
     distillSteps: 100,
     securityEpochs: 1,
     securityMaxSteps: 90,
-    loraRank: 16,
+    loraRank: 8, // CoSec+'s rank
     learningRate: 2e-3,
   },
   large: {

@@ -47,7 +47,7 @@ export class Engine {
   ) {}
 
   static async load(options: EngineModelsOptions): Promise<Engine> {
-    const common = { gpu: options.gpu, contextSize: options.contextSize, maxSequences: options.maxSequences };
+    const common = { gpu: options.gpu, contextSize: options.contextSize, maxSequences: options.maxSequences, kvCache: options.kvCache };
     const threads = await defaultPairThreads(options);
     const target = await LlamaBackend.load({ ...common, path: options.target, threads: threads.target });
     let expert: ModelBackend | undefined;
@@ -89,6 +89,7 @@ export class Engine {
         gpu: this.options.gpu,
         contextSize: this.options.contextSize,
         maxSequences: this.options.maxSequences,
+        kvCache: this.options.kvCache,
         threads: this.options.expertThreads ?? 1,
       }).then((b) => {
         assertSameVocabulary(this.target.vocab, b.vocab, [`target ${this.options.target}`, `expert base ${path}`]);

@@ -30,6 +30,8 @@ export interface EngineModelsOptions {
   contextSize?: number;
   /** Parallel sequences per model (n samples of one request, concurrent server requests). */
   maxSequences?: number;
+  /** KV cache precision of every model (default f16). */
+  kvCache?: "f16" | "f32";
 }
 
 export interface GenerateOptions {

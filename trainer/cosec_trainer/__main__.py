@@ -2,7 +2,7 @@
 
 Progress is printed as JSON lines on stdout ({"event": "progress", "step", "loss", "tokens_per_s",
 "eta_s"}, plus "start", "eval", "checkpoint", "done", "error"); logs go to stderr.
-Under torchrun (e.g. `torchrun --nproc_per_node 2 -m cosec_trainer pretrain ...`) training is
+Under torchrun (e.g. `torchrun --standalone --nproc_per_node 2 -m cosec_trainer pretrain ...`) training is
 data-parallel (gloo on CPU, nccl on CUDA)."""
 from __future__ import annotations
 

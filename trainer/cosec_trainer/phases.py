@@ -105,7 +105,7 @@ class DistillPhase:
 
     def loss(self, model, batch):
         kl, ce, n = self._losses(model, batch)
-        return kl + self.ce_weight * ce, n, {"kl": float(kl), "ce": float(ce)}
+        return kl + self.ce_weight * ce, n, {"kl": float(kl.detach()), "ce": float(ce.detach())}
 
     def evaluate(self, model):
         dev = next(model.parameters()).device
@@ -164,7 +164,7 @@ class SecurityPhase:
         logits, labels, changed, unchanged, ref = self._parts(model, batch)
         ce = losses.masked_ce(logits, labels, changed)
         kl = losses.kl(self.kl_kind, logits, ref, unchanged)
-        return ce + self.kl_weight * kl, int(batch["attention_mask"].sum()), {"ce": float(ce), "kl": float(kl)}
+        return ce + self.kl_weight * kl, int(batch["attention_mask"].sum()), {"ce": float(ce.detach()), "kl": float(kl.detach())}
 
     def evaluate(self, model):
         dev = next(model.parameters()).device

@@ -63,8 +63,10 @@ def test_resume_after_kill_gives_same_curve(corpus, tmp_path):
 
 
 def test_resume_refuses_changed_settings(corpus, tmp_path):
-    run(*_args(corpus, tmp_path / "r"))
-    args = _args(corpus, tmp_path / "r")
+    first = _args(corpus, tmp_path / "r")
+    first[first.index("--steps") + 1] = "1"
+    run(*first)
+    args = _args(corpus, tmp_path / "r")  # more steps is fine; a different lr is not
     args[args.index("--lr") + 1] = "1e-3"
     events, p = run(*args, "--resume", check=False)
     assert p.returncode == 2 and "different settings" in events[-1]["message"] and "lr" in events[-1]["message"]
@@ -74,7 +76,7 @@ def test_torchrun_two_processes_identical_weights(corpus, tmp_path):
     run_dir = tmp_path / "ddp"
     args = _args(corpus, run_dir)
     args[args.index("--steps") + 1] = "3"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "cosec_trainer", *args]
     p = subprocess.run(cmd, cwd=ROOT, env={**env(), "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=240)
     assert p.returncode == 0, p.stderr[-3000:]
