@@ -42,7 +42,8 @@ cosec demo build:
   --until STAGE         stop after ${STAGES.join(" | ")}
   --threads N           PyTorch threads per training process (default: PyTorch's choice)
 cosec demo evaluate:
-  --samples N           samples per scenario and strategy (default 10)
+  --samples N           samples per scenario and strategy (default 25, as SVEN)
+  --humaneval-problems N  HumanEval problems for pass@1 (default 20; 5 samples each)
   --scenarios LIST      only scenario ids containing one of these (default: all)
   --seed N, --max-tokens N (default 128), --analyzer NAME as above`;
 
@@ -64,6 +65,7 @@ const OPTIONS = {
   "build-if-missing": { type: "boolean" },
   scenarios: { type: "string" },
   samples: { type: "string" },
+  "humaneval-problems": { type: "string" },
   "max-tokens": { type: "string" },
   analyzer: { type: "string", default: "builtin" },
   help: { type: "boolean", short: "h" },
@@ -103,11 +105,21 @@ export async function run(argv: string[]): Promise<number> {
   if (sub === "evaluate") {
     const { run: evalSecurity } = await import("./eval-security.ts");
     const args = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
-    args.push("--strategies", "target,expert,cosec-plus", "--out", join(outDir, LAYOUT.eval, `seed${seed}-max${maxTokens}`), "--samples", String(int(values.samples, "--samples", 10)));
+    args.push("--strategies", "target,expert,cosec-plus", "--out", join(outDir, LAYOUT.eval, `seed${seed}-max${maxTokens}`), "--samples", String(int(values.samples, "--samples", 25)));
     args.push("--seed", String(seed), "--max-tokens", String(maxTokens), "--analyzer", values.analyzer);
     if (values.data) args.push("--data", values.data);
     if (values.scenarios) args.push("--only", values.scenarios);
-    return evalSecurity(args);
+    const securityStatus = await evalSecurity(args);
+    if (securityStatus !== 0) return securityStatus;
+    // HumanEval exercises the functional-correctness pipeline; models this small score ~0 and the
+    // figure claims nothing. A subset keeps the demo's evaluation within minutes on a CPU.
+    const { run: evalHumaneval } = await import("./eval-humaneval.ts");
+    const he = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
+    he.push("--strategies", "target,expert,cosec-plus", "--out", join(outDir, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`));
+    he.push("--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1");
+    he.push("--seed", String(seed), "--max-tokens", String(maxTokens));
+    if (values.data) he.push("--data", values.data);
+    return evalHumaneval(he);
   }
   return show(outDir, family, {
     scenarioIds: values.scenarios?.split(",").map((s) => s.trim()) ?? [...DEFAULT_SHOW_SCENARIOS],
