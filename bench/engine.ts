@@ -51,7 +51,8 @@ function pair(): { target: string; expert: string; expertLora?: string; label: s
   const demo = join(cacheRoot, "demo", "manifest.json");
   if (existsSync(demo)) {
     const m = JSON.parse(readFileSync(demo, "utf8")) as { gguf?: { target?: string; expert?: string; expertLora?: string } };
-    if (m.gguf?.target && m.gguf.expert) return { target: m.gguf.target, expert: m.gguf.expert, expertLora: m.gguf.expertLora, label: "demo family" };
+    const at = (f?: string) => (f ? join(cacheRoot, "demo", f) : undefined); // manifest paths are relative to it
+    if (m.gguf?.target && m.gguf.expert) return { target: at(m.gguf.target)!, expert: at(m.gguf.expert)!, expertLora: at(m.gguf.expertLora), label: "demo family" };
   }
   return randomPair();
 }

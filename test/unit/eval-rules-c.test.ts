@@ -135,3 +135,14 @@ test("cppcheck ids map to CWEs; unrelated ids are ignored", () => {
   assert.equal(cppcheckFinding("arrayIndexOutOfBounds", 1, "m", ["  b[7] = x;"])?.cwe, "CWE-787");
   assert.equal(cppcheckFinding("unusedVariable", 1, "m", ["int x;"]), null);
 });
+
+test("broken generated C (unclosed brackets, stray tokens) is judged without crashing", () => {
+  const broken = [
+    "int f(char *s) {\n  int n = foo(s;\n  buf[n] = 0;\n  return n;\n}\n",
+    "void g(int *p) {\n  x = p[ (1 + ;\n  free(p);\n  y = bar(p\n",
+    "int h() {\n  a = b = c[\n",
+    "static int k(void) { if (x = (y[ { } ) ; z = q(r[s] ; }",
+    "void f() { x = y(z",
+  ];
+  for (const code of broken) assert.doesNotThrow(() => analyzeC(code), code);
+});

@@ -160,7 +160,8 @@ class FnContext {
       }
       i++;
     }
-    return i;
+    // An unclosed bracket (broken generated code) matches past the function: stay inside it.
+    return Math.min(i, this.fn.close);
   }
 
   /** The identifier at `i` sits inside a condition (if/while/assert/...) or a logical test. */
