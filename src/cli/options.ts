@@ -9,7 +9,7 @@ import { parseStrategyName } from "../decoding/strategies/index.ts";
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-export const MODEL_OPTIONS: Options = {
+export const MODEL_OPTIONS = {
   target: { type: "string" },
   expert: { type: "string" },
   "expert-lora": { type: "string" },
@@ -20,7 +20,7 @@ export const MODEL_OPTIONS: Options = {
   "expert-threads": { type: "string" },
   "context-size": { type: "string" },
   "kv-cache": { type: "string" },
-};
+} as const satisfies Options;
 
 export const MODEL_HELP = `model options:
   --target FILE             target GGUF (required)
@@ -29,12 +29,12 @@ export const MODEL_HELP = `model options:
   --expert-lora-scale X     adapter scale (default 1)
   --expert-base FILE        expert without its adapter, for --strategy proxy (default: --expert without --expert-lora)
   --gpu auto|cpu|cuda|vulkan  compute backend (default auto)
-  --threads N               CPU threads of the target (default: physical cores - 1, at least 1)
-  --expert-threads N        CPU threads of the expert (default: as --threads)
+  --threads N               CPU threads of the target (default: physical cores minus the expert's, at least 1)
+  --expert-threads N        CPU threads of the expert (default: a quarter of the cores, at least 1)
   --context-size N          context tokens per sequence (default: min(model's, 4096))
   --kv-cache f16|f32        KV cache precision (default f16; f32 matches PyTorch to ~1e-4)`;
 
-export const SAMPLING_OPTIONS: Options = {
+export const SAMPLING_OPTIONS = {
   strategy: { type: "string" },
   threshold: { type: "string" },
   "cosec-plus-mode": { type: "string" },
@@ -49,7 +49,7 @@ export const SAMPLING_OPTIONS: Options = {
   seed: { type: "string" },
   speculative: { type: "boolean" },
   "draft-max": { type: "string" },
-};
+} as const satisfies Options;
 
 export const SAMPLING_HELP = `decoding options:
   --strategy NAME           target | expert | cosec-plus | weighted | proxy (default: cosec-plus with an expert)
@@ -96,7 +96,7 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
     expertBase: str(v, "expert-base"),
     gpu: gpu as GpuChoice,
     targetThreads: threads,
-    expertThreads: numberOption(v, "expert-threads", intAtLeast(1), "a positive integer") ?? threads,
+    expertThreads: numberOption(v, "expert-threads", intAtLeast(1), "a positive integer"),
     contextSize: numberOption(v, "context-size", intAtLeast(16), "an integer >= 16"),
     maxSequences: extra.maxSequences,
     kvCache,

@@ -4,12 +4,12 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import type { GpuChoice } from "../backend/types.ts";
 import { parseStrategyName } from "../decoding/strategies/index.ts";
 import { InvalidArgumentError, StrategyError } from "../errors.ts";
 import type { EngineModelsOptions } from "../generate/types.ts";
 import { collectApiKeys } from "../server/auth.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
+import { engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from "./options.ts";
 
 const D = SERVER_DEFAULTS;
 
@@ -20,16 +20,10 @@ GET /v1/models, GET /health, GET /metrics (Prometheus). A request's "cosec" obje
 ({strategy, threshold, mode, alpha, top_k, expert_temperature, expert_top_p, expert_top_k,
 speculative, draft_max}) overrides the defaults below.
 
-models:
-  --target GGUF            target model (required)
-  --expert GGUF            security expert model
-  --expert-lora GGUF       LoRA adapter for the expert
-  --model-name NAME        model id clients use (default: the target's file name without .gguf)
-  --chat-template FILE     Jinja chat template (default: the GGUF's tokenizer.chat_template,
-                           else a general template)
-  --gpu MODE               auto | cpu | cuda | vulkan
-  --context-size N         context tokens per sequence
-  --threads N              CPU threads of the target (default: cores - 1); --expert-threads N
+${MODEL_HELP}
+  --model-name NAME         model id clients use (default: the target's file name without .gguf)
+  --chat-template FILE      Jinja chat template (default: the GGUF's tokenizer.chat_template,
+                            else a general template)
 network and security:
   --host HOST              address to listen on (default ${D.host}; loopback only)
   --port N                 port (default ${D.port}; 0 = any free port)
@@ -76,15 +70,9 @@ function num(v: string | undefined, name: string, opts: { integer?: boolean; min
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 const FLAGS = {
-  target: { type: "string" },
-  expert: { type: "string" },
-  "expert-lora": { type: "string" },
+  ...MODEL_OPTIONS,
   "model-name": { type: "string" },
   "chat-template": { type: "string" },
-  gpu: { type: "string" },
-  "context-size": { type: "string" },
-  threads: { type: "string" },
-  "expert-threads": { type: "string" },
   host: { type: "string", default: D.host },
   port: { type: "string" },
   "api-key": { type: "string", multiple: true },
@@ -127,9 +115,6 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (values.help) return "help";
   if (!values.target) throw new InvalidArgumentError("--target", "a target GGUF is required");
   if (values["expert-lora"] && !values.expert) throw new InvalidArgumentError("--expert-lora", "needs --expert (the model the adapter applies to)");
-  if (values.gpu !== undefined && !["auto", "cpu", "cuda", "vulkan"].includes(values.gpu)) {
-    throw new InvalidArgumentError("--gpu", `must be auto, cpu, cuda or vulkan, got ${values.gpu}`);
-  }
   if (!LOG_LEVELS.includes(values["log-level"])) throw new InvalidArgumentError("--log-level", `must be one of ${LOG_LEVELS.join(", ")}`);
   const mode = values.mode ?? D.mode;
   if (mode !== "reference" && mode !== "warped") throw new InvalidArgumentError("--mode", `must be reference or warped, got ${mode}`);
@@ -189,16 +174,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       draftMax,
     },
   };
-  const engine: EngineModelsOptions = {
-    target: values.target,
-    expert: values.expert,
-    expertLora: values["expert-lora"],
-    gpu: values.gpu as GpuChoice | undefined,
-    contextSize: num(values["context-size"], "--context-size", { integer: true, min: 16 }),
-    targetThreads: num(values.threads, "--threads", { integer: true, min: 1 }),
-    expertThreads: num(values["expert-threads"], "--expert-threads", { integer: true, min: 1 }),
-    maxSequences: parallel,
-  };
+  const engine: EngineModelsOptions = engineOptionsFrom(values, { maxSequences: parallel });
   return { config, engine, logLevel: values["log-level"] };
 }
 
