@@ -16,7 +16,8 @@ TEXT_SUFFIXES = {
 }
 
 
-def _jsonl_records(path: Path):
+def jsonl_records(path: Path):
+    """(line number, object) for each non-blank line; malformed lines raise DatasetLineError naming file and line."""
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -61,7 +62,7 @@ def read_texts(sources: list[str | Path]) -> list[str]:
     texts: list[str] = []
     for f in _files(sources):
         if f.suffix == ".jsonl":
-            texts += [_field(f, n, rec, "text") for n, rec in _jsonl_records(f)]
+            texts += [_field(f, n, rec, "text") for n, rec in jsonl_records(f)]
         else:
             try:
                 texts.append(f.read_text(encoding="utf-8"))
@@ -97,7 +98,7 @@ def read_examples(path: str | Path, tokenizer, max_len: int) -> list[Example]:
         raise TrainerError(f"dataset not found: {path}")
     out: list[Example] = []
     eos = tokenizer.eos_token_id
-    for n, rec in _jsonl_records(path):
+    for n, rec in jsonl_records(path):
         if "prompt" in rec or "response" in rec:
             p = tokenizer(_field(path, n, rec, "prompt")).input_ids
             r = tokenizer(_field(path, n, rec, "response")).input_ids + ([eos] if eos is not None else [])

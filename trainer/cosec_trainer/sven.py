@@ -5,10 +5,10 @@ pairs whose fix only deleted characters fall back to the added lines (line_chang
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .data import jsonl_records
 from .errors import DatasetLineError, TrainerError
 
 REQUIRED = ("func_src_before", "func_src_after", "char_changes", "line_changes")
@@ -41,26 +41,17 @@ def read_pairs(path: str | Path) -> list[SvenPair]:
     path = Path(path)
     cwe = path.stem
     pairs: list[SvenPair] = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DatasetLineError(str(path), n, f"invalid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(rec, dict):
-                raise DatasetLineError(str(path), n, "expected a JSON object")
-            missing = [k for k in REQUIRED if k not in rec]
-            if missing:
-                raise DatasetLineError(str(path), n, f"missing field(s) {', '.join(missing)}")
-            src = rec["func_src_after"]
-            if not isinstance(src, str) or not isinstance(rec["func_src_before"], str):
-                raise DatasetLineError(str(path), n, "func_src_before/func_src_after must be strings")
-            spans = _spans(path, n, rec["char_changes"], len(src)) or _spans(path, n, rec["line_changes"], len(src))
-            name = str(rec.get("file_name", ""))
-            lang = "py" if name.endswith(".py") else "c" if name.endswith((".c", ".h", ".cc", ".cpp")) else "other"
-            pairs.append(SvenPair(cwe, str(path), n, src, spans, lang))
+    for n, rec in jsonl_records(path):
+        missing = [k for k in REQUIRED if k not in rec]
+        if missing:
+            raise DatasetLineError(str(path), n, f"missing field(s) {', '.join(missing)}")
+        src = rec["func_src_after"]
+        if not isinstance(src, str) or not isinstance(rec["func_src_before"], str):
+            raise DatasetLineError(str(path), n, "func_src_before/func_src_after must be strings")
+        spans = _spans(path, n, rec["char_changes"], len(src)) or _spans(path, n, rec["line_changes"], len(src))
+        name = str(rec.get("file_name", ""))
+        lang = "py" if name.endswith(".py") else "c" if name.endswith((".c", ".h", ".cc", ".cpp")) else "other"
+        pairs.append(SvenPair(cwe, str(path), n, src, spans, lang))
     return pairs
 
 
