@@ -109,6 +109,122 @@ for (const [cwe, c] of Object.entries(CASES)) {
   });
 }
 
+// Rule by rule: each rule fires on its vulnerable snippets and stays silent on the secure ones.
+const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: string[] }> = {
+  "c-unchecked-call-result": {
+    cwe: "CWE-476",
+    vulnerable: [
+      `${H}int later(struct image *p) {\n    return p->scene >= get_next_image(p)->scene;\n}\n`,
+      `${H}int auth(const char *pw, const char *salt) {\n    return strcmp(salt, (char *) crypt(pw, salt)) == 0;\n}\n`,
+      `${H}int home_len(void) {\n    return strlen(getenv("HOME"));\n}\n`,
+    ],
+    secure: [
+      `${H}int later(struct image *p) {\n    struct image *next = get_next_image(p);\n    if (next == NULL) return 0;\n    return p->scene >= next->scene;\n}\n`,
+      `${H}int auth(const char *pw, const char *salt) {\n    char *c = crypt(pw, salt);\n    if (!c) return 0;\n    return strcmp(salt, c) == 0;\n}\n`,
+      // accessors of smart pointers and macros (casts) are not lookups
+      `${H}int size(struct holder *h) {\n    return h->ptr.get()->size + TO_NODE(h)->len;\n}\n`,
+    ],
+  },
+  "c-unchecked-null": {
+    cwe: "CWE-476",
+    vulnerable: [
+      `${H}int sum(struct list *l) {\n    struct item *p = list_first(l);\n    return p->v;\n}\n`,
+      `${H}int hit(struct tree *t, int k) {\n    struct node *n = tree_lookup(t, k);\n    n->hits++;\n    return 0;\n}\n`,
+    ],
+    secure: [
+      // the step of a for header is tested by the loop's condition before the body runs
+      `${H}int walk(struct list *l) {\n    struct item *p;\n    int n = 0;\n    for (p = l->head; p != NULL; p = list_next(p)) n += p->v;\n    return n;\n}\n`,
+      `${H}int walk(struct list *l) {\n    struct item *p;\n    int n = 0;\n    for (p = l->head; p; p = get_next(p)) {\n        n += p->v;\n    }\n    return n;\n}\n`,
+    ],
+  },
+  "c-use-after-free": {
+    cwe: "CWE-416",
+    vulnerable: [
+      // C++ delete, then a use
+      `${H}void Player::stop() {\n    if (mixer)\n        delete mixer;\n    if (player)\n        mixer->remove(player);\n}\n`,
+      // a free through an ops table, then the object is used
+      `${H}int add(struct dev *dev, struct ops *ops) {\n    if (ops->init(dev) < 0) {\n        ops->destroy(dev);\n        list_del(&dev->node);\n        return -1;\n    }\n    return 0;\n}\n`,
+      // freed, then a goto to an error label that frees it again
+      `${H}int parse(char *buf) {\n    struct parser *tvp = parser_create(buf);\n    if (!tvp) goto error;\n    parser_run(tvp);\n    parser_destroy(tvp);\n    if (check() < 0) goto error;\n    return 0;\nerror:\n    if (tvp) parser_destroy(tvp);\n    return -1;\n}\n`,
+    ],
+    secure: [
+      `${H}void Player::stop() {\n    if (player && mixer)\n        mixer->remove(player);\n    delete mixer;\n    mixer = NULL;\n}\n`,
+      `${H}int add(struct dev *dev, struct ops *ops) {\n    if (ops->init(dev) < 0) {\n        list_del(&dev->node);\n        ops->destroy(dev);\n        return -1;\n    }\n    return 0;\n}\n`,
+      `${H}int parse(char *buf) {\n    struct parser *tvp = parser_create(buf);\n    if (!tvp) goto error;\n    parser_run(tvp);\n    if (check() < 0) goto error;\n    parser_destroy(tvp);\n    return 0;\nerror:\n    if (tvp) parser_destroy(tvp);\n    return -1;\n}\n`,
+      `${H}int parse(char *buf) {\n    struct parser *tvp = parser_create(buf);\n    parser_destroy(tvp);\n    tvp = NULL;\n    if (check() < 0) goto error;\n    return 0;\nerror:\n    if (tvp) parser_destroy(tvp);\n    return -1;\n}\n`,
+    ],
+  },
+  "c-dangling-member": {
+    cwe: "CWE-416",
+    vulnerable: [
+      `${H}int init(struct queue *q) {\n    q->fq = alloc_flush_queue(q);\n    if (!q->fq) return -1;\n    if (setup(q)) goto out;\n    return 0;\nout:\n    blk_free_flush_queue(q->fq);\n    return -1;\n}\n`,
+      `${H}void stop(struct file *f) {\n    kfree(f->priv);\n}\n`,
+    ],
+    secure: [
+      `${H}int init(struct queue *q) {\n    q->fq = alloc_flush_queue(q);\n    if (!q->fq) return -1;\n    if (setup(q)) goto out;\n    return 0;\nout:\n    blk_free_flush_queue(q->fq);\n    q->fq = NULL;\n    return -1;\n}\n`,
+      `${H}void stop(struct file *f) {\n    kfree(f->priv);\n    f->priv = NULL;\n}\n`,
+    ],
+  },
+  "c-alloc-size-overflow": {
+    cwe: "CWE-190",
+    vulnerable: [
+      `${H}int set(struct cmap *cmap) {\n    struct entry *e = kmalloc(sizeof(*e) * cmap->len, GFP_KERNEL);\n    return e != NULL;\n}\n`,
+      `${H}void *copy_audio(int frameSize) {\n    const int count = 65536;\n    return malloc(count * frameSize);\n}\n`,
+      `${H}int grow(struct table *t) {\n    t->data = (char **) alloc_chunk(t, ((unsigned) t->rows + 1) * ((unsigned) t->cols + 1) * sizeof(char *));\n    return t->data != NULL;\n}\n`,
+    ],
+    secure: [
+      `${H}int set(struct cmap *cmap) {\n    struct entry *e = kmalloc_array(cmap->len, sizeof(*e), GFP_KERNEL);\n    return e != NULL;\n}\n`,
+      `${H}int grow(struct table *t) {\n    if (t->rows < 0 || t->rows > 0x7ffe || t->cols < 0 || t->cols > 0x7ffe) return 0;\n    t->data = (char **) alloc_chunk(t, ((unsigned) t->rows + 1) * ((unsigned) t->cols + 1) * sizeof(char *));\n    return t->data != NULL;\n}\n`,
+      `${H}void *copy_audio(int frameSize) {\n    int size;\n    if (mul_overflow(65536, frameSize, &size)) return NULL;\n    return malloc(size);\n}\n`,
+    ],
+  },
+  "c-wrapping-bound-check": {
+    cwe: "CWE-190",
+    vulnerable: [
+      `${H}int in_range(struct mem *mem, unsigned long iova, unsigned long length) {\n    return (iova < mem->iova || iova + length > mem->iova + mem->length) ? -1 : 0;\n}\n`,
+      `${H}int unpack(const char *data, size_t ld, size_t pos, size_t size) {\n    if (pos + size <= ld) return data[pos];\n    return -1;\n}\n`,
+    ],
+    secure: [
+      `${H}int in_range(struct mem *mem, unsigned long iova, unsigned long length) {\n    if (iova < mem->iova || length > mem->length || iova > mem->iova + mem->length - length) return -1;\n    return 0;\n}\n`,
+      `${H}int unpack(const char *data, size_t ld, size_t pos, size_t size) {\n    if (size <= ld && pos <= ld - size) return data[pos];\n    return -1;\n}\n`,
+    ],
+  },
+  "c-unchecked-arithmetic": {
+    cwe: "CWE-190",
+    vulnerable: [
+      `${H}int room(const unsigned char *end, int n, int used) {\n    return n - used;\n}\n`,
+      `${H}int total(int a, int b) {\n    return a + b;\n}\n`,
+    ],
+    secure: [
+      // the distance between two pointers is the safe form of a bounds check
+      `${H}int parse(unsigned char **p, const unsigned char *end) {\n    if (end - *p < 2) return -1;\n    return 0;\n}\n`,
+      `${H}int room(const unsigned char *start, const unsigned char *end) {\n    return (int) (end - start);\n}\n`,
+    ],
+  },
+  "c-unchecked-index": {
+    cwe: "CWE-125",
+    vulnerable: [
+      `${H}int get(int *table, int k) {\n    return table[k];\n}\n`,
+      `${H}int at(struct parser *json, int i) {\n    return json->stack[i];\n}\n`,
+    ],
+    secure: [
+      // an index read from a structure member is not the structure pointer used as an index
+      `${H}int top(struct parser *json) {\n    return json->stack[json->top];\n}\n`,
+      `${H}int get(int *table, int k) {\n    if (k < 0 || k >= 16) return -1;\n    return table[k];\n}\n`,
+    ],
+  },
+};
+
+for (const [rule, c] of Object.entries(RULE_CASES)) {
+  const fires = (code: string) => analyzeC(code).some((f) => f.rule === rule && f.cwe === c.cwe);
+  test(`${rule}: vulnerable snippets are flagged`, () => {
+    for (const code of c.vulnerable) assert.ok(fires(code), `not flagged:\n${code}\n${JSON.stringify(analyzeC(code))}`);
+  });
+  test(`${rule}: secure snippets are not flagged`, () => {
+    for (const code of c.secure) assert.ok(!fires(code), `flagged:\n${code}\n${JSON.stringify(analyzeC(code))}`);
+  });
+}
+
 test("lexer: comments and preprocessor lines dropped, strings kept whole, lines counted", () => {
   const toks = lexC('#define X 1\n/* a\n b */ int x = "a}b"; // c\nchar c = \'}\';\n');
   assert.deepEqual(toks.map((t) => t.text), ["int", "x", "=", '"a}b"', ";", "char", "c", "=", "'}'", ";"]);

@@ -5,231 +5,20 @@
 //           check before it; unbounded copies (strcpy, sprintf, gets, ...)
 //   190 arithmetic on untrusted values with no overflow guard, especially into allocation sizes
 // The rules are general (API names and data flow), never tied to a particular program.
+// Shared per-function facts live in context.ts; more rules sit in null-results.ts (476: call results
+// dereferenced in place), use-after-free.ts (416) and overflow-checks.ts (190: allocation sizes,
+// bound checks whose sum wraps).
 import type { Finding } from "../types.ts";
 import { lexC, matchBrackets, type Token } from "./lexer.ts";
-
-/** Calls whose result is never NULL (or not a pointer one would check). */
-const NONNULL_CALLS = /^(container_of|list_entry|list_first_entry|netdev_priv|sizeof|strlen|min|max|min_t|max_t|ERR_PTR|PTR_ERR|le\d+_to_cpu|be\d+_to_cpu|cpu_to_\w+|htons|htonl|ntohs|ntohl|READ_ONCE|offsetof|ARRAY_SIZE|BIT|atoi|strtol|abs|\w*printf|\w+_priv|current_\w+|get_current|this_cpu_ptr|per_cpu_ptr|rcu_dereference\w*)$/;
-const ALLOC_RE_STRICT =
-  /^(malloc|calloc|realloc|reallocarray|strdup|strndup|fopen|fdopen|tmpfile|popen|opendir|getenv|k[mz]alloc|kcalloc|kmalloc_array|kmemdup|kstrdup|vmalloc|vzalloc|kvmalloc|kvzalloc|devm_k[mz]alloc|devm_kcalloc|g_malloc0?|xmalloc|av_malloc|av_mallocz|alloc_skb|\w+_alloc|\w+_new|\w+_create|\w+_open|\w+_find\w*|\w+_lookup\w*|\w+_get)$/;
-/** Calls that free what their argument points to (not reference drops, which may keep it alive). */
-const DANGLING_FREE_RE = /^(free|kfree|kvfree|vfree|kzfree|kfree_sensitive|g_free|xfree|av_free|\w+_free|\w+_destroy|\w+_cleanup)$/;
-const FREE_RE = /^(free|kfree|kvfree|vfree|kzfree|kfree_sensitive|g_free|xfree|av_free|av_freep|cfree|\w+_free|\w+_destroy|\w+_release|\w+_unref|\w+_put|put_\w+|fclose|closedir|sk_free|dev_kfree_skb\w*|kfree_skb|consume_skb)$/;
-const DEREF_CALLS = new Set([
-  "memcpy", "memmove", "memset", "strcpy", "strncpy", "strcat", "strncat", "strlen", "strcmp", "strncmp",
-  "sprintf", "snprintf", "fprintf", "fputs", "fputc", "fgets", "fgetc", "fread", "fwrite", "fscanf", "fseek",
-  "ftell", "rewind", "fflush", "getline", "puts", "strchr", "strrchr", "strstr", "sscanf", "atoi", "strtol",
-]);
-const UNBOUNDED_WRITES = new Set(["strcpy", "strcat", "sprintf", "vsprintf", "gets", "wcscpy", "wcscat", "stpcpy"]);
-const SIZED_COPIES = new Set(["memcpy", "memmove", "strncpy", "strncat", "memset", "read", "fread", "recv", "copy_from_user", "copy_to_user"]);
-const INPUT_CALLS = /^(atoi|atol|atoll|strtol|strtoul|strtoll|strtoull|rand|random|getchar|fgetc|getc|ntohs|ntohl|get_user|read\w*|get\w*|recv\w*|le\d+_to_cpu|be\d+_to_cpu|get_unaligned\w*)$/;
-const KEYWORDS = new Set([
-  "if", "else", "while", "for", "do", "switch", "case", "return", "sizeof", "goto", "break", "continue",
-  "struct", "union", "enum", "typedef", "static", "const", "volatile", "unsigned", "signed", "int", "char",
-  "short", "long", "float", "double", "void", "default", "extern", "register", "inline", "bool", "size_t",
-]);
-/** Words after which `a[i]` is an access, not a declaration. */
-const STATEMENT_WORDS = new Set(["return", "case", "else", "do", "goto", "sizeof"]);
-const CHECK_CALLS = /^(if|while|assert|BUG_ON|WARN_ON\w*|unlikely|likely|IS_ERR\w*|ASSERT|g_return_if_fail|g_return_val_if_fail|CHECK\w*|ERR_PTR|PTR_ERR)$/;
-const JUMPS = new Set(["return", "goto", "break", "continue", "exit", "abort", "_exit", "longjmp"]);
-const RELATIONAL = new Set(["<", "<=", ">", ">="]);
-const WIDE_TYPES = /^(long|int64_t|uint64_t|u64|s64|size_t|ssize_t|double|float|off_t|uintmax_t|intmax_t|__u64|__s64)$/;
-
-interface Fn {
-  /** Index of the body's `{` and its `}`. */
-  open: number;
-  close: number;
-  params: Set<string>;
-}
-
-function findFunctions(toks: Token[], match: Int32Array): Fn[] {
-  const fns: Fn[] = [];
-  let depth = 0;
-  for (let i = 0; i < toks.length; i++) {
-    const t = toks[i].text;
-    if (toks[i].kind !== "op") continue;
-    if (t === "{") {
-      if (depth === 0 && i > 0 && toks[i - 1].text === ")") {
-        const pOpen = match[i - 1];
-        const params = new Set<string>();
-        if (pOpen >= 0) {
-          // the last identifier before each comma is a parameter name
-          let lastId: string | null = null;
-          for (let k = pOpen + 1; k < i - 1; k++) {
-            if (toks[k].kind === "id" && !KEYWORDS.has(toks[k].text)) lastId = toks[k].text;
-            if (toks[k].text === "," && lastId) params.add(lastId);
-          }
-          if (lastId) params.add(lastId);
-        }
-        const close = match[i] >= 0 ? Math.min(match[i], toks.length - 1) : toks.length - 1;
-        fns.push({ open: i, close, params });
-        i = close;
-        continue;
-      }
-      depth++;
-    } else if (t === "}") depth = Math.max(0, depth - 1);
-  }
-  return fns;
-}
-
-class FnContext {
-  readonly untrusted = new Set<string>();
-  readonly wide = new Set<string>();
-  readonly unsigned = new Set<string>();
-  /** Assigned from strlen(...) / sizeof: bounded above by the buffer, not below by 1. */
-  readonly lengths = new Set<string>();
-  /** Assigned from a function's result (may be an error value such as -1). */
-  readonly fromCall = new Set<string>();
-
-  constructor(
-    readonly toks: Token[],
-    readonly match: Int32Array,
-    readonly fn: Fn,
-  ) {
-    for (const p of fn.params) this.untrusted.add(p);
-    this.scanTypes(match[fn.open - 1] >= 0 ? match[fn.open - 1] : fn.open, fn.close);
-    this.propagate();
-  }
-
-  private scanTypes(from: number, to: number): void {
-    const t = this.toks;
-    for (let i = from; i < to; i++) {
-      if (t[i].kind !== "id" || KEYWORDS.has(t[i].text) && !WIDE_TYPES.test(t[i].text)) continue;
-      // `<type words> name` followed by = ; , ) [
-      const nxt = t[i + 1]?.text;
-      if (!(nxt === "=" || nxt === ";" || nxt === "," || nxt === ")" || nxt === "[")) continue;
-      let k = i - 1;
-      let wide = false;
-      let unsigned = false;
-      let typed = false;
-      while (k >= from && (t[k].kind === "id" || t[k].text === "*")) {
-        if (t[k].kind === "id") {
-          typed = true;
-          if (WIDE_TYPES.test(t[k].text)) wide = true;
-          if (/^(unsigned|size_t|u8|u16|u32|u64|uint\w*|__u\d+|UINT\w*|DWORD|WORD|BYTE)$/.test(t[k].text)) unsigned = true;
-        }
-        k--;
-      }
-      if (!typed) continue;
-      if (wide) this.wide.add(t[i].text);
-      if (unsigned) this.unsigned.add(t[i].text);
-    }
-  }
-
-  /** Values from parameters, input functions and rand() taint what is computed from them. */
-  private propagate(): void {
-    const t = this.toks;
-    for (let pass = 0; pass < 2; pass++) {
-      for (let i = this.fn.open; i < this.fn.close; i++) {
-        // scanf("%d", &v) / fscanf / sscanf: v is input
-        if (t[i].kind === "id" && /scanf$/.test(t[i].text) && t[i + 1]?.text === "(") {
-          const end = this.match[i + 1];
-          for (let k = i + 2; k < end; k++) if (t[k].text === "&" && t[k + 1]?.kind === "id") this.untrusted.add(t[k + 1].text);
-        }
-        if (t[i].kind !== "id" || !(t[i + 1]?.text === "=" || t[i + 1]?.text === "+=" || t[i + 1]?.text === "*=")) continue;
-        const end = this.statementEnd(i + 2);
-        if (t[i + 1].text === "=" && t[i + 2]?.kind === "id" && t[i + 3]?.text === "(" && this.match[i + 3] === end - 1) {
-          if (/^(strlen|strnlen|wcslen|sizeof)$/.test(t[i + 2].text)) this.lengths.add(t[i].text);
-          else if (!KEYWORDS.has(t[i + 2].text)) this.fromCall.add(t[i].text);
-        }
-        for (let k = i + 2; k < end; k++) {
-          const tk = t[k];
-          if (tk.kind !== "id") continue;
-          if ((t[k + 1]?.text === "(" && INPUT_CALLS.test(tk.text)) || (this.untrusted.has(tk.text) && t[k + 1]?.text !== "(")) {
-            if (!this.lengthOf(i + 2, end)) this.untrusted.add(t[i].text);
-            break;
-          }
-        }
-      }
-    }
-  }
-
-  /** `strlen(...)`/`sizeof` only: a length, not attacker-chosen arithmetic. */
-  private lengthOf(from: number, end: number): boolean {
-    return this.toks.slice(from, end).some((x) => x.text === "sizeof") && !this.toks.slice(from, end).some((x) => x.text === "*");
-  }
-
-  statementEnd(i: number): number {
-    const t = this.toks;
-    while (i < this.fn.close) {
-      const x = t[i].text;
-      if (x === ";" || x === "{" || x === "}") return i;
-      if ((x === "(" || x === "[") && this.match[i] > i) {
-        i = this.match[i] + 1;
-        continue;
-      }
-      i++;
-    }
-    // An unclosed bracket (broken generated code) matches past the function: stay inside it.
-    return Math.min(i, this.fn.close);
-  }
-
-  /** The identifier at `i` sits inside a condition (if/while/assert/...) or a logical test. */
-  inCondition(i: number, last = i): boolean {
-    const t = this.toks;
-    const prev = t[i - 1]?.text;
-    const next = t[last + 1]?.text;
-    if (prev === "!" || next === "==" || next === "!=" || next === "?" || prev === "==" || prev === "!=") return true;
-    if (next === "&&" || next === "||" || prev === "&&" || prev === "||") return true;
-    // walk out to the enclosing parenthesis and look at what owns it
-    let depth = 0;
-    for (let k = i - 1; k > this.fn.open; k--) {
-      const x = t[k].text;
-      if (x === ")") depth++;
-      else if (x === "(") {
-        if (depth === 0) return CHECK_CALLS.test(t[k - 1]?.text ?? "") && (next === ")" || next === "&&" || next === "||");
-        depth--;
-      } else if (x === ";" || x === "{" || x === "}") return false;
-    }
-    return false;
-  }
-
-  /** Was `name` compared (<, <=, >, >=, or min/max/clamp) anywhere in [from, to)? */
-  comparisons(name: string, from: number, to: number): { upper: boolean; lower: boolean } {
-    const t = this.toks;
-    let upper = false;
-    let lower = false;
-    for (let k = from; k < to; k++) {
-      if (t[k].text !== name) continue;
-      if (t[k - 1]?.text === "." || t[k - 1]?.text === "->") continue;
-      const around = [t[k - 1], t[k + 1]];
-      for (const [j, side] of [[k + 1, "right"], [k - 1, "left"]] as const) {
-        const op = t[j]?.text;
-        if (!op || !RELATIONAL.has(op)) continue;
-        const other = side === "right" ? t[j + 1] : t[j - 1];
-        if (other && (other.text === "0" || other.text === "-" || other.text === "1" && (op === ">=" || op === "<"))) lower = true;
-        else upper = true;
-      }
-      if (around.some((x) => x && /^(min|max|min_t|max_t|clamp|MIN|MAX|array_index_nospec)$/.test(x.text))) upper = lower = true;
-      // inside min(...)/clamp(...) call arguments
-      for (let j = k - 1; j > Math.max(from, k - 8); j--) {
-        if (/^(min|min_t|clamp|clamp_t|MIN|array_index_nospec)$/.test(t[j].text)) upper = lower = true;
-        if (t[j].text === ";") break;
-      }
-    }
-    return { upper, lower };
-  }
-}
-
-function add(out: Finding[], cwe: string, tok: Token, rule: string, message: string): void {
-  out.push({ cwe, line: tok.line, rule, message });
-}
-
-/** Is the token at i a (non-member) use of variable `name`? */
-function isVar(toks: Token[], i: number, name: string): boolean {
-  return toks[i].text === name && toks[i - 1]?.text !== "." && toks[i - 1]?.text !== "->";
-}
-
-function isAssignmentTo(toks: Token[], i: number): boolean {
-  return toks[i + 1]?.text === "=" && toks[i - 1]?.text !== "*";
-}
+import {
+  ALLOC_RE_STRICT, DANGLING_FREE_RE, DEREF_CALLS, FREE_RE, FnContext, INPUT_CALLS, KEYWORDS, NONNULL_CALLS, RELATIONAL,
+  MAYBE_NULL_RE, NEVER_NULL_RE, SIZED_COPIES, STATEMENT_WORDS, UNBOUNDED_WRITES, add, findFunctions, isVar, pathAt,
+} from "./context.ts";
+import { unstoredCallResult } from "./null-results.ts";
+import { useAfterFree } from "./use-after-free.ts";
+import { allocationSizeOverflow, wrappingBoundCheck } from "./overflow-checks.ts";
 
 // ------------------------------------------------------------------------------------ CWE-476
-/** Names that by convention may return NULL: allocation, lookup, iteration, parsing, cloning. */
-const MAYBE_NULL_RE = /(alloc|get|find|lookup|search|open|clone|dup|create|new|acquire|fetch|load|resource|next|prev|first|last|peek|parse|append|insert|start|atom_text)/i;
-/** Names that by convention return a pointer derived from a valid one (casts, accessors) or NULL on purpose. */
-const NEVER_NULL_RE = /(destroy|free|release|_put|unref|cast|_to_|^to_|priv$|_data$|^CMSG|_CB$|container|entry|_sk$|_inode$|_dev$)/i;
-
 /** `a`, `a->b`, `a.b->c` ending at `end` (exclusive); the path's first token index, or -1. */
 function lhsPath(t: Token[], end: number): number {
   let s = end - 1;
@@ -263,6 +52,7 @@ function nullDeref(ctx: FnContext, out: Finding[]): void {
     // `if (!(x = malloc(..)))` checks in place
     if (ctx.inCondition(i0, i) || (t[i0 - 1]?.text === "(" && /^(if|while)$/.test(t[i0 - 2]?.text ?? "")) ||
       (t[i0 - 1]?.text === "(" && t[ctx.match[i0 - 1] + 1]?.text === "==")) continue;
+    if (forStepTestedByCondition(ctx, i0, path)) continue;
     const n = path.length;
     for (let j = stmtEnd; j < ctx.fn.close; j++) {
       if (!pathAt(t, j, path)) continue;
@@ -294,6 +84,39 @@ function nullDeref(ctx: FnContext, out: Finding[]): void {
       }
     }
   }
+}
+
+/**
+ * `for (..; p != NULL; p = next(p))`: the step runs before the loop's condition, which tests it.
+ */
+function forStepTestedByCondition(ctx: FnContext, at: number, path: string[]): boolean {
+  const t = ctx.toks;
+  let d = 0;
+  for (let k = at - 1; k > ctx.fn.open; k--) {
+    const x = t[k].text;
+    if (x === ")") d++;
+    else if (x === "(") {
+      if (d > 0) {
+        d--;
+        continue;
+      }
+      if (t[k - 1]?.text !== "for") return false;
+      const semis: number[] = [];
+      for (let m = k + 1; m < at; m++) {
+        if (t[m].text === "(" && ctx.match[m] > m) m = ctx.match[m];
+        else if (t[m].text === ";") semis.push(m);
+      }
+      if (semis.length !== 2) return false;
+      // `for (..; p; ..)`
+      if (semis[1] - semis[0] - 1 === path.length && pathAt(t, semis[0] + 1, path)) return true;
+      for (let m = semis[0] + 1; m < semis[1]; m++) if (pathAt(t, m, path) && ctx.inCondition(m, m + path.length - 1)) return true;
+      return false;
+    } else if (x === ";" || x === "{" || x === "}") {
+      // a for header holds two `;` at depth 0: keep walking only inside parentheses
+      if (d === 0 && x !== ";") return false;
+    }
+  }
+  return false;
 }
 
 /**
@@ -358,77 +181,6 @@ function linkWalk(ctx: FnContext, out: Finding[]): void {
 }
 
 // ------------------------------------------------------------------------------------ CWE-416
-function useAfterFree(ctx: FnContext, out: Finding[]): void {
-  const t = ctx.toks;
-  for (let i = ctx.fn.open; i < ctx.fn.close; i++) {
-    if (t[i].kind !== "id" || !FREE_RE.test(t[i].text) || t[i + 1]?.text !== "(") continue;
-    const argEnd = ctx.match[i + 1];
-    // the freed expression: an identifier or a member path like a->b
-    // free(p), free(p->q); a reference dropped on &p->q (put_device(&d->dev)) counts for p->q
-    let path = t.slice(i + 2, argEnd).map((x) => x.text);
-    if (path[0] === "&") path = path.slice(1);
-    if (path.length === 0 || path.length > 5 || path.some((x) => !/^(\w+|->|\.)$/.test(x))) continue;
-    if (t[i - 1]?.text === "=" || t[i - 1]?.text === "return") continue;
-    const stmtEnd = ctx.statementEnd(i);
-    let j = stmtEnd + 1;
-    // block depth relative to the free: a jump at depth 0 ends the freeing path; a jump inside a
-    // nested block (or a braceless if) ends only that branch, and the path goes on after it
-    let depth = 0;
-    while (j < ctx.fn.close) {
-      const x = t[j].text;
-      if (x === "{") depth++;
-      else if (x === "}") {
-        depth = Math.max(0, depth - 1);
-        // an `else` branch is another path than the one that ran the block before it
-        if (t[j + 1]?.text === "else") {
-          const after = t[j + 2]?.text === "{" ? ctx.match[j + 2] : ctx.statementEnd(j + 2);
-          j = (after > j ? after : j + 2) + 1;
-          continue;
-        }
-      }
-      if (JUMPS.has(x)) {
-        // the jump's own statement (return p->v;) still runs on this path
-        const jEnd = ctx.statementEnd(j);
-        const use = t.slice(j, jEnd).findIndex((_, k) => pathAt(t, j + k, path) && t[j + k - 2]?.text !== "sizeof");
-        if (use >= 0) {
-          add(out, "CWE-416", t[j + use], "c-use-after-free", `'${path.join("")}' is used after ${t[i].text}()`);
-          break;
-        }
-        const prev = t[j - 1];
-        const braceless =
-          prev?.text === "else" || (prev?.text === ")" && /^(if|while|for)$/.test(t[ctx.match[j - 1] - 1]?.text ?? ""));
-        if (braceless) {
-          j = jEnd + 1;
-          continue;
-        }
-        if (depth > 0) {
-          // leave the nested block that jumps; paths that skipped it continue after it
-          let d = 0;
-          for (; j < ctx.fn.close; j++) {
-            if (t[j].text === "{") d++;
-            else if (t[j].text === "}") {
-              if (d === 0) break;
-              d--;
-            }
-          }
-          continue;
-        }
-        break;
-      }
-      if (pathAt(t, j, path)) {
-        if (isAssignmentTo(t, j + path.length - 1) || t[j + path.length]?.text === "=") break;
-        if (t[j - 2]?.text === "sizeof") {
-          j++;
-          continue;
-        }
-        add(out, "CWE-416", t[j], "c-use-after-free", `'${path.join("")}' is used after ${t[i].text}()`);
-        break;
-      }
-      j++;
-    }
-  }
-}
-
 /**
  * free(a->b), or free(p) after `p = a->b`, with no later `a->b = ...` in the function and the owner
  * `a` not freed after it: the structure keeps a dangling pointer that a later call uses or frees
@@ -474,11 +226,6 @@ function memberAlias(ctx: FnContext, name: string, before: number): string[] | n
   return null;
 }
 
-function pathAt(t: Token[], j: number, path: string[]): boolean {
-  if (t[j - 1]?.text === "." || t[j - 1]?.text === "->") return false;
-  for (let k = 0; k < path.length; k++) if (t[j + k]?.text !== path[k]) return false;
-  return true;
-}
 
 // ------------------------------------------------------------------------------- CWE-125 / 787
 /**
@@ -568,7 +315,9 @@ function bounds(ctx: FnContext, out: Finding[]): void {
     }
     for (let n = 0; n < idx.length; n++) {
       const x = idx[n];
-      if (x.kind !== "id" || !ctx.untrusted.has(x.text) || idx[n + 1]?.text === "(" || idx[n - 1]?.text === "->" || idx[n - 1]?.text === ".") continue;
+      // a member path `s->i` indexes by the member, not by the structure pointer `s`
+      if (x.kind !== "id" || !ctx.untrusted.has(x.text) || idx[n + 1]?.text === "(" || /^(->|\.)$/.test(idx[n - 1]?.text ?? "") ||
+        /^(->|\.)$/.test(idx[n + 1]?.text ?? "")) continue;
       const c = ctx.comparisons(x.text, ctx.fn.open, i);
       if (ctx.lengths.has(x.text)) {
         // s[len - 1]: below the buffer when len is 0
@@ -612,6 +361,8 @@ function overflow(ctx: FnContext, out: Finding[]): void {
     const rightUntrusted = right?.kind === "id" && (rightCall ? INPUT_CALLS.test(right.text) : ctx.untrusted.has(right.text)) && t[i + 2]?.text !== "->";
     const leftCall = left?.text === ")" && ctx.match[i - 1] > 0 && INPUT_CALLS.test(t[ctx.match[i - 1] - 1]?.text ?? "");
     if (!(leftUntrusted || rightUntrusted || leftCall)) continue;
+    // `end - p`: a distance between pointers (the safe form of a bounds check), not integer arithmetic
+    if (op === "-" && left.kind === "id" && ctx.pointers.has(left.text) && t[i - 2]?.text !== "->" && t[i - 2]?.text !== ".") continue;
     // a range check on the operand before the arithmetic bounds it
     const operand = leftUntrusted ? left.text : rightUntrusted && !rightCall ? right.text : null;
     if (operand && ctx.comparisons(operand, ctx.fn.open, i).upper) continue;
@@ -642,10 +393,13 @@ export function analyzeC(code: string): Finding[] {
     const ctx = new FnContext(toks, match, fn);
     nullDeref(ctx, out);
     linkWalk(ctx, out);
+    unstoredCallResult(ctx, out);
     useAfterFree(ctx, out);
     danglingMember(ctx, out);
     bounds(ctx, out);
     overflow(ctx, out);
+    allocationSizeOverflow(ctx, out);
+    wrappingBoundCheck(ctx, out);
   }
   const seen = new Set<string>();
   return out.filter((f) => {
