@@ -5,8 +5,7 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
-import type { GpuChoice } from "../backend/types.ts";
-import type { StrategyName, StrategyOptions } from "../generate/types.ts";
+import type { EngineModelsOptions, StrategyOptions } from "../generate/types.ts";
 import { recordKey, runHumanEval, type HumanEvalProgress, type HumanEvalRecord } from "../eval/humaneval/pipeline.ts";
 import { loadProblems } from "../eval/humaneval/problems.ts";
 import { humanEvalSections } from "../eval/humaneval/report.ts";
@@ -16,6 +15,7 @@ import { formatSummary, summarize } from "../eval/humaneval/summary.ts";
 import { renderReport } from "../eval/report/index.ts";
 import { ResultsStore } from "../eval/results-store.ts";
 import { dataRoot } from "../paths.ts";
+import { MODEL_HELP, MODEL_OPTIONS, engineOptionsFrom, intAtLeast, numberOption, strategyListFrom } from "./options.ts";
 
 const HELP = `usage: cosec eval humaneval --target MODEL.gguf [options]
 
@@ -23,147 +23,156 @@ Generates N samples per problem for each strategy (paired: same seed per sample 
 prompt + completion + tests with python3 inside a bubblewrap sandbox, and reports pass@k.
 Re-running with the same --out continues where a previous run stopped.
 
-models:
-  --target FILE            target GGUF (required)
-  --expert FILE            expert GGUF (needed by cosec-plus, expert, weighted, proxy)
-  --expert-lora FILE       LoRA adapter GGUF for the expert; --expert-lora-scale X (default 1)
-  --gpu auto|cpu|cuda|vulkan   (default auto)
-  --context-size N         context tokens per model (default: the backend's)
-  --threads N              CPU threads per model (default: the backend's, physical cores)
 problems and sampling:
-  --problems DIR           folder of MultiPL-E YAML problems
-                           (default <data>/datasets/sven/data_eval/human_eval); --data DIR sets <data>
-  --limit N                only the first N problems (natural name order)
-  --strategies LIST        comma-separated (default: target,cosec-plus with --expert, else target)
-  --threshold X            cosec-plus acceptance threshold (default: the engine's, 0.3)
-  --n N                    samples per problem and strategy (default 20)
-  --k LIST                 pass@k values (default 1)
-  --temperature T          default 0.2 when the largest k is 1, else 0.8
-  --top-p P                (default 0.95)
-  --max-tokens N           (default 256)
-  --seed S                 (default 0)
-  --batch N                samples generated together as parallel sequences (default min(n, 8))
+  --problems DIR            folder of MultiPL-E YAML problems
+                            (default <data>/datasets/sven/data_eval/human_eval); --data DIR sets <data>
+  --limit N                 only the first N problems (natural name order)
+  --strategies LIST         comma-separated (default: target,cosec-plus with --expert, else target)
+  --threshold X             cosec-plus acceptance threshold (default: the engine's, 0.3)
+  --n N                     samples per problem and strategy (default 20)
+  --k LIST                  pass@k values (default 1)
+  --temperature T           default 0.2 when the largest k is 1, else 0.8
+  --top-p P                 (default 0.95)
+  --max-tokens N            (default 256)
+  --seed S                  (default 0)
+  --batch N                 samples generated together as parallel sequences (default min(n, 8))
 execution:
-  --jobs N                 programs run at once (default: CPU cores)
-  --timeout S              wall-clock seconds per program (default ${DEFAULT_LIMITS.timeoutSeconds}); also its CPU limit
-  --memory-mb N            address-space limit (default ${DEFAULT_LIMITS.memoryBytes / 1024 ** 2})
-  --max-processes N        process limit inside the sandbox (default ${DEFAULT_LIMITS.maxProcesses})
-  --python FILE            interpreter used inside the sandbox (default /usr/bin/python3)
-  --unsafe-no-sandbox      run generated code WITHOUT isolation (only rlimits and a timeout)
+  --jobs N                  programs run at once (default: CPU cores)
+  --timeout S               wall-clock seconds per program (default ${DEFAULT_LIMITS.timeoutSeconds}); also its CPU limit
+  --memory-mb N             address-space limit (default ${DEFAULT_LIMITS.memoryBytes / 1024 ** 2})
+  --max-processes N         process limit inside the sandbox (default ${DEFAULT_LIMITS.maxProcesses})
+  --python FILE             interpreter used inside the sandbox (default /usr/bin/python3)
+  --unsafe-no-sandbox       run generated code WITHOUT isolation (only rlimits and a timeout)
 output:
-  --out DIR                results folder (default humaneval-results): samples.jsonl (one record
-                           per sample), run.json, summary.json, report.html
-  -h, --help`;
+  --out DIR                 results folder (default humaneval-results): samples.jsonl (one record
+                            per sample), run.json, summary.json, report.html
 
-const STRATEGIES: readonly StrategyName[] = ["target", "expert", "cosec-plus", "weighted", "proxy"];
+${MODEL_HELP}
+  -h, --help                this help`;
 
-function positiveInt(field: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(field, `must be a positive integer, got '${v}'`);
-  return n;
+const FLAGS = {
+  ...MODEL_OPTIONS,
+  problems: { type: "string" },
+  data: { type: "string" },
+  limit: { type: "string" },
+  strategies: { type: "string" },
+  threshold: { type: "string" },
+  n: { type: "string" },
+  k: { type: "string" },
+  temperature: { type: "string" },
+  "top-p": { type: "string" },
+  "max-tokens": { type: "string" },
+  seed: { type: "string" },
+  batch: { type: "string" },
+  jobs: { type: "string" },
+  timeout: { type: "string" },
+  "memory-mb": { type: "string" },
+  "max-processes": { type: "string" },
+  python: { type: "string" },
+  "unsafe-no-sandbox": { type: "boolean", default: false },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** Everything a run needs, from the flags alone (nothing is loaded or probed yet). */
+export interface HumanEvalSettings {
+  engine: EngineModelsOptions;
+  problemsDir: string;
+  /** Only the first `limit` problems, when set. */
+  limit: number | undefined;
+  strategies: StrategyOptions[];
+  n: number;
+  ks: number[];
+  seed: number;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  threshold: number | undefined;
+  batch: number;
+  jobs: number;
+  sandbox: SandboxOptions & { limits: NonNullable<SandboxOptions["limits"]> };
+  outDir: string;
 }
 
-function number(field: string, v: string | undefined, fallback: number, ok: (x: number) => boolean, range: string): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(field, `must be ${range}, got '${v}'`);
-  return n;
-}
+type Values = Parameters<typeof numberOption>[0];
 
-function parseStrategies(list: string, threshold: number | undefined): StrategyOptions[] {
+const positive = (v: Values, name: string, fallback: number) => numberOption(v, name, intAtLeast(1), "a positive integer") ?? fallback;
+
+function positiveList(flag: string, list: string): number[] {
   return list.split(",").map((raw) => {
-    const name = raw.trim() as StrategyName;
-    if (!STRATEGIES.includes(name)) throw new InvalidArgumentError("--strategies", `unknown strategy '${raw}' (known: ${STRATEGIES.join(", ")})`);
-    return name === "cosec-plus" && threshold !== undefined ? { name, threshold } : { name };
+    const n = Number(raw);
+    if (raw.trim() === "" || !intAtLeast(1)(n)) throw new InvalidArgumentError(flag, `expected comma-separated positive integers, got '${raw}'`);
+    return n;
   });
+}
+
+/** Flags → run settings; "help" for -h/--help. */
+export function parseHumanEvalArgs(argv: string[]): HumanEvalSettings | "help" {
+  const { values: v } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  if (v.help) return "help";
+  const n = positive(v, "n", 20);
+  const batch = positive(v, "batch", Math.min(n, 8));
+  const engine = engineOptionsFrom(v, { maxSequences: batch });
+  const ks = positiveList("--k", v.k ?? "1");
+  const maxK = Math.max(...ks);
+  if (maxK > n) throw new InvalidArgumentError("--k", `pass@${maxK} needs --n of at least ${maxK} (got ${n})`);
+  const threshold = numberOption(v, "threshold", (x) => x >= 0 && x <= 1, "a number in [0, 1]");
+  const strategies = strategyListFrom(v.strategies ?? (engine.expert ? "target,cosec-plus" : "target")).map(
+    (name): StrategyOptions => (name === "cosec-plus" && threshold !== undefined ? { name, threshold } : { name }),
+  );
+  const timeout = numberOption(v, "timeout", (x) => x > 0, "a positive number of seconds") ?? DEFAULT_LIMITS.timeoutSeconds;
+  return {
+    engine,
+    problemsDir: v.problems ?? join(dataRoot(v.data), "datasets", "sven", "data_eval", "human_eval"),
+    limit: numberOption(v, "limit", intAtLeast(1), "a positive integer"),
+    strategies,
+    n,
+    ks,
+    seed: numberOption(v, "seed", (x) => Number.isSafeInteger(x) && x >= 0, "a non-negative integer") ?? 0,
+    temperature: numberOption(v, "temperature", (x) => x >= 0, "a number >= 0") ?? (maxK === 1 ? 0.2 : 0.8),
+    topP: numberOption(v, "top-p", (x) => x > 0 && x <= 1, "a number in (0, 1]") ?? 0.95,
+    maxTokens: positive(v, "max-tokens", 256),
+    threshold,
+    batch,
+    jobs: positive(v, "jobs", availableParallelism()),
+    sandbox: {
+      mode: v["unsafe-no-sandbox"] ? "unsafe" : "bwrap",
+      python: v.python,
+      limits: {
+        timeoutSeconds: timeout,
+        cpuSeconds: timeout,
+        memoryBytes: positive(v, "memory-mb", DEFAULT_LIMITS.memoryBytes / 1024 ** 2) * 1024 ** 2,
+        maxProcesses: positive(v, "max-processes", DEFAULT_LIMITS.maxProcesses),
+      },
+    },
+    outDir: resolve(v.out ?? "humaneval-results"),
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      target: { type: "string" },
-      expert: { type: "string" },
-      "expert-lora": { type: "string" },
-      "expert-lora-scale": { type: "string" },
-      gpu: { type: "string" },
-      "context-size": { type: "string" },
-      threads: { type: "string" },
-      problems: { type: "string" },
-      data: { type: "string" },
-      limit: { type: "string" },
-      strategies: { type: "string" },
-      threshold: { type: "string" },
-      n: { type: "string" },
-      k: { type: "string" },
-      temperature: { type: "string" },
-      "top-p": { type: "string" },
-      "max-tokens": { type: "string" },
-      seed: { type: "string" },
-      batch: { type: "string" },
-      jobs: { type: "string" },
-      timeout: { type: "string" },
-      "memory-mb": { type: "string" },
-      "max-processes": { type: "string" },
-      python: { type: "string" },
-      "unsafe-no-sandbox": { type: "boolean", default: false },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (v.help) {
+  const settings = parseHumanEvalArgs(argv);
+  if (settings === "help") {
     console.log(HELP);
     return 0;
   }
-  if (!v.target) throw new InvalidArgumentError("--target", "a target GGUF is required (see --help)");
-  const gpu = (v.gpu ?? "auto") as GpuChoice;
-  if (!["auto", "cpu", "cuda", "vulkan"].includes(gpu)) throw new InvalidArgumentError("--gpu", `must be auto, cpu, cuda or vulkan, got '${v.gpu}'`);
+  const { engine: models, problemsDir, strategies, n, ks, seed, temperature, topP, maxTokens, threshold, batch, jobs, sandbox, outDir } = settings;
+  const unsafe = sandbox.mode === "unsafe";
 
-  const n = positiveInt("--n", v.n, 20);
-  const ks = (v.k ?? "1").split(",").map((s) => positiveInt("--k", s.trim(), 1));
-  const maxK = Math.max(...ks);
-  if (maxK > n) throw new InvalidArgumentError("--k", `pass@${maxK} needs --n of at least ${maxK} (got ${n})`);
-  const temperature = number("--temperature", v.temperature, maxK === 1 ? 0.2 : 0.8, (x) => x >= 0, "a number >= 0");
-  const topP = number("--top-p", v["top-p"], 0.95, (x) => x > 0 && x <= 1, "in (0, 1]");
-  const maxTokens = positiveInt("--max-tokens", v["max-tokens"], 256);
-  const seed = number("--seed", v.seed, 0, (x) => Number.isSafeInteger(x) && x >= 0, "a non-negative integer");
-  const threshold = v.threshold === undefined ? undefined : number("--threshold", v.threshold, 0.3, (x) => x >= 0 && x <= 1, "in [0, 1]");
-  const strategies = parseStrategies(v.strategies ?? (v.expert ? "target,cosec-plus" : "target"), threshold);
-  const batch = positiveInt("--batch", v.batch, Math.min(n, 8));
-  const jobs = positiveInt("--jobs", v.jobs, availableParallelism());
-  const timeout = number("--timeout", v.timeout, DEFAULT_LIMITS.timeoutSeconds, (x) => x > 0, "a positive number of seconds");
-  const unsafe = Boolean(v["unsafe-no-sandbox"]);
-  const sandbox: SandboxOptions = {
-    mode: unsafe ? "unsafe" : "bwrap",
-    python: v.python,
-    limits: {
-      timeoutSeconds: timeout,
-      cpuSeconds: timeout,
-      memoryBytes: positiveInt("--memory-mb", v["memory-mb"], DEFAULT_LIMITS.memoryBytes / 1024 ** 2) * 1024 ** 2,
-      maxProcesses: positiveInt("--max-processes", v["max-processes"], DEFAULT_LIMITS.maxProcesses),
-    },
-  };
-
-  const problemsDir = v.problems ?? join(dataRoot(v.data), "datasets", "sven", "data_eval", "human_eval");
   const loaded = loadProblems(problemsDir);
   for (const e of loaded.errors) console.error(`humaneval: skipping ${e.message}`);
-  const problems = loaded.problems.slice(0, v.limit === undefined ? undefined : positiveInt("--limit", v.limit, 1));
+  const problems = loaded.problems.slice(0, settings.limit);
   if (problems.length === 0) throw new InvalidArgumentError("--problems", `no usable problem files in ${problemsDir}`);
 
   // Refuse before loading models: generated code never runs unconfined unless asked for.
   if (unsafe) console.error("humaneval: WARNING --unsafe-no-sandbox: generated code runs without isolation");
-  else await probeSandbox({ python: v.python, limits: sandbox.limits });
+  else await probeSandbox({ python: sandbox.python, limits: sandbox.limits });
 
-  const outDir = resolve(v.out ?? "humaneval-results");
   const store = new ResultsStore<HumanEvalRecord>(join(outDir, "samples.jsonl"), recordKey);
   checkRunSettings(outDir, {
-    target: resolve(v.target),
-    expert: v.expert ? resolve(v.expert) : null,
-    expertLora: v["expert-lora"] ? resolve(v["expert-lora"]) : null,
-    expertLoraScale: v["expert-lora-scale"] === undefined ? null : number("--expert-lora-scale", v["expert-lora-scale"], 1, () => true, "a number"),
+    target: resolve(models.target),
+    expert: models.expert ? resolve(models.expert) : null,
+    expertLora: models.expertLora ? resolve(models.expertLora) : null,
+    expertLoraScale: models.expertLoraScale ?? null,
     seed,
     temperature,
     topP,
@@ -173,16 +182,7 @@ export async function run(argv: string[]): Promise<number> {
   }, store.size > 0);
 
   const { Engine } = await import("../generate/engine.ts");
-  const engine = await Engine.load({
-    target: v.target,
-    expert: v.expert,
-    expertLora: v["expert-lora"],
-    expertLoraScale: v["expert-lora-scale"] === undefined ? undefined : Number(v["expert-lora-scale"]),
-    gpu,
-    contextSize: v["context-size"] === undefined ? undefined : positiveInt("--context-size", v["context-size"], 1),
-    maxSequences: batch,
-    ...(v.threads === undefined ? {} : { targetThreads: positiveInt("--threads", v.threads, 1), expertThreads: positiveInt("--threads", v.threads, 1) }),
-  });
+  const engine = await Engine.load(models);
 
   const abort = new AbortController();
   const onSigint = () => {
@@ -228,8 +228,8 @@ export async function run(argv: string[]): Promise<number> {
   const complete = records.length === problems.length * strategies.length * n;
   const about =
     `${problems.length} problems from ${problemsDir}; n=${n} samples per problem and strategy; temperature ${temperature}, ` +
-    `top-p ${topP}, max ${maxTokens} tokens, seed ${seed}; target ${v.target}` +
-    (v.expert ? `, expert ${v.expert}${v["expert-lora"] ? ` + ${v["expert-lora"]}` : ""}` : "") +
+    `top-p ${topP}, max ${maxTokens} tokens, seed ${seed}; target ${models.target}` +
+    (models.expert ? `, expert ${models.expert}${models.expertLora ? ` + ${models.expertLora}` : ""}` : "") +
     `. Programs ran ${unsafe ? "WITHOUT a sandbox (--unsafe-no-sandbox)" : "in a bubblewrap sandbox (no network, private /tmp, rlimits)"}` +
     `${complete ? "" : "; the run is INCOMPLETE (interrupted), figures cover the samples done so far"}.`;
   writeFileSync(

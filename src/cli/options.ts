@@ -3,7 +3,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type { GpuChoice } from "../backend/types.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import type { EngineModelsOptions, GenerateOptions, StrategyOptions } from "../generate/types.ts";
+import type { EngineModelsOptions, GenerateOptions, StrategyName, StrategyOptions } from "../generate/types.ts";
 import { parseStrategyName } from "../decoding/strategies/index.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -136,4 +136,15 @@ export function generateOptionsFrom(v: Values): GenerateOptions {
     // --draft-max implies --speculative.
     speculative: v.speculative === true || draftMax !== undefined ? (draftMax ? { draftMax } : true) : false,
   };
+}
+
+/** A comma-separated strategy list (as --strategies takes); an unknown name is refused naming `flag`. */
+export function strategyListFrom(list: string, flag = "--strategies"): StrategyName[] {
+  return list.split(",").map((raw) => {
+    try {
+      return parseStrategyName(raw.trim());
+    } catch (err) {
+      throw new InvalidArgumentError(flag, (err as Error).message);
+    }
+  });
 }

@@ -3,12 +3,12 @@
 import type { FastifyInstance } from "fastify";
 import type { Vocabulary } from "../backend/types.ts";
 import { ApiRequestError } from "../errors.ts";
-import type { GenerationResult, TokenEvent } from "../generate/types.ts";
+import type { GenerationResult } from "../generate/types.ts";
+import { answerCompletion } from "./completion-flow.ts";
 import type { RouteDeps } from "./deps.ts";
 import { resolveRequest } from "./request-options.ts";
-import { choiceReport, cosecReport, openAiFinish, responseId, tokenString, unixSeconds, usage } from "./responses.ts";
+import { choiceReport, openAiFinish, tokenString } from "./responses.ts";
 import { chatRequestSchema, type ChatRequest } from "./schemas.ts";
-import { SseStream } from "./sse.ts";
 
 function logprobEntry(vocab: Vocabulary, token: number, logprob: number) {
   const token_text = tokenString(vocab, token);
@@ -34,88 +34,36 @@ export function registerChatCompletions(app: FastifyInstance, deps: RouteDeps): 
     resolved.generate.stop = [...resolved.stop, ...rendered.stop];
     const vocab = deps.engine.target.vocab;
     const wantLogprobs = body.logprobs === true;
-    const id = responseId("chatcmpl");
-    const created = unixSeconds();
-    const model = deps.context.config.modelName;
-    const signal = deps.requestSignal(request, reply);
 
-    const sse = resolved.stream ? new SseStream(reply) : null;
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
-      id,
-      object: "chat.completion.chunk",
-      created,
-      model,
-      system_fingerprint: null,
-      choices,
-      ...extra,
+    return answerCompletion(deps, request, reply, {
+      endpoint: "chat",
+      promptField: "messages",
+      prompts: [rendered.tokens],
+      request: resolved,
+      idPrefix: "chatcmpl",
+      object: "chat.completion",
+      chunkObject: "chat.completion.chunk",
+      envelope: { system_fingerprint: null },
+      tokenChoice(index, e) {
+        const withLogprob = wantLogprobs && e.token >= 0;
+        if (!e.text && !withLogprob) return null;
+        return {
+          index,
+          delta: { content: e.text },
+          logprobs: withLogprob ? { content: [logprobEntry(vocab, e.token, e.logprob)] } : null,
+          finish_reason: null,
+        };
+      },
+      openingChoice: (index) => ({ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }),
+      finishChoice: (c) => ({ index: c.index, delta: {}, logprobs: null, finish_reason: openAiFinish(c.result.finishReason), cosec: choiceReport(c.result) }),
+      resultChoice: (c) => ({
+        index: c.index,
+        message: { role: "assistant", content: c.result.text, refusal: null },
+        logprobs: wantLogprobs ? contentLogprobs(vocab, c.result) : null,
+        finish_reason: openAiFinish(c.result.finishReason),
+        cosec: choiceReport(c.result),
+      }),
+      reportExtra: { chat_template: deps.chat.name },
     });
-    const opened = new Set<number>();
-    const open = (index: number) => {
-      if (opened.has(index)) return;
-      opened.add(index);
-      sse!.send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
-    };
-    const onToken = sse
-      ? (index: number, e: TokenEvent) => {
-          const withLogprob = wantLogprobs && e.token >= 0;
-          if (!e.text && !withLogprob) return;
-          open(index);
-          sse.send(
-            chunk([
-              {
-                index,
-                delta: { content: e.text },
-                logprobs: withLogprob ? { content: [logprobEntry(vocab, e.token, e.logprob)] } : null,
-                finish_reason: null,
-              },
-            ]),
-          );
-        }
-      : undefined;
-
-    try {
-      const outcome = await deps.generation.run({
-        endpoint: "chat",
-        promptField: "messages",
-        prompts: [rendered.tokens],
-        request: resolved,
-        signal,
-        arrivedAt: deps.arrivedAt(request),
-        onToken,
-      });
-      if (signal.aborted) throw deps.abortedError(signal);
-      outcome.choices.sort((a, b) => a.index - b.index);
-      if (sse) {
-        for (const c of outcome.choices) {
-          open(c.index);
-          sse.send(chunk([{ index: c.index, delta: {}, logprobs: null, finish_reason: openAiFinish(c.result.finishReason), cosec: choiceReport(c.result) }]));
-        }
-        if (resolved.includeUsage) sse.send(chunk([], { usage: usage(outcome), cosec: cosecReport(outcome, resolved) }));
-        sse.done();
-        return reply;
-      }
-      return {
-        id,
-        object: "chat.completion",
-        created,
-        model,
-        system_fingerprint: null,
-        choices: outcome.choices.map((c) => ({
-          index: c.index,
-          message: { role: "assistant", content: c.result.text, refusal: null },
-          logprobs: wantLogprobs ? contentLogprobs(vocab, c.result) : null,
-          finish_reason: openAiFinish(c.result.finishReason),
-          cosec: choiceReport(c.result),
-        })),
-        usage: usage(outcome),
-        cosec: { ...cosecReport(outcome, resolved), chat_template: deps.chat.name },
-      };
-    } catch (err) {
-      if (sse?.started) {
-        deps.streamError(sse, err);
-        return reply;
-      }
-      throw err;
-    }
   });
 }

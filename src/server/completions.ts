@@ -3,12 +3,12 @@
 import type { FastifyInstance } from "fastify";
 import type { Vocabulary } from "../backend/types.ts";
 import { ApiRequestError } from "../errors.ts";
-import type { GenerationResult, TokenEvent } from "../generate/types.ts";
+import type { GenerationResult } from "../generate/types.ts";
+import { answerCompletion } from "./completion-flow.ts";
 import type { RouteDeps } from "./deps.ts";
 import { resolveRequest } from "./request-options.ts";
-import { choiceReport, cosecReport, openAiFinish, responseId, tokenString, unixSeconds, usage } from "./responses.ts";
+import { choiceReport, openAiFinish, tokenString } from "./responses.ts";
 import { completionRequestSchema, type CompletionRequest } from "./schemas.ts";
-import { SseStream } from "./sse.ts";
 
 function unsupported(param: string, reason: string): ApiRequestError {
   return new ApiRequestError(400, `${param}: ${reason}`, param, "unsupported_parameter");
@@ -47,86 +47,38 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
     }
     const vocab = deps.engine.target.vocab;
     const wantLogprobs = body.logprobs !== undefined && body.logprobs !== null;
-    const id = responseId("cmpl");
-    const created = unixSeconds();
-    const model = deps.context.config.modelName;
-    const signal = deps.requestSignal(request, reply);
-
-    const sse = resolved.stream ? new SseStream(reply) : null;
+    // Streamed logprobs carry each token's offset into its choice's text so far.
     const offsets = new Map<number, number>();
-    const onToken = sse
-      ? (index: number, e: TokenEvent) => {
-          const withLogprob = wantLogprobs && e.token >= 0;
-          if (!e.text && !withLogprob) return;
-          const at = offsets.get(index) ?? 0;
-          const tok = withLogprob ? tokenString(vocab, e.token) : "";
-          offsets.set(index, at + tok.length);
-          sse.send({
-            id,
-            object: "text_completion",
-            created,
-            model,
-            choices: [
-              {
-                index,
-                text: e.text,
-                logprobs: withLogprob ? { tokens: [tok], token_logprobs: [e.logprob], top_logprobs: null, text_offset: [at] } : null,
-                finish_reason: null,
-              },
-            ],
-          });
-        }
-      : undefined;
 
-    try {
-      const outcome = await deps.generation.run({
-        endpoint: "completions",
-        promptField: "prompt",
-        prompts: prompts(body.prompt, vocab.size),
-        request: resolved,
-        signal,
-        arrivedAt: deps.arrivedAt(request),
-        onToken,
-      });
-      if (signal.aborted) throw deps.abortedError(signal);
-      outcome.choices.sort((a, b) => a.index - b.index);
-      if (sse) {
-        for (const c of outcome.choices) {
-          sse.send({
-            id,
-            object: "text_completion",
-            created,
-            model,
-            choices: [{ index: c.index, text: "", logprobs: null, finish_reason: openAiFinish(c.result.finishReason), cosec: choiceReport(c.result) }],
-          });
-        }
-        if (resolved.includeUsage) {
-          sse.send({ id, object: "text_completion", created, model, choices: [], usage: usage(outcome), cosec: cosecReport(outcome, resolved) });
-        }
-        sse.done();
-        return reply;
-      }
-      return {
-        id,
-        object: "text_completion",
-        created,
-        model,
-        choices: outcome.choices.map((c) => ({
-          index: c.index,
-          text: c.result.text,
-          logprobs: wantLogprobs ? logprobsOf(vocab, c.result) : null,
-          finish_reason: openAiFinish(c.result.finishReason),
-          cosec: choiceReport(c.result),
-        })),
-        usage: usage(outcome),
-        cosec: cosecReport(outcome, resolved),
-      };
-    } catch (err) {
-      if (sse?.started) {
-        deps.streamError(sse, err);
-        return reply;
-      }
-      throw err;
-    }
+    return answerCompletion(deps, request, reply, {
+      endpoint: "completions",
+      promptField: "prompt",
+      prompts: prompts(body.prompt, vocab.size),
+      request: resolved,
+      idPrefix: "cmpl",
+      object: "text_completion",
+      chunkObject: "text_completion",
+      tokenChoice(index, e) {
+        const withLogprob = wantLogprobs && e.token >= 0;
+        if (!e.text && !withLogprob) return null;
+        const at = offsets.get(index) ?? 0;
+        const tok = withLogprob ? tokenString(vocab, e.token) : "";
+        offsets.set(index, at + tok.length);
+        return {
+          index,
+          text: e.text,
+          logprobs: withLogprob ? { tokens: [tok], token_logprobs: [e.logprob], top_logprobs: null, text_offset: [at] } : null,
+          finish_reason: null,
+        };
+      },
+      finishChoice: (c) => ({ index: c.index, text: "", logprobs: null, finish_reason: openAiFinish(c.result.finishReason), cosec: choiceReport(c.result) }),
+      resultChoice: (c) => ({
+        index: c.index,
+        text: c.result.text,
+        logprobs: wantLogprobs ? logprobsOf(vocab, c.result) : null,
+        finish_reason: openAiFinish(c.result.finishReason),
+        cosec: choiceReport(c.result),
+      }),
+    });
   });
 }
