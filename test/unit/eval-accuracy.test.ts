@@ -41,15 +41,15 @@ test("TPR, FPR and balanced accuracy from labelled pairs; other languages skippe
 // the floors sit a little below so that honest rule changes can move them, regressions cannot.
 const VAL_FLOORS: Record<string, number> = {
   "CWE-089": 0.95,
-  "CWE-022": 0.7,
-  "CWE-078": 0.65,
+  "CWE-022": 0.8,
+  "CWE-078": 0.9,
   "CWE-079": 0.6,
 };
 
 // The same on the (larger) train split, where the rules were developed: a finer regression guard.
 const TRAIN_FLOORS: Record<string, number> = {
-  "CWE-089": 0.95, "CWE-078": 0.77, "CWE-022": 0.67, "CWE-079": 0.67,
-  "CWE-190": 0.59, "CWE-416": 0.53, "CWE-476": 0.54, "CWE-125": 0.5, "CWE-787": 0.5,
+  "CWE-089": 0.95, "CWE-078": 0.86, "CWE-022": 0.8, "CWE-079": 0.77,
+  "CWE-190": 0.63, "CWE-416": 0.55, "CWE-476": 0.55, "CWE-125": 0.5, "CWE-787": 0.5,
 };
 
 test("built-in analyzer on SVEN train pairs stays above its measured floors", async () => {

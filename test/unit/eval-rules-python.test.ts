@@ -102,6 +102,276 @@ for (const [cwe, c] of Object.entries(CASES)) {
   });
 }
 
+// One entry a rule (added to lift SVEN balanced accuracy on 022/078/079): at least two vulnerable
+// and two secure snippets each, so that a rule that fires on everything or nothing fails here.
+const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: string[] }> = {
+  "command line as one literal string to a runner wrapper": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `def hosts(self):\n    out, err = self._run_ssh('svcinfo lshost -delim !')\n    return out\n`,
+      `def ports(self):\n    show_cmd = 'showport -iscsi'\n    return self._cli_run(show_cmd, None)\n`,
+      `def staged():\n    diff_cmd = "git diff --cached --name-only"\n    return get_lines(diff_cmd)\n`,
+    ],
+    secure: [
+      `def hosts(self):\n    out, err = self._run_ssh(['svcinfo', 'lshost', '-delim', '!'])\n    return out\n`,
+      `def ports(self):\n    return self._cli_run('showport')\n`,
+      // the runner fills the placeholders itself (quoting them)
+      `def resolve(host, pod, name):\n    return host.run("nslookup %s %s", pod, name)\n`,
+      // a runner named as a shell takes shell text by contract
+      `def report(self):\n    return self.adb.shell('bugreportz -v')\n`,
+    ],
+  },
+  "SSH executor given an untrusted command string": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `def _run_ssh(self, command):\n    with self.sshpool.item() as ssh:\n        return utils.ssh_execute(ssh, command)\n`,
+      `def ping(self, ssh, host):\n    return self._ssh_execute(ssh, 'ping -c 1 ' + host)\n`,
+    ],
+    secure: [
+      // a validated list joined afterwards stays validated
+      `def _run_ssh(self, cmd_list):\n    utils.check_ssh_injection(cmd_list)\n    command = ' '.join(cmd_list)\n    with self.sshpool.item() as ssh:\n        return utils.ssh_execute(ssh, command)\n`,
+      `def uptime(self):\n    with self.sshpool.item() as ssh:\n        return utils.ssh_execute(ssh, ['uptime'])\n`,
+    ],
+  },
+  "runner given joined untrusted text after its first argument": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `def adb_call(self, *args):\n    arg_str = ' '.join(str(a) for a in args)\n    return self._exec_adb_cmd('shell', arg_str)\n`,
+      `def forward(self, local, remote):\n    return self._exec_cmd('forward', 'tcp:%s tcp:%s' % (local, remote))\n`,
+    ],
+    secure: [
+      `def adb_call(self, args=None):\n    return self._exec_adb_cmd('shell', args or [])\n`,
+      `def forward(self, local, remote):\n    return self._exec_cmd('forward', ['tcp:%d' % int(local), 'tcp:%d' % int(remote)])\n`,
+    ],
+  },
+  "command text that is only logged runs nowhere": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `def copy(self, src, dst):\n    command = 'rclone copy {} {}'.format(src, dst)\n    self._execute_interactive(command)\n`,
+      `def sync(src):\n    cmd = 'rsync -a %s /backup' % src\n    return launch(cmd)\n`,
+    ],
+    secure: [
+      `def copy(self, src, dst):\n    command = ['rclone', 'copy', src, dst]\n    bash_command = ' '.join(command)\n    logging.info(bash_command)\n    self._execute_interactive(command)\n`,
+      `def sync(src):\n    cmd = 'rsync -a %s /backup' % src\n    LOG.debug(cmd)\n    return subprocess.call(['rsync', '-a', src, '/backup'])\n`,
+    ],
+  },
+  "commands grown piece by piece: allow-lists and argument vectors": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `def usage(args):\n    cmd = 'df'\n    if args:\n        cmd += ' -' + args\n    return __salt__['cmd.run'](cmd)\n`,
+      `def usage(args):\n    flags = ''\n    for flag in args:\n        flags += flag\n    return __salt__['cmd.run']('df -' + flags)\n`,
+      `def install(target):\n    cmd = 'install.sh'\n    cmd += ' --prefix=' + target\n    subprocess.check_call(cmd, shell=True)\n`,
+      // a precondition helper (ensure_...) is no input validation
+      `def delete(self, name):\n    self._ensure_no_mappings(name)\n    self._run_ssh('svctask rmvdisk %s' % name)\n`,
+    ],
+    secure: [
+      `def usage(args):\n    flags = ''\n    allowed = ('a', 'h', 'k')\n    for flag in args:\n        if flag in allowed:\n            flags += flag\n    return __salt__['cmd.run']('df -' + flags)\n`,
+      `import os\nMODES = ('fast', 'full')\ndef scan(mode):\n    if mode not in MODES:\n        raise ValueError(mode)\n    return os.system('scan --' + mode)\n`,
+      `def install(basename, target):\n    install_cmd = [os.path.join(basename, 'install.sh')]\n    install_cmd += ['--prefix=' + os.path.abspath(target)]\n    subprocess.check_call(install_cmd)\n`,
+      `def delete(self, name):\n    self._validate_name(name)\n    self._run_ssh('svctask rmvdisk %s' % name)\n`,
+    ],
+  },
+  "copy/move/rename: the destination is a path too": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `import shutil\ndef rename(new_name):\n    shutil.move(CURRENT, STORAGE_DIR + new_name)\n`,
+      `import os\ndef place(name):\n    os.rename('/tmp/upload', UPLOADS + '/' + name)\n`,
+    ],
+    secure: [
+      `import os, shutil\ndef rename(new_name):\n    dst = os.path.abspath(STORAGE_DIR + new_name)\n    if not dst.startswith(STORAGE_DIR):\n        raise ValueError(new_name)\n    shutil.move(CURRENT, dst)\n`,
+      `import os, shutil\ndef rename(new_name):\n    shutil.move(CURRENT, os.path.join(STORAGE_DIR, secure_filename(new_name)))\n`,
+    ],
+  },
+  "attributes of an object a class built are not the caller's text": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `def show(name):\n    doc = Document(name)\n    return open(doc.root + '/' + name).read()\n`,
+      // Path objects are the text they were given
+      `from pathlib import Path\ndef show(name):\n    p = Path(name)\n    return open(p.resolve()).read()\n`,
+    ],
+    secure: [
+      `import shutil\nasync def save(request):\n    data = await request.post()\n    item = Item(data['src'])\n    shutil.copyfile(item.abspath, item.backup_abspath)\n`,
+      `def show(name):\n    doc = Document(name)\n    return open(doc.path).read()\n`,
+    ],
+  },
+  "helpers that keep only the file name": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `import os\ndef unpack(submit):\n    for data in submit.data:\n        open(os.path.join(submit.tmp_path, data['data'])).read()\n`,
+      `import os\ndef save(name, blob):\n    with open(os.path.join(UPLOADS, os.path.dirname(name)), 'wb') as f:\n        f.write(blob)\n`,
+    ],
+    secure: [
+      `import os\ndef unpack(submit):\n    for data in submit.data:\n        filename = Storage.get_filename_from_path(data['data'])\n        open(os.path.join(submit.tmp_path, filename)).read()\n`,
+      `import os, ntpath\ndef save(name, blob):\n    with open(os.path.join(UPLOADS, ntpath.basename(name)), 'wb') as f:\n        f.write(blob)\n`,
+    ],
+  },
+  "a validator given a whole record does not check each field": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `from flask import request\ndef add_key(client):\n    data = decode(request.data)\n    validate_key_data(data)\n    with open('keys/%s.key' % data['name'], 'w') as f:\n        f.write(data['key'])\n`,
+      `import os\ndef update(token):\n    check_token(token)\n    return open(os.path.join(KEYS, token['file'])).read()\n`,
+    ],
+    secure: [
+      `from flask import request\ndef add_key(client):\n    data = decode(request.data)\n    validate_key_data(data)\n    validate_key_name(data['name'])\n    with open('keys/%s.key' % data['name'], 'w') as f:\n        f.write(data['key'])\n`,
+      `import os\ndef update(token):\n    check_token(token)\n    check_file_name(token['file'])\n    return open(os.path.join(KEYS, token['file'])).read()\n`,
+    ],
+  },
+  "a command run as root on a path under a caller-given tree": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `import os\ndef inject_key(key, fs):\n    sshdir = os.path.join(fs, 'root', '.ssh')\n    utils.execute('mkdir', '-p', sshdir, run_as_root=True)\n`,
+      `import os\ndef read_passwd(fs, tmp):\n    utils.execute('cp', os.path.join(fs, 'etc', 'passwd'), tmp, run_as_root=True)\n`,
+      `import os, subprocess\ndef chown(fs):\n    subprocess.check_call(['sudo', 'chown', 'root', os.path.join(fs, 'etc')])\n`,
+    ],
+    secure: [
+      `def inject_key(key, fs):\n    sshdir = _join_and_check_path_within_fs(fs, 'root', '.ssh')\n    utils.execute('mkdir', '-p', sshdir, run_as_root=True)\n`,
+      `import os\ndef read_passwd(fs, tmp):\n    utils.execute('cp', os.path.join(fs, 'etc', 'passwd'), tmp)\n`,
+    ],
+  },
+  "the leading folder of '<dir>/<name>' is the caller's": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `import os\ndef size(path, names):\n    for name in names:\n        dest = "%s/%s" % (path, name)\n        if os.path.isfile(dest):\n            yield os.path.getsize(dest)\n`,
+      `${HEAD}@app.route('/logs')\ndef logs():\n    return open(request.args['dir'] + '/app.log').read()\n`,
+    ],
+    secure: [
+      `import os\ndef size(path, names):\n    for name in names:\n        dest = "%s/%s" % (path, os.path.basename(name))\n        if os.path.isfile(dest):\n            yield os.path.getsize(dest)\n`,
+      `def log_file(base):\n    return open(base + '/app.log').read()\n`,
+    ],
+  },
+  "a path-making helper given raw user input": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `def new_goal():\n    name = input().strip()\n    save(dict(entries=[]), goal_file_path(name))\n`,
+      `${HEAD}@app.route('/n')\ndef note():\n    return read(note_path(request.args.get('n')))\n`,
+    ],
+    secure: [
+      `def new_goal():\n    name = input().strip()\n    if not name.isalnum():\n        return\n    save(dict(entries=[]), goal_file_path(name))\n`,
+      `${HEAD}@app.route('/n')\ndef note():\n    return read(note_path(int(request.args.get('n'))))\n`,
+    ],
+  },
+  "jinja2 options spread from a local dict without autoescape": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `from jinja2 import Environment, FileSystemLoader\ndef make(path, options=None):\n    opts = options if options else {}\n    return Environment(loader=FileSystemLoader(path), **opts)\n`,
+      `import jinja2\ndef make(path):\n    opts = dict(trim_blocks=True)\n    return jinja2.Environment(loader=jinja2.FileSystemLoader(path), **opts)\n`,
+    ],
+    secure: [
+      `from jinja2 import Environment, FileSystemLoader\ndef make(path, options=None):\n    opts = {"autoescape": True}\n    opts.update(options or {})\n    return Environment(loader=FileSystemLoader(path), **opts)\n`,
+      `from jinja2 import Environment, FileSystemLoader\ndef make(path, **options):\n    return Environment(loader=FileSystemLoader(path), **options)\n`,
+      `import jinja2\ndef make(path):\n    opts = dict(trim_blocks=True)\n    opts['autoescape'] = jinja2.select_autoescape()\n    return jinja2.Environment(loader=jinja2.FileSystemLoader(path), **opts)\n`,
+    ],
+  },
+  "request text kept in a mapping an object holds": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `import time\ndef mode_keepalive(self, request):\n    csessid = request.args.get('csessid')[0]\n    self.last_alive[csessid] = (time.time(), False)\n    return '""'\n`,
+      `def remember(self, request):\n    self.cache.names[request.GET['id']] = request.GET['name']\n`,
+    ],
+    secure: [
+      `import time, cgi\ndef mode_keepalive(self, request):\n    csessid = cgi.escape(request.args['csessid'][0])\n    self.last_alive[csessid] = (time.time(), False)\n    return '""'\n`,
+      `def view(request):\n    context = {}\n    context['q'] = request.GET['q']\n    return render(request, 'x.html', context)\n`,
+    ],
+  },
+  "error text echoed into HTML (and a method whose string has lines at column 0)": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `    def respond_error(self, context):\n        stack = traceback.format_exc()\n        return """<html><body><pre>\n%s\n</pre></body></html>""" % stack\n`,
+      `import traceback\ndef error_page():\n    return "<pre>" + traceback.format_exc() + "</pre>"\n`,
+    ],
+    secure: [
+      `    def respond_error(self, context):\n        stack = traceback.format_exc()\n        return """<html><body><pre>\n%s\n</pre></body></html>""" % cgi.escape(stack)\n`,
+      `import traceback\ndef error_page():\n    LOG.error(traceback.format_exc())\n    return "<p>Server error</p>"\n`,
+    ],
+  },
+  "Django error responses echoing request text": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `def bad(request):\n    return HttpResponseBadRequest(request.POST['name'])\n`,
+      `def missing(request):\n    return HttpResponseNotFound('No page ' + request.GET.get('p'))\n`,
+    ],
+    secure: [
+      `from django.utils.html import escape\ndef bad(request):\n    return HttpResponseBadRequest(escape(request.POST['name']))\n`,
+      `import json\ndef bad(request):\n    return HttpResponseBadRequest(json.dumps({'name': request.POST['name']}), content_type='application/json')\n`,
+    ],
+  },
+  "Frappe request parameters (form_dict) stored unescaped": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `import frappe\ndef get_list_context(context):\n    context.sub_title = _('Filtered by "{0}"').format(frappe.local.form_dict.txt)\n`,
+      `import frappe\ndef get_context(context):\n    context.query = frappe.form_dict.get('q')\n`,
+    ],
+    secure: [
+      `import frappe\ndef get_list_context(context):\n    context.sub_title = _('Filtered by "{0}"').format(sanitize_html(frappe.local.form_dict.txt))\n`,
+      `import frappe\ndef get_context(context):\n    context.page = int(frappe.form_dict.get('page'))\n`,
+    ],
+  },
+  "comprehensions: only the element is the result": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `def options(request):\n    names = request.GET.getlist('n')\n    return '<select>%s</select>' % ''.join(['<option>%s</option>' % n for n in names])\n`,
+      `def items(request):\n    rows = request.GET.getlist('r')\n    return "<ul>" + "".join("<li>" + r + "</li>" for r in rows) + "</ul>"\n`,
+    ],
+    secure: [
+      `from html import escape\ndef options(request):\n    names = request.GET.getlist('n')\n    return '<select>%s</select>' % ''.join(['<option>%s</option>' % escape(n) for n in names])\n`,
+      `from html import escape\ndef items(request):\n    rows = request.GET.getlist('r')\n    return "<ul>" + "".join("<li>" + escape(r) + "</li>" for r in rows) + "</ul>"\n`,
+    ],
+  },
+  "'%(name)s' % locals() reads the locals of those names": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `def dialog(request):\n    name = request.values.get('pagename', '')\n    return '<input name="p" value="%(name)s">' % locals()\n`,
+      `def page(request, title):\n    return """<h1>%(title)s</h1>""" % vars()\n`,
+    ],
+    secure: [
+      `from html import escape\ndef dialog(request):\n    name = request.values.get('pagename', '')\n    name_escaped = escape(name)\n    return '<input name="p" value="%(name_escaped)s">' % locals()\n`,
+      `def page(request):\n    count = len(request.values)\n    return '<p>%(count)d</p>' % locals()\n`,
+    ],
+  },
+  "request attributes that hold server configuration": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `def page(request):\n    return '<a href="%s">back</a>' % request.referrer\n`,
+      `def page(request):\n    return '<p>%s</p>' % request.args.get('q')\n`,
+    ],
+    secure: [
+      `def page(request):\n    prefix = request.cfg.url_prefix_static\n    return '<script src="%s/app.js"></script>' % prefix\n`,
+      `def page(request):\n    return '<a href="%s/">home</a>' % request.script_root\n`,
+    ],
+  },
+  "JSON in a template only when it carries untrusted text": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `import json\ndef index(request):\n    query = {'q': ''}\n    query['q'] = request.GET.get('q')\n    return render(request, 's.html', {'query': json.dumps(query)})\n`,
+      `import json\ndef index(request, doc):\n    return render(request, 's.html', {'doc': json.dumps(doc.fields)})\n`,
+    ],
+    secure: [
+      `import json\ndef index(request):\n    query = {'q': ''}\n    query['q'] = antixss(request.GET.get('q', ''))\n    return render(request, 's.html', {'query': json.dumps(query)})\n`,
+      `import json\ndef index(request):\n    return render(request, 's.html', {'layout': json.dumps(DEFAULT_LAYOUT)})\n`,
+    ],
+  },
+  "request URLs put in a page as links without a scheme check": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `def get(self):\n    self.render('login.html', {'dest': self.request.get('dest')})\n`,
+      `def get_context_data(self, **kwargs):\n    data = {}\n    data['back_link'] = self.request.GET['back']\n    return data\n`,
+    ],
+    secure: [
+      `def get(self):\n    dest = self.request.get('dest')\n    check_redirect_url(dest)\n    self.render('login.html', {'dest': dest})\n`,
+      `import urllib.parse\ndef get_context_data(self, **kwargs):\n    data = {}\n    back = self.request.GET.get('back')\n    parsed = urllib.parse.urlparse(back)\n    if back is not None and parsed.scheme == "":\n        data['back_link'] = back\n    return data\n`,
+    ],
+  },
+};
+
+for (const [rule, c] of Object.entries(RULE_CASES)) {
+  test(`${c.cwe} ${rule}: vulnerable snippets are flagged`, async () => {
+    for (const code of c.vulnerable) assert.ok((await cwes(code)).includes(c.cwe), `not flagged:\n${code}`);
+  });
+  test(`${c.cwe} ${rule}: secure snippets are not flagged`, async () => {
+    for (const code of c.secure) assert.ok(!(await cwes(code)).includes(c.cwe), `flagged:\n${code}`);
+  });
+}
+
 test("cut-off or Python 2 code is still judged (error-tolerant), and reported as partial", async () => {
   const r = await analyzer.analyze({
     language: "py",

@@ -47,6 +47,16 @@ def _from_python2(code):
         return None
 
 
+def _strip_first_margin(code):
+    lines = code.split("\n")
+    first = next((line for line in lines if line.strip()), "")
+    margin = first[: len(first) - len(first.lstrip())]
+    if not margin:
+        return code
+    return "\n".join(line[len(margin):] if line.startswith(margin) else line.lstrip(" ") if not line.strip() else line
+                     for line in lines)
+
+
 def tolerant_parse(code):
     """Parse code that may be indented (a method alone), Python 2, or cut off: dedent, then drop
     lines from the first syntax error on until it parses (an analyzer that still judges broken
@@ -57,6 +67,13 @@ def tolerant_parse(code):
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     code = textwrap.dedent(code.replace("\t", "    "))
+    try:
+        return _parse(code), True
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    # a method cut out of its class whose multi-line string has lines at column 0: dedent() finds
+    # no common margin, so strip the first line's indentation wherever a line has it
+    code = _strip_first_margin(code)
     try:
         return _parse(code), True
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -138,8 +155,12 @@ def is_str_const(node):
 
 REQUEST_WORDS = {"request", "req", "args", "form", "GET", "POST", "values", "json", "params",
                  "query_params", "cookies", "headers", "files", "data", "argv", "environ"}
+# request attributes that describe the server side (its configuration, where the app is mounted)
+SERVER_ATTRS = {"cfg", "config", "app", "settings", "script_root", "script_name"}
 SOURCE_CALLS = {"input", "raw_input", "get_argument", "get_query_argument", "get_body_argument",
-                "getvalue", "getfirst", "get_json", "getlist"}
+                "getvalue", "getfirst", "get_json", "getlist",
+                # error text repeats the input that caused it (a bad file name, a query string)
+                "format_exc", "format_exception", "format_exception_only"}
 
 SANITIZERS = {
     # escaping for HTML (079)
@@ -165,8 +186,9 @@ def is_sanitizer(name):
     if name in SANITIZERS or last(name) in SANITIZERS:
         return True
     low = last(name).lower()
-    return any(w in low for w in ("escape", "sanitize", "sanitise", "quote", "secure_filename", "clean_path",
-                                  "within", "validate", "safe_join"))
+    # helpers that keep only the last path component (`get_filename_from_path`) leave no directories
+    return any(w in low for w in ("escape", "sanitize", "sanitise", "xss", "quote", "secure_filename", "clean_path",
+                                  "within", "validate", "safe_join", "basename", "filename_from", "name_from_path"))
 
 
 # ------------------------------------------------------------------------------------------ taint
@@ -177,6 +199,9 @@ class Taint:
 
     def __init__(self, params):
         self.tainted = set(params)
+        # names bound to an object a class built from its arguments (`item = Item(src)`): its
+        # attributes are computed by the class, not the caller's text
+        self.objects = set()
 
     def expr(self, node):
         """Is the value of `node` attacker-influenced?"""
@@ -188,9 +213,14 @@ class Taint:
             return node.id in self.tainted
         if isinstance(node, ast.Attribute):
             chain = dotted(node)
+            parts = chain.split(".")
+            if "request" in parts and any(p in SERVER_ATTRS for p in parts[parts.index("request") + 1:]):
+                return False  # the deployment's own settings, not text from the client
             if chain and any(p in REQUEST_WORDS for p in chain.split(".")[:-1] + [chain.split(".")[-1]]) \
                     and ("request" in chain or "argv" in chain or "environ" in chain):
                 return True
+            if isinstance(node.value, ast.Name) and node.value.id in self.objects:
+                return False
             return self.expr(node.value)
         if isinstance(node, ast.Subscript):
             return self.expr(node.value)
@@ -220,7 +250,18 @@ class Taint:
         if isinstance(node, ast.Dict):
             return any(self.expr(v) for v in node.values if v is not None)
         if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
-            return self.expr(node.elt) or any(self.expr(g.iter) for g in node.generators)
+            # the loop variables carry the iterable's taint into the element, which alone is the result
+            saved = set(self.tainted)
+            try:
+                for g in node.generators:
+                    names = target_names(g.target)
+                    if self.expr(g.iter):
+                        self.tainted.update(names)
+                    else:
+                        self.tainted.difference_update(names)
+                return self.expr(node.elt)
+            finally:
+                self.tainted = saved
         if isinstance(node, ast.Starred):
             return self.expr(node.value)
         if isinstance(node, ast.Await):
@@ -229,12 +270,31 @@ class Taint:
             return False
         return False
 
-    def assign(self, target, value_tainted):
+    def assign(self, target, value_tainted, value=None):
+        built = isinstance(value, ast.Call) and is_class_name(last(call_name(value)))
+        if isinstance(target, ast.Name):
+            (self.objects.add if built else self.objects.discard)(target.id)
         for name in target_names(target):
             if value_tainted:
                 self.tainted.add(name)
             else:
                 self.tainted.discard(name)
+        # `query['q'] = text` puts tainted text into the local container `query`
+        if isinstance(target, ast.Subscript) and value_tainted:
+            root = target.value
+            while isinstance(root, ast.Subscript):
+                root = root.value
+            if isinstance(root, ast.Name):
+                self.tainted.add(root.id)
+
+
+# classes whose instances are the text (or path) they were given
+TEXT_CLASSES = {"Path", "PurePath", "PosixPath", "WindowsPath", "Markup", "SafeString", "SafeText", "Template",
+                "URL", "StringIO", "BytesIO"}
+
+
+def is_class_name(short):
+    return bool(short) and short[0].isupper() and not short.isupper() and short not in TEXT_CLASSES
 
 
 def target_names(target):
@@ -307,6 +367,11 @@ def template(node, names):
         r = node.right
         if isinstance(r, ast.Dict):
             named = {str(k.value): v for k, v in zip(r.keys, r.values) if is_str_const(k)}
+            return _fill(left, [], named, percent=True)
+        if isinstance(r, ast.Call) and isinstance(r.func, ast.Name) and r.func.id in ("locals", "vars") and not r.args:
+            # `"... %(name)s ..." % locals()`: each placeholder reads the local of that name
+            keys = {m.group(1)[1:-1] for k, v in left if k == "lit" for m in PLACEHOLDER_RE.finditer(v) if m.group(1)}
+            named = {key: ast.copy_location(ast.Name(id=key, ctx=ast.Load()), r) for key in keys if key.isidentifier()}
             return _fill(left, [], named, percent=True)
         values = list(r.elts) if isinstance(r, ast.Tuple) else [r]
         return _fill(left, values, {}, percent=True)
@@ -404,9 +469,14 @@ FILE_SINKS = {"open", "io.open", "codecs.open", "file", "os.remove", "os.unlink"
               "os.removedirs", "os.makedirs", "os.mkdir", "os.listdir", "os.rename", "os.chmod",
               "os.open", "shutil.rmtree", "shutil.copy", "shutil.copyfile", "shutil.move",
               "shutil.copytree", "send_file", "static_file", "send_from_directory_unsafe",
-              "os.path.isfile", "os.path.exists", "os.path.getsize", "os.stat", "os.scandir",
+              "os.replace", "os.renames", "os.path.isfile", "os.path.exists", "os.path.getsize", "os.stat", "os.scandir",
               "os.walk", "Path", "pathlib.Path", "FileResponse", "os.startfile", "shutil.copy2",
               "read_file", "write_file", "os.utime", "os.symlink", "os.link", "os.truncate"}
+LINK_KEY_RE = re.compile(r"(^|_)(url|uri|link|href|next|back|dest|destination|redirect|return_to|continue)(_|$)", re.I)
+PATH_HELPER_RE = re.compile(r"(^|_)(file_?)?path(_for|_of)?$|(^|_)(file|dir)_?name_for$", re.I)
+PATH_JOINS = {"os.path.join", "path.join", "posixpath.join", "ntpath.join"}
+TWO_PATH_SINKS = {"shutil.move", "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.copytree", "os.rename",
+                  "os.replace", "os.symlink", "os.link", "os.renames"}
 HTML_SINKS = {"make_response", "Response", "HttpResponse", "mark_safe", "Markup", "markupsafe.Markup",
               "render_template_string", "HTMLResponse", "SafeString", "SafeText", "jsonify_html"}
 WRITE_SINKS = {"write", "send", "send_response_body", "finish"}
@@ -415,7 +485,11 @@ PATH_GUARD_CALLS = {"startswith", "commonpath", "commonprefix", "isalnum", "isid
                     "fullmatch", "is_safe_path", "is_relative_to", "isdigit", "isalpha", "relative_to"}
 RUNNER_RE = re.compile(r"(^|[_.])(run|exec|ssh|cli|cmd|command|shell|spawn|system|popen|call|check_output|"
                        r"check_call|getoutput|execute_command|run_command)([_.]|$)", re.I)
-VALIDATOR_RE = re.compile(r"(valid|check|verify|sanitiz|ensure|assert)", re.I)
+SSH_EXEC_RE = re.compile(r"(^|_)ssh_?exec(ute)?(_|$)|^exec_command$", re.I)
+# runners that take shell text by contract (adb.shell('ls -l')): a literal line there is intended
+SHELL_BY_CONTRACT_RE = re.compile(r"(^|[_.])(shell|system|popen)$", re.I)
+STDLIB_RUNNER_ROOTS = ("os", "subprocess", "commands", "pty", "popen2", "asyncio", "mock")
+VALIDATOR_RE = re.compile(r"(valid|check|verify|sanitiz|assert)", re.I)
 CMD_WORDS = ("cmd", "command", "shell", "cmdline", "cmd_line", "exec")
 
 
@@ -429,6 +503,8 @@ TEXT_METHODS = {"strip", "lstrip", "rstrip", "lower", "upper", "title", "capital
 def request_container(node):
     """`request.POST`, `self.request.GET`, `request.args`: a mapping of attacker-chosen text."""
     chain = dotted(node).split(".")
+    if chain[-1] == "form_dict":
+        return True  # Frappe's parsed request parameters (frappe.local.form_dict)
     return len(chain) >= 2 and chain[-1] in REQUEST_CONTAINERS and "request" in chain[:-1]
 
 
@@ -439,10 +515,15 @@ def request_text(node, names):
         return node.id in names
     if isinstance(node, ast.Subscript):
         return request_container(node.value) or request_text(node.value, names)
+    if isinstance(node, ast.Attribute) and dotted(node.value).endswith("form_dict"):
+        return True  # attribute access on Frappe's parameter dict: form_dict.txt
     if isinstance(node, ast.Call):
         f = node.func
-        if isinstance(f, ast.Attribute) and f.attr in REQUEST_GETTERS and request_container(f.value):
-            return True
+        if isinstance(f, ast.Attribute) and f.attr in REQUEST_GETTERS and (
+                request_container(f.value) or dotted(f.value).split(".")[-1] == "request"):
+            return True  # request.args.get('x'), and webapp2's self.request.get('x')
+        if isinstance(f, ast.Name) and f.id in ("input", "raw_input"):
+            return True  # typed by the user as is
         if isinstance(f, ast.Name) and f.id in ("str", "unicode"):
             return any(request_text(a, names) for a in node.args)
         if isinstance(f, ast.Attribute) and f.attr in TEXT_METHODS:
@@ -457,6 +538,25 @@ def request_text(node, names):
     if isinstance(node, ast.IfExp):
         return request_text(node.body, names) or request_text(node.orelse, names)
     return False
+
+
+LOG_CALL_RE = re.compile(r"(^|\.)(log|logger|logging|LOG|LOGGER|_log|_logger|print|warn|warning|debug|info|error|"
+                         r"exception|critical)$")
+
+
+def names_used_beyond_logs(scope):
+    """Names read somewhere other than inside a logging call (and outside nested definitions)."""
+    used = set()
+
+    def visit(node):
+        if isinstance(node, ast.Call) and LOG_CALL_RE.search(call_name(node)):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            used.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+    visit(scope)
+    return used
 
 
 class FunctionChecker(ast.NodeVisitor):
@@ -484,6 +584,21 @@ class FunctionChecker(ast.NodeVisitor):
         self.ever_guarded = set()
         # names assigned from os.path.* (joined, absolute, normalised paths)
         self.path_names = set()
+        # names last bound to a literal command line ('svcinfo lshost -delim !')
+        self.command_lines = set()
+        self.used_beyond_logs = names_used_beyond_logs(func)
+        # names bound to urlparse(x): the names x was made of
+        self.parsed_urls = {}
+        # names bound to option dicts written here (literal `{...}` / `dict(...)`, possibly one branch of
+        # `opts if opts else {}`): the keys they are sure to carry
+        self.option_keys = {}
+        # names holding a path joined from caller-given parts (os.path.join(fs, 'etc', 'passwd'))
+        self.tree_paths = set()
+        # names a validator call saw as a whole, and record fields (`d['name']`) it saw one by one
+        self.whole_checked = set()
+        self.checked_fields = set()
+        # names bound to a literal collection of constants (allow-lists)
+        self.constant_collections = set()
 
     def add(self, cwe, node, rule, message):
         self.out.append({"cwe": cwe, "line": getattr(node, "lineno", 0), "rule": rule, "message": message})
@@ -505,9 +620,15 @@ class FunctionChecker(ast.NodeVisitor):
             inner = node.value.value if isinstance(node.value, ast.Await) else node.value
             is_path = isinstance(inner, ast.Call) and ("path" in call_name(inner) or last(call_name(inner)) in (
                 "join", "abspath", "realpath", "normpath", "resolve", "Path"))
+            # a path joined under (or from) caller-given parts, and paths derived from it (dirname)
+            in_tree = (self.is_path_join(inner) and any(self.tainted_arg(a) for a in inner.args)) or (
+                isinstance(inner, ast.Call) and last(call_name(inner)) in ("dirname", "normpath", "abspath")
+                and inner.args and isinstance(inner.args[0], ast.Name) and inner.args[0].id in self.tree_paths)
             for tgt in node.targets:
                 for n in target_names(tgt):
                     (self.path_names.add if is_path else self.path_names.discard)(n)
+                    (self.tree_paths.add if in_tree else self.tree_paths.discard)(n)
+                    self.whole_checked.discard(n)
             from_request = request_text(node.value, self.request_names)
             for tgt in node.targets:
                 for n in target_names(tgt):
@@ -515,9 +636,45 @@ class FunctionChecker(ast.NodeVisitor):
                 if from_request and self.stored_target(tgt):
                     self.add("CWE-079", node, "py-xss-stored",
                              f"request data stored in '{dotted(tgt)}' unescaped (rendered later as HTML)")
+                elif isinstance(tgt, ast.Subscript) and is_str_const(tgt.slice) \
+                        and self.unchecked_link(str(tgt.slice.value), node.value):
+                    self.add("CWE-079", node, "py-xss-link-url",
+                             f"request URL stored as '{tgt.slice.value}' unchecked (javascript: links survive escaping)")
+                elif self.kept_mapping(tgt) and (from_request or request_text(tgt.slice, self.request_names)):
+                    self.add("CWE-079", node, "py-xss-stored",
+                             f"request data kept in '{dotted(tgt.value)}' unescaped (outlives the request)")
             dyn = is_dynamic_string(node.value, self.taint, self.strings)
+            # a value made only from validated names is validated too (command = ' '.join(checked_list))
+            from_checked = t and not self.tainted_arg(node.value)
             tpl = template(node.value, self.templates)
             clean = isinstance(inner, ast.Call) and is_sanitizer(call_name(inner))
+            literal_dicts = [d for d in ([inner.body, inner.orelse] if isinstance(inner, ast.IfExp) else [inner])
+                             if isinstance(d, ast.Dict) or (isinstance(d, ast.Call) and call_name(d) == "dict")]
+            for tgt in node.targets:
+                if isinstance(tgt, ast.Name):
+                    if literal_dicts:
+                        self.option_keys[tgt.id] = set.intersection(*[dict_keys(d) for d in literal_dicts])
+                    else:
+                        self.option_keys.pop(tgt.id, None)
+                elif isinstance(tgt, ast.Subscript) and isinstance(tgt.value, ast.Name) and is_str_const(tgt.slice) \
+                        and tgt.value.id in self.option_keys:
+                    self.option_keys[tgt.value.id].add(str(tgt.slice.value))
+            parsed_from = [a.id for a in inner.args[:1] if isinstance(a, ast.Name)] if isinstance(inner, ast.Call) \
+                and last(call_name(inner)) in ("urlparse", "urlsplit") else []
+            for tgt in node.targets:
+                if isinstance(tgt, ast.Name):
+                    if parsed_from:
+                        self.parsed_urls[tgt.id] = parsed_from
+                    else:
+                        self.parsed_urls.pop(tgt.id, None)
+            fixed_choices = self.allow_list(inner) and not isinstance(inner, (ast.Name, ast.Attribute))
+            for tgt in node.targets:
+                for n in target_names(tgt) if isinstance(tgt, ast.Name) else []:
+                    (self.constant_collections.add if fixed_choices else self.constant_collections.discard)(n)
+            literal_line = is_str_const(inner) and isinstance(inner.value, str) and is_command_line(inner.value)
+            for tgt in node.targets:
+                for n in target_names(tgt) if isinstance(tgt, ast.Name) else []:
+                    (self.command_lines.add if literal_line else self.command_lines.discard)(n)
             for tgt in node.targets:
                 for n in target_names(tgt):
                     (self.sanitized_names.add if clean else self.sanitized_names.discard)(n)
@@ -526,10 +683,10 @@ class FunctionChecker(ast.NodeVisitor):
                         self.templates[n] = tpl
                     else:
                         self.templates.pop(n, None)
-                self.taint.assign(tgt, t)
+                self.taint.assign(tgt, t, inner)
                 for n in target_names(tgt):
                     (self.strings.add if dyn else self.strings.discard)(n)
-                    self.guarded.discard(n)
+                    (self.guarded.add if from_checked else self.guarded.discard)(n)
                     if dyn and any(w in n.lower() for w in CMD_WORDS) and not n.lower().startswith("exec_") \
                             and self.tainted_arg(node.value):
                         self.cmd_string(n, node)
@@ -544,10 +701,14 @@ class FunctionChecker(ast.NodeVisitor):
                     # `q += " AND name = '%s'" % x` grows a query under construction
                     if unsafe_sql_values(self.templates[node.target.id]):
                         self.sql_built(node)
-            if self.taint.expr(node.value):
+            if self.taint.expr(node.value) and not self.tainted_arg(node.value):
+                # grown only from validated parts (`flags += flag` after an allow-list check)
+                self.guarded.update(n for n in names if n not in self.taint.tainted or n in self.guarded)
+            if self.tainted_arg(node.value):
                 for n in names:
                     self.taint.tainted.add(n)
-                    if isinstance(node.op, (ast.Add, ast.Mod)):
+                    # `argv += [x]` grows an argument vector, not a string
+                    if isinstance(node.op, (ast.Add, ast.Mod)) and not isinstance(node.value, (ast.List, ast.Tuple, ast.ListComp)):
                         self.strings.add(n)
             return
         if isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -564,9 +725,13 @@ class FunctionChecker(ast.NodeVisitor):
             self.guard(node.test)
             return
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
-                VALIDATOR_RE.search(last(call_name(node.value))):
+                VALIDATOR_RE.search(last(call_name(node.value))) and last(call_name(node.value)) not in SUBPROCESS_CALLS:
             # validate_name(x) raises on bad input: x is checked from here on
             for a in node.value.args:
+                if isinstance(a, ast.Name):
+                    self.whole_checked.add(a.id)
+                elif isinstance(a, (ast.Subscript, ast.Attribute)):
+                    self.checked_fields.add(ast.dump(a))
                 for n in ast.walk(a):
                     if isinstance(n, ast.Name):
                         self.guarded.add(n.id)
@@ -608,6 +773,12 @@ class FunctionChecker(ast.NodeVisitor):
                 self.check_expr(child)
 
     @staticmethod
+    def kept_mapping(tgt):
+        """`self.sessions[key] = ...`, `obj.cache[key] = ...`: an entry in a mapping held by an object,
+        which outlives this call (unlike a local dict built for the response)."""
+        return isinstance(tgt, ast.Subscript) and isinstance(tgt.value, ast.Attribute)
+
+    @staticmethod
     def stored_target(tgt):
         """An attribute of another object (a model, a session): text kept beyond this request.
         The handler's own `self.x` is request-local state, not storage."""
@@ -634,11 +805,36 @@ class FunctionChecker(ast.NodeVisitor):
                 validating = validating or any(
                     is_str_const(c) and (".." in str(c.value) or str(c.value) in ("/", "\\", "\0"))
                     for m in ast.walk(test) for c in [m])
+        # a test of a parsed URL's scheme or host validates the URL it was parsed from
+        for n in ast.walk(test):
+            if isinstance(n, ast.Attribute) and n.attr in ("scheme", "netloc", "hostname") and isinstance(n.value, ast.Name):
+                for src in self.parsed_urls.get(n.value.id, ()):
+                    self.guarded.add(src)
+                    self.ever_guarded.add(src)
+        # allow-list membership (`if flag in ('a', 'b')`, `if mode not in ALLOWED: raise`) checks the
+        # tested value against fixed choices
+        for n in ast.walk(test):
+            if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.In, ast.NotIn)) \
+                    and self.allow_list(n.comparators[0]) and isinstance(n.left, ast.Name):
+                self.guarded.add(n.left.id)
+                self.ever_guarded.add(n.left.id)
         if validating:
             for n in ast.walk(test):
                 if isinstance(n, ast.Name):
                     self.guarded.add(n.id)
                     self.ever_guarded.add(n.id)
+
+    def allow_list(self, node):
+        """A fixed collection of choices: a literal of constants, a name bound to one, or a CONSTANT."""
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return bool(node.elts) and all(isinstance(e, ast.Constant) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return bool(node.keys) and all(k is not None and isinstance(k, ast.Constant) for k in node.keys)
+        if isinstance(node, ast.Name):
+            return node.id in self.constant_collections or node.id.lstrip("_").isupper()
+        if isinstance(node, ast.Attribute):
+            return node.attr.lstrip("_").isupper()
+        return False
 
     def routing_prefix(self, call):
         """`url.startswith(prefix)` on raw input with a variable prefix picks a route; it does not
@@ -707,6 +903,56 @@ class FunctionChecker(ast.NodeVisitor):
             return False
         return any(k == "val" and not safe_piece(v, False) and not self.validated(v) for k, v in tpl)
 
+    def command_line_literal(self, node):
+        """A literal command line, directly or through a name last bound to one."""
+        if is_str_const(node):
+            return isinstance(node.value, str) and is_command_line(node.value)
+        return isinstance(node, ast.Name) and node.id in self.command_lines
+
+    def tainted_below_base(self, node):
+        """For a path written as '<dir>/<rest>' (`"%s/%s" % (base, name)`, `base + "/" + name`), is an
+        untrusted value in <rest>? The leading directory is where the caller keeps its files, as the
+        first argument of os.path.join is; only a later part can climb out of it (unless the
+        request itself names the directory)."""
+        if self.is_path_join(node) and not request_text(node.args[0], self.request_names):
+            return any(self.tainted_arg(a) for a in node.args[1:])
+        pieces = [(k, v) for k, v in template(node, self.templates) or [] if not (k == "lit" and v == "")]
+        if not pieces or pieces[0][0] != "val" or len(pieces) < 2:
+            return True
+        base, sep = pieces[0][1], pieces[1]
+        if sep[0] != "lit" or not sep[1].startswith(("/", "\\")) or request_text(base, self.request_names):
+            return True
+        return any(k == "val" and not safe_piece(v, False) and self.tainted_arg(v) for k, v in pieces[2:])
+
+    @staticmethod
+    def is_path_join(node):
+        return isinstance(node, ast.Call) and call_name(node) in PATH_JOINS and len(node.args) > 1
+
+    @staticmethod
+    def privileged(call):
+        """run_as_root=True, or an argument vector that starts with sudo."""
+        flag = kwarg(call, "run_as_root")
+        if flag is not None and is_true(flag):
+            return True
+        first = call.args[0] if call.args else None
+        if isinstance(first, (ast.List, ast.Tuple)) and first.elts:
+            first = first.elts[0]
+        return is_str_const(first) and first.value == "sudo"
+
+    def unchecked_link(self, key, value):
+        """A template value named as a link (url, href, next, back ...) holding request text that no
+        check (scheme test, validator) has seen: escaping keeps `javascript:` URLs working."""
+        return bool(LINK_KEY_RE.search(key)) and request_text(value, self.request_names) and not self.validated(value)
+
+    def unchecked_field(self, node):
+        """A field of a record that a validator saw only as a whole (`check_data(d)`, then `d['name']`):
+        such checks test the record's shape, not that each text field is safe where it is used."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id in self.whole_checked \
+                    and n.value.id in self.taint.tainted and ast.dump(n) not in self.checked_fields:
+                return True
+        return False
+
     def validated(self, node):
         """A value made only of names an earlier check validated (`if re.match(..., x)`, `check_x(x)`)."""
         names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
@@ -714,6 +960,8 @@ class FunctionChecker(ast.NodeVisitor):
 
     def tainted_arg(self, node):
         """Tainted, counting names validated by an earlier check as clean."""
+        if self.unchecked_field(node):
+            return True
         saved = self.taint.tainted
         self.taint.tainted = saved - self.guarded
         try:
@@ -722,6 +970,8 @@ class FunctionChecker(ast.NodeVisitor):
             self.taint.tainted = saved
 
     def cmd_string(self, name, node):
+        if name not in self.used_beyond_logs:
+            return  # a command text that is only logged runs nowhere
         self.add("CWE-078", node, "py-cmd-string",
                  f"shell command string '{name}' built from untrusted data (use an argument list)")
 
@@ -743,6 +993,30 @@ class FunctionChecker(ast.NodeVisitor):
             runner = str(call.func.slice.value)
         if args and RUNNER_RE.search(runner) and short not in SQL_SINKS and self.dynamic_command(args[0]):
             self.add("CWE-078", call, "py-command-string", f"{runner}() given a command string with untrusted parts")
+        # CWE-078: a project's own runner (an SSH/CLI wrapper) handed a whole command line as one string:
+        # the wrapper or the remote side splits it with a shell, so it has to be an argument list
+        if args and RUNNER_RE.search(runner) and not is_stdlib_runner(name) and short not in SQL_SINKS \
+                and not SHELL_BY_CONTRACT_RE.search(runner) and self.command_line_literal(args[0]) \
+                and not (len(args) > 1 and is_str_const(args[0]) and PLACEHOLDER_RE.search(str(args[0].value))):
+            self.add("CWE-078", call, "py-command-line-string",
+                     f"{runner}() given a command line as one string (use an argument list)")
+        # ... or a command line held in a name that says so (`diff_cmd = "git diff ..."; get_lines(diff_cmd)`)
+        elif args and isinstance(args[0], ast.Name) and args[0].id in self.command_lines \
+                and any(w in args[0].id.lower() for w in CMD_WORDS) and not is_stdlib_runner(name) \
+                and not LOG_CALL_RE.search(name) and not SHELL_BY_CONTRACT_RE.search(runner):
+            self.add("CWE-078", call, "py-command-line-string",
+                     f"{short}() given the command line '{args[0].id}' as one string (use an argument list)")
+        # CWE-078: a runner given, after its first argument, text joined from untrusted values
+        if RUNNER_RE.search(runner) and short not in SQL_SINKS and not is_stdlib_runner(name):
+            for a in args[1:]:
+                if is_dynamic_string(a, self.taint, self.strings) and self.tainted_arg(a):
+                    self.add("CWE-078", call, "py-command-string", f"{runner}() given command text built from untrusted data")
+        # CWE-078: an SSH executor runs its command text through the remote shell
+        if SSH_EXEC_RE.search(short or ""):
+            for a in args[:3]:
+                if not isinstance(a, (ast.List, ast.Tuple)) and self.tainted_arg(a) \
+                        and not (isinstance(a, ast.Name) and a.id in ("ssh", "client", "conn", "connection")):
+                    self.add("CWE-078", call, "py-ssh-command", f"{short}() runs an untrusted command string over SSH")
         # CWE-078: shell execution of a tainted command
         if name in SHELL_CALLS or (short in ("system", "popen", "getoutput", "getstatusoutput") and "os" in name.split(".")):
             if args and self.tainted_arg(args[0]):
@@ -760,17 +1034,36 @@ class FunctionChecker(ast.NodeVisitor):
                 elif not isinstance(cmd, (ast.List, ast.Tuple)) and is_dynamic_string(cmd, self.taint, self.strings):
                     self.add("CWE-078", call, "py-subprocess-string", f"{name}() with a command string built from untrusted data")
         # CWE-022: a path joined from untrusted parts (wherever it goes: files, stores, commands)
-        if name in ("os.path.join", "path.join", "posixpath.join", "ntpath.join") and len(args) > 1:
+        if name in PATH_JOINS and len(args) > 1:
             bad = [a for a in args[1:] if self.tainted_arg(a)]
             if bad:
                 names = {n.id for a in bad for n in ast.walk(a) if isinstance(n, ast.Name)}
                 self.pending_paths.append((names, {"cwe": "CWE-022", "line": call.lineno, "rule": "py-path-join-untrusted",
                                                    "message": "path joined from untrusted parts without a containment check"}))
+        # CWE-022: a helper that makes a file path (`goal_file_path(name)`) given raw user text
+        if PATH_HELPER_RE.search(short or "") and name not in PATH_JOINS:
+            for a in args:
+                if request_text(a, self.request_names) and not self.validated(a):
+                    self.add("CWE-022", call, "py-path-helper-untrusted",
+                             f"{short}() makes a file path from unchecked user input")
+                    break
+        # CWE-022: a command run as root on a path inside a caller-given directory tree: without a
+        # containment check (realpath + prefix) a symlink or '..' in that tree reaches any host file
+        if self.privileged(call):
+            flat = [e for a in args for e in (a.elts if isinstance(a, (ast.List, ast.Tuple)) else [a])]
+            for a in flat + [k.value for k in call.keywords if k.arg]:
+                if (isinstance(a, ast.Name) and a.id in self.tree_paths and a.id not in self.ever_guarded) \
+                        or (self.is_path_join(a) and any(self.tainted_arg(p) for p in a.args)):
+                    self.add("CWE-022", call, "py-privileged-path",
+                             "command run as root on a path under an untrusted directory tree")
+                    break
         # CWE-022: a file system operation on a tainted path
         if (name in FILE_SINKS or short in ("send_file", "static_file", "FileResponse")) and args:
-            p = args[0]
-            if self.tainted_arg(p) and not (isinstance(p, ast.Name) and p.id in self.guarded):
-                self.add("CWE-022", call, "py-path-traversal", f"{name}() on a path built from untrusted data")
+            # copy/move/rename/link take a destination path too
+            for p in args[:2] if name in TWO_PATH_SINKS else args[:1]:
+                if self.tainted_arg(p) and not (isinstance(p, ast.Name) and p.id in self.guarded) \
+                        and self.tainted_below_base(p):
+                    self.add("CWE-022", call, "py-path-traversal", f"{name}() on a path built from untrusted data")
         if short in ("extractall",) and isinstance(call.func, ast.Attribute):
             if kwarg(call, "members") is None and kwarg(call, "filter") is None and len(args) < 2:
                 self.add("CWE-022", call, "py-archive-extract", "archive extracted without checking member paths")
@@ -784,16 +1077,28 @@ class FunctionChecker(ast.NodeVisitor):
         if short in ("make_response", "Response", "HttpResponse", "HTMLResponse") and args:
             if is_dynamic_string(args[0], self.taint, self.strings):
                 self.add("CWE-079", call, "py-xss-response", f"{short}() with HTML built from untrusted data")
+        # Django's HttpResponse subclasses serve text/html unless told otherwise: request text echoed
+        # in an error response (HttpResponseBadRequest(form.errors...)) is a reflected XSS
+        elif short.startswith("HttpResponse") and "Redirect" not in short and args and html_content_type(call) \
+                and request_text(args[0], self.request_names):
+            self.add("CWE-079", call, "py-xss-response", f"{short}() echoes request text as HTML")
         if short in WRITE_SINKS and isinstance(call.func, ast.Attribute) and args:
             owner = dotted(call.func.value)
             if ("response" in owner or owner in ("self", "self.wfile", "wfile")) and self.tainted_arg(args[0]):
                 self.add("CWE-079", call, "py-xss-write", "response written with HTML built from untrusted data")
+        if short in RENDER_CALLS or short == "render":
+            for a in list(args) + [k.value for k in call.keywords]:
+                if isinstance(a, ast.Dict):
+                    for k, v in zip(a.keys, a.values):
+                        if k is not None and is_str_const(k) and self.unchecked_link(str(k.value), v):
+                            self.add("CWE-079", call, "py-xss-link-url",
+                                     f"request URL '{k.value}' put in a page unchecked (javascript: links survive escaping)")
         if short in RENDER_CALLS:
             for a in list(args) + [k.value for k in call.keywords]:
                 for n in ast.walk(a):
                     if isinstance(n, ast.Call) and call_name(n) in ("json.dumps", "simplejson.dumps", "dumps") \
                             and kwarg(n, "cls") is None and id(n) not in self.inside_sanitizer \
-                            and not (n.args and is_boolean(n.args[0])):
+                            and not (n.args and is_boolean(n.args[0])) and any(self.tainted_arg(x) for x in n.args[:1]):
                         self.add("CWE-079", n, "py-xss-json-in-template",
                                  "JSON put into an HTML template without an HTML-safe encoder (</script> breaks out)")
         if short == "markdown" and args and not isinstance(args[0], ast.Constant) and kwarg(call, "safe_mode") is None \
@@ -802,18 +1107,49 @@ class FunctionChecker(ast.NodeVisitor):
             self.add("CWE-079", call, "py-xss-markdown", "markdown of untrusted text keeps raw HTML (sanitize it)")
         if short == "Environment" or name.endswith("jinja2.Environment"):
             auto = kwarg(call, "autoescape")
-            if any(k.arg is None for k in call.keywords):
-                pass  # **options may set autoescape
+            spread = [k.value for k in call.keywords if k.arg is None]
+            if spread:
+                # **options may set autoescape; a local default dict without it leaves it off
+                if any(isinstance(v, ast.Name) and v.id in self.option_keys and "autoescape" not in self.option_keys[v.id]
+                       for v in spread) and auto is None:
+                    self.add("CWE-079", call, "py-jinja-autoescape-off", "jinja2 Environment options default to no autoescape")
             elif auto is None or (isinstance(auto, ast.Constant) and not auto.value):
                 self.add("CWE-079", call, "py-jinja-autoescape-off", "jinja2 Environment without autoescape")
         if short == "Template" and "jinja" in name and kwarg(call, "autoescape") is None:
             self.add("CWE-079", call, "py-jinja-autoescape-off", "jinja2 Template without autoescape")
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "update" and isinstance(call.func.value, ast.Name) \
+                and call.func.value.id in self.option_keys:
+            self.option_keys[call.func.value.id] |= {k.arg for k in call.keywords if k.arg} | {
+                str(k.value) for a in call.args if isinstance(a, ast.Dict) for k in a.keys if is_str_const(k)}
         if isinstance(call.func, ast.Attribute) and call.func.attr == "update" and call.args:
             d = call.args[0]
             if isinstance(d, ast.Dict):
                 for k, v in zip(d.keys, d.values):
                     if is_str_const(k) and k.value == "autoescape" and isinstance(v, ast.Constant) and not v.value:
                         self.add("CWE-079", call, "py-jinja-autoescape-off", "autoescape turned off")
+
+
+def html_content_type(call):
+    """A response call that keeps the default text/html type (no other content_type given)."""
+    ct = kwarg(call, "content_type") or kwarg(call, "mimetype")
+    return ct is None or (is_str_const(ct) and "html" in str(ct.value))
+
+
+def dict_keys(node):
+    """The string keys a dict literal or dict(k=v) call certainly has."""
+    if isinstance(node, ast.Dict):
+        return {str(k.value) for k in node.keys if k is not None and is_str_const(k)}
+    return {k.arg for k in node.keywords if k.arg}
+
+
+def is_stdlib_runner(name):
+    """os.system / subprocess.* have their own rules (a constant command line there is no finding)."""
+    return name.split(".")[0] in STDLIB_RUNNER_ROOTS or name in SHELL_CALLS or name in SUBPROCESS_CALLS
+
+
+def is_command_line(text):
+    """A command with arguments written as one string: several words."""
+    return len(text.split()) > 1
 
 
 def is_boolean(node):
@@ -856,6 +1192,7 @@ def analyze(code):
     top = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
     if top:
         fake = ast.parse("def _m():\n    pass").body[0]
+        fake.body = top
         checker = FunctionChecker(fake, False, out)
         checker.run(top)
         checker.finish()
