@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, probeSandbox, type SandboxOptions } from "../eval/human
 import { formatSummary, summarize } from "../eval/humaneval/summary.ts";
 import { renderReport } from "../eval/report/index.ts";
 import { ResultsStore } from "../eval/results-store.ts";
+import { modelRunSettings } from "../eval/run-settings.ts";
 import { dataRoot } from "../paths.ts";
 import { MODEL_HELP, MODEL_OPTIONS, engineOptionsFrom, intAtLeast, numberOption, strategyListFrom } from "./options.ts";
 
@@ -169,10 +170,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const store = new ResultsStore<HumanEvalRecord>(join(outDir, "samples.jsonl"), recordKey);
   checkRunSettings(outDir, {
-    target: resolve(models.target),
-    expert: models.expert ? resolve(models.expert) : null,
-    expertLora: models.expertLora ? resolve(models.expertLora) : null,
-    expertLoraScale: models.expertLoraScale ?? null,
+    ...modelRunSettings(models),
     seed,
     temperature,
     topP,

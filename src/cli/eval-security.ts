@@ -8,18 +8,20 @@ import { createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { loadScenarios } from "../eval/scenarios.ts";
-import { DEFAULTS, runSecurityEval } from "../eval/security.ts";
+import { ResultsStore } from "../eval/results-store.ts";
+import { DEFAULTS, recordKey, runSecurityEval, type SampleRecord } from "../eval/security.ts";
+import { checkSecurityRunSettings, securityRunSettings } from "../eval/security-run-config.ts";
 import { securityReportHtml, summarizeSecurity } from "../eval/summary.ts";
-import { parseStrategyName } from "../decoding/strategies/index.ts";
 import type { StrategyName, StrategyOptions } from "../generate/types.ts";
 import { dataRoot } from "../paths.ts";
-import { MODEL_HELP, MODEL_OPTIONS, SAMPLING_OPTIONS, engineOptionsFrom, generateOptionsFrom, intAtLeast, numberOption, str } from "./options.ts";
+import { MODEL_HELP, MODEL_OPTIONS, SAMPLING_OPTIONS, engineOptionsFrom, generateOptionsFrom, intAtLeast, numberOption, str, strategyListFrom } from "./options.ts";
 
 const HELP = `usage: cosec eval security --target GGUF [--expert GGUF [--expert-lora GGUF]] --out DIR [options]
 
 Generates N samples per SVEN scenario and strategy, cuts each at the function's end, checks
 validity (Python ast / gcc -fsyntax-only) and security (the analyzer finds nothing of the scenario's
-CWE). Results go to DIR/results.jsonl (re-running continues it), DIR/summary.json, DIR/report.html.
+CWE). Results go to DIR/results.jsonl (re-running continues it), DIR/summary.json, DIR/report.html;
+DIR/run.json records the settings that change samples, and a re-run with other ones is refused.
 
 evaluation options:
   --out DIR                 output folder (required)
@@ -82,20 +84,27 @@ export async function run(argv: string[]): Promise<number> {
     mode: str(values, "cosec-plus-mode") as StrategyOptions["mode"],
     alpha: numberOption(values, "alpha", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
   };
-  const strategies: (StrategyName | StrategyOptions)[] = (values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target"))
-    .split(",")
-    .map((s) => {
-      const name = parseStrategyName(s.trim());
+  const strategies: (StrategyName | StrategyOptions)[] = strategyListFrom(values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target")).map(
+    (name) => {
       const params =
         name === "cosec-plus" ? { threshold: strategyParams.threshold, mode: strategyParams.mode } : name === "weighted" ? { alpha: strategyParams.alpha } : {};
       return Object.values(params).some((v) => v !== undefined) ? { name, ...params } : name;
-    });
+    },
+  );
   const root = values.scenarios ?? join(dataRoot(values.data), "datasets", "sven", "data_eval", "trained");
   const load = loadScenarios(root, { cwes: values.cwe?.split(","), only: values.only?.split(",") });
   for (const e of load.errors) console.error(`warning: ${e.message} (skipped)`);
   for (const s of load.skipped) console.error(`skipped ${s.id}: ${s.reason}`);
   if (load.scenarios.length === 0) throw new InvalidArgumentError("--scenarios", `no usable scenarios under ${root}`);
   const analyzer = createAnalyzer(values.analyzer, { codeql: values.codeql, queries: values.queries, cppcheck: !values["no-cppcheck"] });
+  const resultsFile = join(values.out, "results.jsonl");
+  // Before loading models: a folder whose samples came from other settings is refused at once.
+  const hasRecords = new ResultsStore<SampleRecord>(resultsFile, recordKey).size > 0;
+  checkSecurityRunSettings(
+    values.out,
+    securityRunSettings(engineOptions, gen, { analyzer: analyzer.name, cppcheck: !values["no-cppcheck"], queries: values.queries }),
+    hasRecords,
+  );
 
   const { Engine } = await import("../generate/engine.ts");
   const engine = await Engine.load(engineOptions);
@@ -108,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
       strategies,
       generate: (prompt, opts) => engine.generate(prompt, opts),
       analyzer,
-      out: join(values.out, "results.jsonl"),
+      out: resultsFile,
       samples,
       batch,
       seed: gen.seed,

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { run } from "../../src/cli/eval-humaneval.ts";
+import { engineOptionsFrom } from "../../src/cli/options.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import { missingBatches } from "../../src/eval/humaneval/pipeline.ts";
 import { checkRunSettings, type GenerationSettings } from "../../src/eval/humaneval/run-config.ts";
 import { SandboxUnavailableError } from "../../src/eval/humaneval/sandbox.ts";
+import { modelRunSettings } from "../../src/eval/run-settings.ts";
 
 test("missing samples are generated in contiguous batches of at most the batch size", () => {
   const done = new Set([0, 1, 4, 9]);
@@ -20,13 +22,15 @@ test("missing samples are generated in contiguous batches of at most the batch s
   assert.deepEqual(missingBatches(() => false, 5, 8), [{ start: 0, count: 5 }]);
 });
 
+const BASE: GenerationSettings = {
+  target: "/m/t.gguf", expert: "/m/e.gguf", expertLora: null, expertLoraScale: null, expertBase: null, kvCache: "f16",
+  seed: 1, temperature: 0.2, topP: 0.95, maxTokens: 64, threshold: null, unsafeNoSandbox: false,
+};
+
 test("a results folder refuses to continue with other generation settings", () => {
   const dir = mkdtempSync(join(tmpdir(), "he-run-"));
   try {
-    const s: GenerationSettings = {
-      target: "/m/t.gguf", expert: null, expertLora: null, expertLoraScale: null,
-      seed: 1, temperature: 0.2, topP: 0.95, maxTokens: 64, threshold: null, unsafeNoSandbox: false,
-    };
+    const s = BASE;
     checkRunSettings(dir, s, false);
     checkRunSettings(dir, { ...s, seed: 2 }, false); // no records yet: settings may still change
     assert.throws(() => checkRunSettings(dir, s, true), /seed=2, not 1/);
@@ -36,6 +40,61 @@ test("a results folder refuses to continue with other generation settings", () =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("KV cache precision, the proxy's base expert and the cosec-plus threshold are part of a run's settings", () => {
+  const dir = mkdtempSync(join(tmpdir(), "he-run-"));
+  try {
+    checkRunSettings(dir, BASE, false);
+    const refused = (change: Partial<GenerationSettings>, flag: string, shown: RegExp) =>
+      assert.throws(
+        () => checkRunSettings(dir, { ...BASE, ...change }, true),
+        (e: unknown) => e instanceof InvalidArgumentError && e.field === flag && shown.test(e.message),
+      );
+    refused({ kvCache: "f32" }, "--kv-cache", /kvCache="f16", not "f32"/);
+    refused({ expertBase: "/m/base.gguf" }, "--expert-base", /expertBase=null, not "\/m\/base.gguf"/);
+    refused({ threshold: 0.5 }, "--threshold", /threshold=null, not 0.5/);
+    checkRunSettings(dir, BASE, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a run.json written before kvCache and expertBase were recorded resumes with their old defaults", () => {
+  const dir = mkdtempSync(join(tmpdir(), "he-run-"));
+  try {
+    const { kvCache: _kv, expertBase: _base, ...old } = BASE;
+    writeFileSync(join(dir, "run.json"), JSON.stringify(old));
+    assert.throws(() => checkRunSettings(dir, { ...BASE, kvCache: "f32" }, true), /--kv-cache: .*kvCache="f16", not "f32"/);
+    assert.throws(() => checkRunSettings(dir, { ...BASE, expertBase: "/m/base.gguf" }, true), /--expert-base/);
+    checkRunSettings(dir, BASE, true);
+    // The accepted resume fills the new fields in.
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, "run.json"), "utf8")), BASE);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("once programs ran without the sandbox, run.json keeps saying so; that flag never refuses a resume", () => {
+  const dir = mkdtempSync(join(tmpdir(), "he-run-"));
+  try {
+    checkRunSettings(dir, BASE, false);
+    checkRunSettings(dir, { ...BASE, unsafeNoSandbox: true }, true);
+    checkRunSettings(dir, BASE, true);
+    assert.equal(JSON.parse(readFileSync(join(dir, "run.json"), "utf8")).unsafeNoSandbox, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("model settings: paths made absolute, kvCache defaults to f16, threads/gpu/context size left out", () => {
+  const a = modelRunSettings(engineOptionsFrom({ target: "t.gguf", expert: "e.gguf", "expert-base": "b.gguf" }));
+  assert.deepEqual(a, {
+    target: resolve("t.gguf"), expert: resolve("e.gguf"), expertLora: null, expertLoraScale: null, expertBase: resolve("b.gguf"), kvCache: "f16",
+  });
+  const b = modelRunSettings(engineOptionsFrom({ target: "t.gguf", expert: "e.gguf", "expert-base": "b.gguf", gpu: "cpu", threads: "3", "context-size": "512" }, { maxSequences: 4 }));
+  assert.deepEqual(b, a);
+  assert.equal(modelRunSettings(engineOptionsFrom({ target: "t.gguf", "kv-cache": "f32" })).kvCache, "f32");
 });
 
 test("the command refuses to run generated code when no sandbox can be set up, unless --unsafe-no-sandbox", async () => {
