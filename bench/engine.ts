@@ -1,12 +1,18 @@
-// Engine benchmark, all figures measured in one run on one pair:
+// Engine benchmark, all figures measured in one run, each pair in one process:
 //  1. logits access: node-llama-cpp's full-distribution path vs cosec's addon, ms per position;
 //  2. decoding: target alone, sequential cosec-plus, speculative cosec-plus, tokens/s and ratios,
-//     acceptance rate and mean accepted run length.
-// Usage: node --import tsx bench/engine.ts [--target T.gguf --expert E.gguf [--expert-lora A.gguf]]
-//        [--tokens 64] [--prompts 4] [--skip-logits]
-// Default pair: the demo family when built (.cache/demo), else random-weight models made by the
-// trainer (llama 25m target, tiny expert: ~7.5x the expert's per-token compute) — speed only, their
-// acceptance is meaningless.
+//     acceptance rate, mean accepted run and mean draft length.
+// Usage: node --import tsx bench/engine.ts [--pair random,demo] [--target T.gguf --expert E.gguf
+//        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--skip-logits]
+// Pairs:
+//  - random: random-weight llama 25m target (25.7M parameters with the demo's 4k vocabulary) and tiny
+//    expert (0.9M), made by the trainer: 28x the parameters, the proportions of a 7B/0.5B pair with
+//    the output layer a small share of the target. For speed alone: their acceptance comes from
+//    near-uniform random distributions, not from a distilled expert. Without a built demo family the
+//    CodeGen tokenizer (50k tokens) is used, which makes the output layer half the target's work.
+//  - demo: the trained demo family (.cache/demo; target 5.5M, expert 0.9M + security LoRA): real
+//    acceptance, but per-token cost is mostly llama.cpp's fixed per-call overhead at this size.
+//  - given: --target/--expert[/--expert-lora].
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -19,23 +25,46 @@ import { cacheRoot, repoRoot, venvPython } from "../src/paths.ts";
 
 const { values } = parseArgs({
   options: {
+    pair: { type: "string" },
     target: { type: "string" },
     expert: { type: "string" },
     "expert-lora": { type: "string" },
     tokens: { type: "string", default: "64" },
-    prompts: { type: "string", default: "4" },
+    prompts: { type: "string", default: "6" },
     "skip-logits": { type: "boolean" },
   },
 });
 
-function randomPair(): { target: string; expert: string; label: string } {
+interface Pair {
+  target: string;
+  expert: string;
+  expertLora?: string;
+  label: string;
+}
+
+const demoDir = join(cacheRoot, "demo");
+
+function demoPair(): Pair | null {
+  const manifest = join(demoDir, "manifest.json");
+  if (!existsSync(manifest)) return null;
+  const m = JSON.parse(readFileSync(manifest, "utf8")) as { gguf?: { target?: string; expert?: string; expertLora?: string } };
+  const at = (f?: string) => (f ? join(demoDir, f) : undefined); // manifest paths are relative to it
+  if (!m.gguf?.target || !m.gguf.expert) return null;
+  return { target: at(m.gguf.target)!, expert: at(m.gguf.expert)!, expertLora: at(m.gguf.expertLora), label: "demo family (trained)" };
+}
+
+function randomPair(): Pair {
+  const demoTokenizer = join(demoDir, "tokenizer");
+  const small = existsSync(join(demoTokenizer, "tokenizer.json"));
   const dir = join(cacheRoot, "bench");
   mkdirSync(dir, { recursive: true });
-  const make = (size: string, name: string) => {
+  const make = (size: string) => {
+    const name = `random-${size}${small ? "-v4k" : ""}`;
     const gguf = join(dir, `${name}.gguf`);
     if (!existsSync(gguf)) {
       console.error(`[bench] creating random-weight ${size} model ${gguf}`);
-      execFileSync(venvPython(), ["-m", "cosec_trainer", "create", "--size", size, "--seed", "1", "--context", "1024", "--out", join(dir, name), "--gguf", gguf], {
+      const tok = small ? ["--tokenizer", demoTokenizer] : [];
+      execFileSync(venvPython(), ["-m", "cosec_trainer", "create", "--size", size, "--seed", "1", "--context", "1024", ...tok, "--out", join(dir, name), "--gguf", gguf], {
         cwd: repoRoot,
         env: { ...process.env, PYTHONPATH: join(repoRoot, "trainer") },
         stdio: ["ignore", "ignore", "inherit"],
@@ -43,22 +72,27 @@ function randomPair(): { target: string; expert: string; label: string } {
     }
     return gguf;
   };
-  return { target: make("25m", "random-25m"), expert: make("tiny", "random-tiny"), label: "random-weight llama 25m target / tiny expert (speed only)" };
+  const vocab = small ? "demo 4k vocabulary" : "CodeGen 50k vocabulary";
+  return { target: make("25m"), expert: make("tiny"), label: `random-weight llama 25m target / tiny expert, ${vocab} (speed only)` };
 }
 
-function pair(): { target: string; expert: string; expertLora?: string; label: string } {
-  if (values.target && values.expert) return { target: values.target, expert: values.expert, expertLora: values["expert-lora"], label: "given pair" };
-  const demo = join(cacheRoot, "demo", "manifest.json");
-  if (existsSync(demo)) {
-    const m = JSON.parse(readFileSync(demo, "utf8")) as { gguf?: { target?: string; expert?: string; expertLora?: string } };
-    const at = (f?: string) => (f ? join(cacheRoot, "demo", f) : undefined); // manifest paths are relative to it
-    if (m.gguf?.target && m.gguf.expert) return { target: at(m.gguf.target)!, expert: at(m.gguf.expert)!, expertLora: at(m.gguf.expertLora), label: "demo family" };
+function pairs(): Pair[] {
+  if (values.target && values.expert) return [{ target: values.target, expert: values.expert, expertLora: values["expert-lora"], label: "given pair" }];
+  const names = (values.pair ?? "random,demo").split(",").map((x) => x.trim());
+  const out: Pair[] = [];
+  for (const name of names) {
+    if (name === "random") out.push(randomPair());
+    else if (name === "demo") {
+      const d = demoPair();
+      if (d) out.push(d);
+      else console.error("[bench] no demo family built (npm run demo builds it): skipping the demo pair");
+    } else throw new Error(`unknown pair '${name}' (random, demo)`);
   }
-  return randomPair();
+  return out;
 }
 
 const PROMPTS = [
-  'def get_user(db, user_id):\n    cursor = db.cursor()\n    cursor.execute(',
+  "def get_user(db, user_id):\n    cursor = db.cursor()\n    cursor.execute(",
   "import os\n\ndef read_upload(name):\n    path = os.path.join('/srv/uploads', name)\n",
   "int copy_name(char *dst, const char *src, size_t n) {\n",
   "@app.route('/hello')\ndef hello():\n    name = request.args.get('name')\n",
@@ -101,19 +135,21 @@ async function benchLogits(path: string): Promise<void> {
   console.log(`  => node-llama-cpp / addon per position: ${(nlcMs / addonMs).toFixed(1)}x`);
 }
 
-async function benchDecoding(p: ReturnType<typeof pair>): Promise<void> {
+async function benchDecoding(p: Pair): Promise<void> {
   const maxTokens = Number(values.tokens);
   const prompts = PROMPTS.slice(0, Number(values.prompts));
   const engine = await Engine.load({ target: p.target, expert: p.expert, expertLora: p.expertLora, gpu: "cpu", contextSize: 1024 });
   console.log(`\ndecoding (${p.label}): target ${(engine.target.info.parameterCount / 1e6).toFixed(1)}M params, expert ${(engine.expert!.info.parameterCount / 1e6).toFixed(1)}M params;`);
-  console.log(`  ${prompts.length} prompts x ${maxTokens} tokens, 1 sample, seeds 0..${prompts.length - 1}, default threads`);
+  console.log(`  ${prompts.length} prompts x ${maxTokens} tokens (end-of-text ignored), 1 sample, seeds 0..${prompts.length - 1}, default threads;`);
+  console.log("  tokens/s over prompt + generation wall time");
   const modes: [string, GenerateOptions][] = [
     ["target alone", { strategy: "target" }],
     ["cosec-plus sequential", { strategy: "cosec-plus" }],
     ["cosec-plus speculative", { strategy: "cosec-plus", speculative: true }],
   ];
-  // Warm-up (page-in of weights, allocator).
-  await engine.generate(prompts[0], { strategy: "cosec-plus", maxTokens: 8 });
+  // Warm-up: page-in of weights, allocator, and a first measurement of the pair's draft and
+  // verification costs (the engine keeps them, as a server would between requests).
+  await engine.generate(prompts[0], { strategy: "cosec-plus", speculative: true, maxTokens: 16, seed: 99 });
   const rates: number[] = [];
   for (const [name, opts] of modes) {
     let tokens = 0;
@@ -121,21 +157,23 @@ async function benchDecoding(p: ReturnType<typeof pair>): Promise<void> {
     let fromExpert = 0;
     let rounds = 0;
     let accepted = 0;
+    let drafted = 0;
     for (const [i, prompt] of prompts.entries()) {
-      const { results, speculative } = await engine.generateWithStats(prompt, { ...opts, maxTokens, seed: i });
+      const { results, speculative } = await engine.generateWithStats(prompt, { ...opts, maxTokens, seed: i, ignoreEos: true });
       const r = results[0];
       tokens += r.tokens.length;
       ms += r.timing.generateMs + r.timing.promptMs;
       fromExpert += r.sources.filter((s) => s === "expert").length;
       rounds += speculative?.rounds ?? 0;
       accepted += speculative?.acceptedDrafts ?? 0;
+      drafted += speculative?.drafted ?? 0;
     }
     const tps = (tokens * 1000) / ms;
     rates.push(tps);
     const extra =
       name === "target alone"
         ? ""
-        : `, acceptance ${(fromExpert / tokens).toFixed(3)}` + (rounds ? `, mean accepted run ${(accepted / rounds).toFixed(2)} drafts/round` : "");
+        : `, acceptance ${(fromExpert / tokens).toFixed(3)}` + (rounds ? `, mean accepted run ${(accepted / rounds).toFixed(2)} of ${(drafted / rounds).toFixed(2)} drafts/round` : "");
     console.log(`  ${name.padEnd(24)} ${tps.toFixed(1).padStart(7)} tokens/s (${tokens} tokens)${extra}`);
   }
   console.log(`  ratio sequential cosec-plus / target alone:  ${(rates[1] / rates[0]).toFixed(3)}  (goal >= 0.85)`);
@@ -143,6 +181,6 @@ async function benchDecoding(p: ReturnType<typeof pair>): Promise<void> {
   await engine.dispose();
 }
 
-const p = pair();
-if (!values["skip-logits"]) await benchLogits(p.target);
-await benchDecoding(p);
+const list = pairs();
+if (!values["skip-logits"] && list.length > 0) await benchLogits(list[0].target);
+for (const p of list) await benchDecoding(p);

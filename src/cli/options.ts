@@ -49,6 +49,7 @@ export const SAMPLING_OPTIONS = {
   seed: { type: "string" },
   speculative: { type: "boolean" },
   "draft-max": { type: "string" },
+  "ignore-eos": { type: "boolean" },
 } as const satisfies Options;
 
 export const SAMPLING_HELP = `decoding options:
@@ -63,7 +64,9 @@ export const SAMPLING_HELP = `decoding options:
   --max-tokens N            tokens to generate (default 128)
   --seed S                  random seed (default 0): one seed reproduces a run exactly
   --speculative             speculative co-decoding (identical output, fewer target passes)
-  --draft-max K             fixed draft length for --speculative (default: adaptive 1..16)`;
+  --draft-max K             fixed draft length for --speculative (default: chosen each round from
+                            measured costs and acceptance, 1..16)
+  --ignore-eos              generate to --max-tokens past end-of-text tokens (benchmarks)`;
 
 export function str(v: Values, name: string): string | undefined {
   const x = v[name];
@@ -135,6 +138,7 @@ export function generateOptionsFrom(v: Values): GenerateOptions {
     },
     // --draft-max implies --speculative.
     speculative: v.speculative === true || draftMax !== undefined ? (draftMax ? { draftMax } : true) : false,
+    ignoreEos: v["ignore-eos"] === true,
   };
 }
 

@@ -7,6 +7,7 @@
 //   first decision that differs from the draft ends the round (caches roll back to it). A position
 //   sees the same logits and random numbers in both schedules, so the outputs are identical.
 import type { ModelBackend, ModelSequence } from "../backend/types.ts";
+import { DraftLengthChooser, SpeculationCosts } from "./draft-length.ts";
 import { positionRng } from "./rng.ts";
 import type { SampleState } from "./sample-state.ts";
 import { expertProposal } from "./strategies/proposal.ts";
@@ -30,13 +31,12 @@ export interface DecodeTiming {
 }
 
 export interface SpeculativeSettings {
-  /** Fixed draft length, or adaptive when undefined. */
+  /** Fixed draft length, or chosen each round from measured costs and acceptance when undefined. */
   draftMax?: number;
   expertSampling: SamplingSettings;
+  /** The pair's measured costs, shared across generations (a fresh estimate when absent). */
+  costs?: SpeculationCosts;
 }
-
-const ADAPTIVE_MIN = 1;
-const ADAPTIVE_MAX = 16;
 
 class Caches {
   readonly seqs = new Map<ModelRole, ModelSequence[]>();
@@ -163,15 +163,17 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
   const verifiers = roles.filter((r) => r !== "expert");
   const caches = new Caches(job, roles);
   const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
-  const fixedK = settings.draftMax;
+  const costs = settings.costs ?? new SpeculationCosts();
+  const chooser = new DraftLengthChooser(costs, settings.draftMax);
   const rows = new RowPool();
-  let k = fixedK ?? 4;
   const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0 };
   const t0 = performance.now();
   try {
     for (;;) {
       const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
+      const roundStart = performance.now();
+      const k = chooser.next();
 
       // Draft: expert logits E_0..E_k and proposals d_0..d_{k-1}, one expert pass per position.
       // Drafts never run past a sample's remaining token budget or its context.
@@ -184,7 +186,11 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const expertRows: Float32Array[][] = active.map(() => []);
       const drafts: number[][] = active.map(() => []);
       let drafting = active.map((_, n) => n); // indices into `active`
+      const firstStep = performance.now();
       let step = await caches.evaluate("expert", active.map((i) => ({ i, tokens: pending[i], last: 1 })));
+      // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
+      let draftMs = 0;
+      if (active.every((i) => pending[i].length === 1)) costs.draftStepMs.add((draftMs = performance.now() - firstStep));
       for (let depth = 0; ; depth++) {
         const still: number[] = [];
         drafting.forEach((n, m) => {
@@ -194,17 +200,22 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
           if (depth >= kFor[n]) return;
           const s = job.samples[active[n]];
           const d = expertProposal(row, settings.expertSampling, positionRng(s.seed, s.sample, s.position + depth)).token;
-          if (job.models.expert!.vocab.isEndOfGeneration(d)) return; // nothing to draft past the end
+          if (s.endsOn(d)) return; // nothing to draft past the end
           drafts[n].push(d);
           still.push(n);
         });
         drafting = still;
         if (drafting.length === 0) break;
+        const stepStart = performance.now();
         step = await caches.evaluate("expert", drafting.map((n) => ({ i: active[n], tokens: [drafts[n][depth]], last: 1 })));
+        const ms = performance.now() - stepStart;
+        costs.draftStepMs.add(ms);
+        draftMs += ms;
       }
       if (timing.promptMs < 0) timing.promptMs = performance.now() - t0;
 
       // Verify: each other model scores pending + drafts at once (k+1 distributions).
+      const verifyStart = performance.now();
       const perVerifier = await Promise.all(
         verifiers.map((role) =>
           caches.evaluate(
@@ -213,11 +224,18 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
           ),
         ),
       );
+      const verifyMs = performance.now() - verifyStart;
+      const maxDrafts = Math.max(...drafts.map((d) => d.length));
+      if (drafts.every((d) => d.length === maxDrafts)) {
+        const perSample = Math.max(...active.map((i) => pending[i].length)) + maxDrafts;
+        costs.observeVerify(perSample, verifyMs);
+      }
       const verified = new Map<ModelRole, Float32Array[][]>(verifiers.map((role, r) => [role, perVerifier[r]]));
 
       // Decide in order; the first decision that differs from the draft ends the round.
       let roundAccepted = 0;
       let roundDrafted = 0;
+      let roundRejections = 0;
       for (let n = 0; n < active.length; n++) {
         const i = active[n];
         const s = job.samples[i];
@@ -239,6 +257,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
         }
         roundDrafted += drafts[n].length;
         roundAccepted += kept;
+        if (kept < drafts[n].length && next !== null) roundRejections++;
         await caches.truncate(i, base + kept);
         if (next !== null) pending[i] = [next];
         else if (!s.done) throw new Error("speculative round ended without a token");
@@ -246,10 +265,8 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       timing.rounds++;
       timing.drafted += roundDrafted;
       timing.acceptedDrafts += roundAccepted;
-      if (fixedK === undefined) {
-        const mean = roundAccepted / Math.max(1, active.length);
-        k = roundAccepted === roundDrafted ? Math.min(ADAPTIVE_MAX, k * 2) : Math.max(ADAPTIVE_MIN, Math.ceil(mean) + 1);
-      }
+      costs.roundOverheadMs.add(Math.max(0, performance.now() - roundStart - draftMs - verifyMs));
+      chooser.observe({ drafted: roundDrafted, accepted: roundAccepted, rejections: roundRejections });
     }
   } finally {
     await caches.dispose();

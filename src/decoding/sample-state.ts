@@ -8,6 +8,8 @@ import type { Choice, TokenSource } from "./types.ts";
 export interface SampleLimits {
   maxTokens: number;
   stop: readonly string[];
+  /** Keep generating past end-of-generation tokens (benchmarks that need a fixed length). */
+  ignoreEos?: boolean;
 }
 
 export class SampleState {
@@ -46,10 +48,15 @@ export class SampleState {
     return this.tokens.length;
   }
 
+  /** Whether this token would end the sample by itself (an end-of-generation token). */
+  endsOn(token: number): boolean {
+    return !this.limits.ignoreEos && this.vocab.isEndOfGeneration(token);
+  }
+
   /** Appends a chosen token; returns false when it ended the sample (then it is not to be evaluated). */
   push(choice: Choice): boolean {
     if (this.finish) throw new Error("push on a finished sample");
-    if (this.vocab.isEndOfGeneration(choice.token)) {
+    if (this.endsOn(choice.token)) {
       this.end("eos");
       return false;
     }

@@ -5,6 +5,7 @@ import { getRuntime } from "../backend/native-addon.ts";
 import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
 import { decodeSequential, decodeSpeculative, type DecodeTiming } from "../decoding/decoders.ts";
+import { SpeculationCosts } from "../decoding/draft-length.ts";
 import { SampleState } from "../decoding/sample-state.ts";
 import { createStrategy } from "../decoding/strategies/index.ts";
 import type { ModelRole, SamplingSettings } from "../decoding/types.ts";
@@ -39,6 +40,8 @@ export interface GenerationSummary {
 
 export class Engine {
   private expertBaseLoading: Promise<ModelBackend> | null = null;
+  /** Measured draft and verification costs of this pair, which choose speculative draft lengths. */
+  private readonly speculationCosts = new SpeculationCosts();
 
   private constructor(
     readonly options: EngineModelsOptions,
@@ -136,7 +139,7 @@ export class Engine {
     const samples = Array.from(
       { length: n },
       (_, i) =>
-        new SampleState(firstSample + i, seed, this.target.vocab, { maxTokens, stop: options.stop ?? [] }, options.onToken),
+        new SampleState(firstSample + i, seed, this.target.vocab, { maxTokens, stop: options.stop ?? [], ignoreEos: options.ignoreEos }, options.onToken),
     );
     const job = { strategy, models, samples, prompt: promptTokens, signal: options.signal };
     let timing: DecodeTiming;
@@ -147,7 +150,7 @@ export class Engine {
       if (draftMax !== undefined && !(Number.isInteger(draftMax) && draftMax >= 1 && draftMax <= 64)) {
         throw new InvalidArgumentError("draftMax", `must be an integer in [1, 64], got ${draftMax}`);
       }
-      timing = await decodeSpeculative(job, { draftMax, expertSampling });
+      timing = await decodeSpeculative(job, { draftMax, expertSampling, costs: this.speculationCosts });
     } else {
       timing = await decodeSequential(job);
     }

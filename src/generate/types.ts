@@ -43,6 +43,8 @@ export interface GenerateOptions {
   /** Index of the first sample in the random stream (sample i uses key seed/(firstSample+i)). */
   firstSample?: number;
   stop?: readonly string[];
+  /** Generate past end-of-generation tokens, up to maxTokens (fixed-length benchmarks; default false). */
+  ignoreEos?: boolean;
   /** Sampling of the target (and of `target`/`weighted`/`proxy` strategies). */
   targetSampling?: Partial<SamplingSettings>;
   /** Sampling of the expert's proposal (cosec-plus, `expert`). */

@@ -114,6 +114,7 @@ export function resolveRequest(
       targetSampling,
       expertSampling,
       speculative: speculative ? (draftMax !== undefined ? { draftMax } : true) : false,
+      ignoreEos: x.ignore_eos ?? false,
     },
   };
 }

@@ -36,6 +36,7 @@ export const cosecExtensionSchema = {
     expert_top_k: { type: "integer", minimum: 0 },
     speculative: { type: "boolean" },
     draft_max: { type: "integer", minimum: 1, maximum: 64 },
+    ignore_eos: { type: "boolean" },
   },
 } as const;
 
@@ -130,6 +131,8 @@ export interface CosecExtension {
   expert_top_k?: number;
   speculative?: boolean;
   draft_max?: number;
+  /** Generate to max_tokens past end-of-text tokens (as vLLM's ignore_eos; for benchmarks). */
+  ignore_eos?: boolean;
 }
 
 export interface CommonRequest {

@@ -370,6 +370,22 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
     }
   });
 
+  it("past end-of-text tokens with ignoreEos, to the token limit", async () => {
+    const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 40, n: 2, seed: 5, ignoreEos: true };
+    const sequential = await engine.generate("def f(x):\n", base);
+    for (const r of sequential) {
+      assert.equal(r.finishReason, "length");
+      assert.equal(r.tokens.length, 40);
+    }
+    for (const draftMax of [3, undefined]) {
+      const spec = await engine.generate("def f(x):\n", { ...base, speculative: draftMax ? { draftMax } : true });
+      assert.deepEqual(
+        spec.map((r) => r.tokens),
+        sequential.map((r) => r.tokens),
+      );
+    }
+  });
+
   it("accepts drafts and reports round statistics", async () => {
     // A greedy pair where the target is steered by the expert's drafts: statistics must add up.
     const { results, speculative } = await engine.generateWithStats("def f(x):\n", {

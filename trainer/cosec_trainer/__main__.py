@@ -16,6 +16,9 @@ import torch
 from .errors import TrainerError
 from .progress import emit, log
 
+# gguf_export.OUT_TYPES' keys (that module is imported only when exporting: it is slow to import).
+OUT_TYPE_NAMES = ["f32", "f16", "bf16", "q8_0", "q4_0"]
+
 
 def _loop_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training loop")
@@ -223,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", required=True, help="output Hugging Face folder")
     c.add_argument("--gguf", help="also write a GGUF file here")
-    c.add_argument("--outtype", default="f32", choices=["f32", "f16", "bf16", "q8_0"])
+    c.add_argument("--outtype", default="f32", choices=OUT_TYPE_NAMES)
     c.set_defaults(func=cmd_create)
 
     t = sub.add_parser("pretrain", help="causal LM training on text/code files, folders or JSONL (text field)")
@@ -278,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--adapter", help="PEFT LoRA adapter folder (needs --base)")
     e.add_argument("--base", help="base model folder of --adapter")
     e.add_argument("--what", choices=["model", "adapter", "merged"], help="default: adapter for LoRA runs, else model")
-    e.add_argument("--outtype", default="f32", choices=["f32", "f16", "bf16", "q8_0"])
+    e.add_argument("--outtype", default="f32", choices=OUT_TYPE_NAMES)
     e.add_argument("--out", required=True)
     e.set_defaults(func=cmd_export)
     return p

@@ -25,7 +25,10 @@ OUT_TYPES = {
     "f16": (gguf.GGMLQuantizationType.F16, gguf.LlamaFileType.MOSTLY_F16),
     "bf16": (gguf.GGMLQuantizationType.BF16, gguf.LlamaFileType.MOSTLY_BF16),
     "q8_0": (gguf.GGMLQuantizationType.Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    # 4-bit blocks of 32: what CPU users mostly run; llama.cpp repacks it for fast batched matmul.
+    "q4_0": (gguf.GGMLQuantizationType.Q4_0, gguf.LlamaFileType.MOSTLY_Q4_0),
 }
+_BLOCK_QUANTS = (gguf.GGMLQuantizationType.Q8_0, gguf.GGMLQuantizationType.Q4_0)
 
 _LAYER_MAP = {
     "input_layernorm": "attn_norm",
@@ -80,7 +83,7 @@ def _rope_theta(config) -> float:
 
 
 def _encode(arr: np.ndarray, qtype: gguf.GGMLQuantizationType) -> tuple[np.ndarray, gguf.GGMLQuantizationType]:
-    """1-D tensors (norms, biases) stay F32 as llama.cpp expects; Q8_0 needs rows of 32."""
+    """1-D tensors (norms, biases) stay F32 as llama.cpp expects; Q8_0/Q4_0 need rows of 32."""
     if arr.ndim <= 1 or qtype == gguf.GGMLQuantizationType.F32:
         return arr.astype(np.float32), gguf.GGMLQuantizationType.F32
     if qtype == gguf.GGMLQuantizationType.F16:
@@ -89,7 +92,7 @@ def _encode(arr: np.ndarray, qtype: gguf.GGMLQuantizationType) -> tuple[np.ndarr
         # torch rounds to nearest even like gguf.quants, but vectorised in C.
         bits = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).to(torch.bfloat16).view(torch.int16)
         return bits.numpy().view(np.uint8).reshape(*arr.shape[:-1], arr.shape[-1] * 2), qtype
-    if qtype == gguf.GGMLQuantizationType.Q8_0 and arr.shape[-1] % 32 != 0:
+    if qtype in _BLOCK_QUANTS and arr.shape[-1] % 32 != 0:
         return arr.astype(np.float16), gguf.GGMLQuantizationType.F16
     return gguf.quants.quantize(arr.astype(np.float32), qtype), qtype
 
@@ -275,7 +278,7 @@ def export_adapter(
     outtype: str = "f32",
     name: str = "cosec-lora",
 ) -> Path:
-    if outtype not in ("f32", "f16", "bf16", "q8_0"):
+    if outtype not in OUT_TYPES:
         raise ExportError(f"unknown outtype {outtype!r}")
     arch = model_arch(base_config)
     out = Path(out)
@@ -286,7 +289,7 @@ def export_adapter(
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, lora_alpha_for_llama_cpp(peft_config))
     qtype = OUT_TYPES[outtype][0]
-    if qtype == gguf.GGMLQuantizationType.Q8_0:
+    if qtype in _BLOCK_QUANTS:
         qtype = gguf.GGMLQuantizationType.F16  # rank-8 rows are too short to quantize usefully
     _write(writer, adapter_tensors(lora_state, base_config, arch), qtype, out)
     return out

@@ -109,9 +109,11 @@ def test_other_vocab_differs_in_one_token(fixtures_dir, reference):
     assert [i for i in range(len(a)) if a[i] != b[i]] == [reference["renamedTokenId"]]
 
 
-def test_f16_bf16_q8_tensor_types(tmp_path, tokenizer):
+def test_f16_bf16_q8_q4_tensor_types(tmp_path, tokenizer):
     model = create_model("llama", "tiny", tokenizer, seed=0)
-    for outtype, want in (("f16", "F16"), ("bf16", "BF16"), ("q8_0", "Q8_0")):
+    # Worst rounding error relative to a block's largest weight: half a step (Q4_0: a whole step,
+    # its -8..7 codes put the largest magnitude at -8 and clip the opposite sign at 7).
+    for outtype, want, tol in (("f16", "F16", 0.01), ("bf16", "BF16", 0.01), ("q8_0", "Q8_0", 0.01), ("q4_0", "Q4_0", 0.13)):
         path = ge.export_model(model, tokenizer, tmp_path / f"m-{outtype}.gguf", outtype=outtype)
         kv, tensors = read_gguf(path)
         assert tensors["blk.0.attn_q.weight"].type.name == want
@@ -121,7 +123,7 @@ def test_f16_bf16_q8_tensor_types(tmp_path, tokenizer):
         ref = model.state_dict()["model.layers.0.mlp.down_proj.weight"].numpy()
         back = tensors["blk.0.ffn_down.weight"].to_float()
         assert back.shape == ref.shape
-        assert np.abs(back - ref).max() < 0.01 * np.abs(ref).max() + 1e-6
+        assert np.abs(back - ref).max() < tol * np.abs(ref).max() + 1e-6
 
 
 def test_f16_loads_in_llama_cpp(tmp_path, tokenizer):

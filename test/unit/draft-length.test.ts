@@ -1,0 +1,74 @@
+// The speculative draft-length chooser: expected tokens per round, the verification cost model, and
+// the choice of k from costs and acceptance (checked against the closed form by brute force).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DRAFT_MAX, DRAFT_MIN, DraftLengthChooser, SpeculationCosts } from "../../src/decoding/draft-length.ts";
+
+function feed(costs: SpeculationCosts, step: number, verify: (n: number) => number, sizes: number[]): void {
+  costs.draftStepMs.add(step);
+  costs.roundOverheadMs.add(0);
+  for (const n of sizes) costs.observeVerify(n, verify(n));
+}
+
+/** Observes rounds until the acceptance estimate settles on `a` (rounds of 10 drafts, 10a kept). */
+function settle(chooser: DraftLengthChooser, a: number): void {
+  for (let r = 0; r < 60; r++) chooser.observe({ drafted: 10, accepted: 10 * a, rejections: 10 * (1 - a) });
+}
+
+describe("draft length", () => {
+  it("expected tokens per round is the geometric sum, k + 1 at full acceptance", () => {
+    assert.equal(DraftLengthChooser.tokensPerRound(4, 1), 5);
+    assert.ok(Math.abs(DraftLengthChooser.tokensPerRound(3, 0.5) - (1 + 0.5 + 0.25 + 0.125)) < 1e-12);
+    assert.equal(DraftLengthChooser.tokensPerRound(8, 0), 1);
+  });
+
+  it("verification costs: measured sizes exact, others interpolated, never decreasing", () => {
+    const c = new SpeculationCosts();
+    assert.equal(c.verify(3), undefined);
+    c.observeVerify(2, 10);
+    c.observeVerify(6, 18);
+    assert.equal(c.verify(2), 10);
+    assert.equal(c.verify(4), 14);
+    assert.ok(c.verify(9)! >= 18, "extrapolation upward keeps growing");
+    c.observeVerify(9, 12); // noise: a larger batch measured cheaper
+    assert.ok(c.verify(9)! >= c.verify(6)!);
+    assert.ok(c.verify(1)! <= 10 && c.verify(1)! > 0);
+  });
+
+  it("a fixed draft length is kept whatever is observed", () => {
+    const c = new SpeculationCosts();
+    feed(c, 1, (n) => 10 + n, [1, 2, 5, 9]);
+    const ch = new DraftLengthChooser(c, 7);
+    settle(ch, 0.1);
+    assert.equal(ch.next(), 7);
+  });
+
+  it("chooses the k with the most tokens per millisecond", () => {
+    const verify = (n: number) => 10 + 4 * (n - 1); // CPU-like: each extra token costs 40% of one
+    for (const a of [0.3, 0.6, 0.8, 0.95]) {
+      const c = new SpeculationCosts();
+      feed(c, 0.5, verify, [1, 2, 3, 5, 9, 17]);
+      const ch = new DraftLengthChooser(c);
+      settle(ch, a);
+      const rate = (k: number) => DraftLengthChooser.tokensPerRound(k, ch.acceptance) / ((k + 1) * 0.5 + c.verify(k + 1)!);
+      let best = DRAFT_MIN;
+      for (let k = DRAFT_MIN; k <= DRAFT_MAX; k++) if (rate(k) > rate(best)) best = k;
+      assert.equal(ch.next(), best, `acceptance ${a}`);
+      assert.ok(Math.abs(ch.acceptance - a) < 0.02);
+    }
+  });
+
+  it("drafts longer when acceptance is higher or verification cheaper", () => {
+    const k = (a: number, slope: number) => {
+      const c = new SpeculationCosts();
+      feed(c, 0.5, (n) => 10 + slope * (n - 1), [1, 2, 3, 5, 9, 17]);
+      const ch = new DraftLengthChooser(c);
+      settle(ch, a);
+      return ch.next();
+    };
+    assert.ok(k(0.95, 1) > k(0.5, 1));
+    assert.ok(k(0.8, 0.5) > k(0.8, 6));
+    assert.equal(k(0.99, 0.1), DRAFT_MAX);
+    assert.equal(k(0.05, 6), DRAFT_MIN);
+  });
+});
