@@ -13,7 +13,7 @@ phases:
   pretrain   causal LM training on text/code files, folders, or JSONL with a "text" field
   distill    phase 1: distil a teacher into a student with the same tokenizer (fkl / rkl [+ CE])
   security   phase 2: LoRA security expert on SVEN pairs (CE on changed tokens + KL elsewhere)
-  export     write GGUF (F32/F16/BF16/Q8_0) from a run checkpoint, a model folder or a PEFT adapter
+  export     write GGUF (F32/F16/BF16/Q8_0/Q4_0) from a run checkpoint, a model folder or a PEFT adapter
 
 options handled by cosec (everything else is passed to the trainer):
   --processes N   data-parallel training under torchrun with N processes (gloo on CPU, nccl on CUDA)
@@ -21,7 +21,8 @@ options handled by cosec (everything else is passed to the trainer):
   --log           also show the trainer's log lines (stderr)
 
 Run \`cosec train <phase> --help\` for the phase's options. Common ones: --run-dir DIR,
---steps N, --batch-size N, --lr X, --eval-every N, --save-every N, --resume, --seed N, --device.`;
+--steps N, --batch-size N, --lr X, --eval-every N, --save-every N, --resume, --seed N, --device,
+--precision auto|fp32|bf16 (auto: bf16 mixed precision on CUDA and on CPUs with native bf16).`;
 
 interface Own {
   processes: number;

@@ -63,14 +63,15 @@ const BUDGETS: Record<BudgetName, Budget> = {
     // With the 4k vocabulary: target ≈5.4M parameters, expert ≈0.9M (about 1/6).
     targetSize: "4m",
     expertSize: "tiny",
-    // Sized from measured throughput (trainer, 4m preset, block 384, batch 8: 423 tokens/s on 2
-    // cores shared with other work, load ≈3.5; assumed ≈850 on 2 free cores): ≈12 min of target
-    // training (≈0.6M tokens), ≈3 min distillation, ≈2 min security LoRA.
-    targetPretrainSteps: 130,
-    targetDomainSteps: 70,
+    // Sized from measured throughput on 2 free Zen 4 cores (4m preset, block 384, batch 8): 1,110
+    // tokens/s in fp32, 2,680 with bf16 mixed precision, which the trainer picks on CPUs with native
+    // bf16. At bf16: ≈9 min of target training (≈1.4M tokens), ≈4 min distillation, ≈3 min
+    // security LoRA; on a CPU without bf16 the build takes about twice as long.
+    targetPretrainSteps: 300,
+    targetDomainSteps: 150,
     domainMix: 0.5,
     domainRepeat: 4,
-    distillSteps: 100,
+    distillSteps: 150,
     securityEpochs: 1,
     securityMaxSteps: 90,
     loraRank: 8, // CoSec+'s rank

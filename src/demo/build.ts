@@ -173,7 +173,7 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
     const model = cli.latestModelDir(runDir);
     if (!model) throw new TrainerProcessError(`${label}: the trainer finished but ${runRel} has no checkpoint`);
     const start = lastEvent(events, "start");
-    return { model, info: { steps, trainableParams: start.trainable_params ?? null, ...lastEvent(events, "done") } };
+    return { model, info: { steps, trainableParams: start.trainable_params ?? null, precision: start.precision ?? null, ...lastEvent(events, "done") } };
   }
 
   const targetSettings = { size: budget.targetSize, context: cli.modelContext(budget), seqLen: budget.seqLen, batch: budget.batch, lr: budget.learningRate, steps: [budget.targetPretrainSteps, budget.targetDomainSteps] };

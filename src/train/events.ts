@@ -13,7 +13,7 @@ export interface ProgressEvent {
 
 export type TrainerEvent =
   | ProgressEvent
-  | { event: "start"; phase: string; steps: number; start_step: number; trainable_params: number; world: number }
+  | { event: "start"; phase: string; steps: number; start_step: number; trainable_params: number; world: number; precision?: "fp32" | "bf16" }
   | ({ event: "eval"; step: number; val_loss: number } & Record<string, unknown>)
   | { event: "checkpoint"; step: number; path: string }
   | ({ event: "done" } & Record<string, unknown>)

@@ -37,6 +37,12 @@ def _loop_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
     g.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     g.add_argument("--threads", type=int, default=0, help="CPU threads for PyTorch (0: its default)")
+    g.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16"],
+        help="bf16 mixed precision (fp32 weights); auto: bf16 on CUDA and on CPUs with native bf16, else fp32",
+    )
 
 
 def _loop(ns):

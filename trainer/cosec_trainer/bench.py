@@ -44,7 +44,8 @@ def plain_loop(model, blocks: torch.Tensor, steps: int, batch: int, lr: float, s
 def cosec_loop(model, tok, blocks, steps, batch, lr, skip, device_name) -> float:
     with tempfile.TemporaryDirectory() as d:
         phase = PretrainPhase(model, tok, blocks, blocks[:1])
-        args = LoopArgs(run_dir=str(Path(d) / "run"), steps=steps, batch_size=batch, lr=lr, warmup=0, device=device_name)
+        # fp32 like the plain loop: the ratio measures the loop, not mixed precision.
+        args = LoopArgs(run_dir=str(Path(d) / "run"), steps=steps, batch_size=batch, lr=lr, warmup=0, device=device_name, precision="fp32")
         import contextlib, io
 
         with contextlib.redirect_stdout(io.StringIO()):

@@ -39,6 +39,7 @@ class LoopArgs:
     seed: int = 0
     resume: bool = False
     device: str = "auto"
+    precision: str = "auto"  # auto | fp32 | bf16 (mixed precision: fp32 weights, bf16 matmuls)
 
 
 class Phase(Protocol):
@@ -63,6 +64,27 @@ def pick_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise TrainerError("--device cuda requested but CUDA is not available")
     return torch.device(name)
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX: bf16 matmuls run at twice fp32's rate or more (2.4x measured on 2 Zen 4
+    cores for the 4m preset); elsewhere PyTorch would emulate bf16, which is slower than fp32."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def pick_autocast(precision: str, device: torch.device):
+    if precision not in PRECISIONS:
+        raise TrainerError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" or cpu_has_native_bf16() else "fp32"
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"), precision
 
 
 def lr_at(step: int, a: LoopArgs) -> float:
@@ -155,13 +177,16 @@ def run(phase: Phase, a: LoopArgs, config: dict) -> dict:
                 model, device_ids=[device.index] if device.type == "cuda" else None
             )
         n_trainable = sum(p.numel() for p in params)
+        autocast, precision = pick_autocast(a.precision, device)
         if d.main:
-            log(f"{phase.name}: {n_trainable:,} trainable parameters, {phase.n_train} training samples, device {device}, {d.world} process(es)")
-            emit("start", phase=phase.name, steps=a.steps, start_step=start, trainable_params=n_trainable, world=d.world)
+            log(
+                f"{phase.name}: {n_trainable:,} trainable parameters, {phase.n_train} training samples, "
+                f"device {device} ({precision}), {d.world} process(es)"
+            )
+            emit("start", phase=phase.name, steps=a.steps, start_step=start, trainable_params=n_trainable, world=d.world, precision=precision)
         meter = Meter(start, a.steps)
         metrics = (run_dir / "metrics.jsonl").open("a") if d.main else None
         last_eval: dict = {}
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
         def save(name: str, step: int, point_latest: bool) -> None:
             tmp = ck.ckpt_root(run_dir) / f".tmp-{name}"
