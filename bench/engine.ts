@@ -149,7 +149,7 @@ async function benchDecoding(p: Pair): Promise<void> {
   ];
   // Warm-up: page-in of weights, allocator, and a first measurement of the pair's draft and
   // verification costs (the engine keeps them, as a server would between requests).
-  await engine.generate(prompts[0], { strategy: "cosec-plus", speculative: true, maxTokens: 16, seed: 99 });
+  await engine.generate(prompts[0], { strategy: "cosec-plus", speculative: true, maxTokens: 32, seed: 99, ignoreEos: true });
   const rates: number[] = [];
   for (const [name, opts] of modes) {
     let tokens = 0;

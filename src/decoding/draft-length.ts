@@ -26,6 +26,8 @@ const PRIOR_SLOPE = 0.25;
  * step, the verification of n tokens per sample, and the rest of a round (decisions, rollback).
  */
 export class SpeculationCosts {
+  /** Long-run per-draft acceptance of the pair: the starting estimate of each generation. */
+  readonly acceptance = new Ewma(0.05);
   readonly draftStepMs = new Ewma(0.2);
   readonly roundOverheadMs = new Ewma(0.2);
   private readonly verifyMs = new Map<number, Ewma>();
@@ -33,16 +35,16 @@ export class SpeculationCosts {
   observeVerify(tokensPerSample: number, ms: number): void {
     let e = this.verifyMs.get(tokensPerSample);
     if (!e) this.verifyMs.set(tokensPerSample, (e = new Ewma(0.2)));
-    e.add(ms);
+    // A scheduler hiccup can make one call take many times its usual cost: cap what one
+    // observation may move the estimate, so a spike does not steer several rounds.
+    e.add(e.value === undefined ? ms : Math.min(ms, 2 * e.value));
   }
 
   /** Estimated verification ms for n tokens per sample: measured, else interpolated, never decreasing in n. */
   verify(n: number): number | undefined {
-    const known = [...this.verifyMs.entries()].map(([m, e]) => [m, e.value!] as const).sort((a, b) => a[0] - b[0]);
+    const known = [...this.verifyMs.entries()].map(([m, e]) => [m, e.value!] as [number, number]).sort((a, b) => a[0] - b[0]);
     if (known.length === 0) return undefined;
-    // Running maximum: a larger batch never costs less (measurement noise can say otherwise).
-    const mono: [number, number][] = [];
-    for (const [m, ms] of known) mono.push([m, Math.max(ms, mono.length ? mono[mono.length - 1][1] : 0)]);
+    const mono = nonDecreasing(known);
     const below = mono.filter(([m]) => m <= n);
     const above = mono.filter(([m]) => m > n);
     if (below.length && below[below.length - 1][0] === n) return below[below.length - 1][1];
@@ -61,6 +63,27 @@ export class SpeculationCosts {
   }
 }
 
+/**
+ * The closest non-decreasing sequence (pool-adjacent-violators): where a larger batch measured
+ * cheaper than a smaller one, both get their mean, rather than noise at one size raising all larger ones.
+ */
+function nonDecreasing(points: [number, number][]): [number, number][] {
+  const blocks: { sum: number; count: number; first: number; last: number }[] = [];
+  points.forEach(([, ms], i) => {
+    blocks.push({ sum: ms, count: 1, first: i, last: i });
+    while (blocks.length > 1 && blocks[blocks.length - 2].sum / blocks[blocks.length - 2].count > blocks[blocks.length - 1].sum / blocks[blocks.length - 1].count) {
+      const b = blocks.pop()!;
+      const a = blocks[blocks.length - 1];
+      a.sum += b.sum;
+      a.count += b.count;
+      a.last = b.last;
+    }
+  });
+  const out = points.map(([m]) => [m, 0] as [number, number]);
+  for (const b of blocks) for (let i = b.first; i <= b.last; i++) out[i][1] = b.sum / b.count;
+  return out;
+}
+
 export interface RoundOutcome {
   /** Drafts offered and kept, summed over the round's samples. */
   drafted: number;
@@ -69,11 +92,16 @@ export interface RoundOutcome {
   rejections: number;
 }
 
+/** Weight, in drafts, of the prior acceptance; and the per-round decay of the observed counts. */
+const PRIOR_DRAFTS = 4;
+const DECAY = 0.95;
+
 /** Per-generation acceptance estimate plus the pair's costs: the draft length of the next round. */
 export class DraftLengthChooser {
-  // Decayed success/failure counts of single drafts, with a weak prior of α = 0.75.
-  private kept = 1.5;
-  private rejected = 0.5;
+  // Decayed success/failure counts of single drafts, starting from the pair's long-run acceptance
+  // (0.75 before any) weighted as a few drafts: one unlucky round must not collapse k.
+  private kept: number;
+  private rejected: number;
   private current = 4;
 
   constructor(
@@ -81,6 +109,9 @@ export class DraftLengthChooser {
     private readonly fixed?: number,
   ) {
     if (fixed !== undefined) this.current = fixed;
+    const prior = costs.acceptance.value ?? 0.75;
+    this.kept = PRIOR_DRAFTS * prior;
+    this.rejected = PRIOR_DRAFTS * (1 - prior);
   }
 
   get acceptance(): number {
@@ -92,9 +123,10 @@ export class DraftLengthChooser {
   }
 
   observe(outcome: RoundOutcome): void {
-    const decay = 0.85;
-    this.kept = decay * this.kept + outcome.accepted;
-    this.rejected = decay * this.rejected + outcome.rejections;
+    this.kept = DECAY * this.kept + outcome.accepted;
+    this.rejected = DECAY * this.rejected + outcome.rejections;
+    const trials = outcome.accepted + outcome.rejections;
+    if (trials > 0) this.costs.acceptance.add(outcome.accepted / trials);
     if (this.fixed === undefined) this.current = this.best();
   }
 

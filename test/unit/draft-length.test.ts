@@ -35,6 +35,17 @@ describe("draft length", () => {
     assert.ok(c.verify(1)! <= 10 && c.verify(1)! > 0);
   });
 
+  it("one slow call moves a verification estimate by a bounded step", () => {
+    const c = new SpeculationCosts();
+    c.observeVerify(3, 10);
+    c.observeVerify(3, 500); // a scheduler hiccup
+    assert.ok(Math.abs(c.verify(3)! - 12) < 1e-9, `got ${c.verify(3)}`);
+    // Pooled, not maxed: noise at one size does not lift every larger size to it.
+    c.observeVerify(5, 11);
+    c.observeVerify(4, 30);
+    assert.ok(c.verify(5)! < 30 && c.verify(5)! >= c.verify(4)!);
+  });
+
   it("a fixed draft length is kept whatever is observed", () => {
     const c = new SpeculationCosts();
     feed(c, 1, (n) => 10 + n, [1, 2, 5, 9]);
