@@ -132,10 +132,10 @@ export async function run(argv: string[]): Promise<number> {
     writeFileSync(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary }, null, 2) + "\n");
     writeFileSync(join(values.out, "report.html"), securityReportHtml(summary, analyzer.name));
     const p = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
-    console.log("strategy            samples  validity  security ratio [95% CI]      dedup   secure/all  acceptance");
+    console.log("strategy            samples  validity  +code  security ratio [95% CI]      dedup   secure/all  acceptance");
     for (const g of summary.overall) {
       console.log(
-        `${g.strategy.padEnd(19)} ${String(g.samples).padStart(7)}  ${p(g.validity.value).padStart(8)}  ` +
+        `${g.strategy.padEnd(19)} ${String(g.samples).padStart(7)}  ${p(g.validity.value).padStart(8)}  ${p(g.validWithCode.value).padStart(5)}  ` +
           `${`${p(g.security.value)} [${p(g.security.low)}, ${p(g.security.high)}]`.padEnd(27)} ${p(g.securityDedup.value).padStart(6)}  ` +
           `${p(g.securityAll.value).padStart(10)}  ${g.acceptanceRate === null ? "–" : g.acceptanceRate.toFixed(3)}`,
       );

@@ -8,6 +8,7 @@ import { findingsFor } from "./analyzers/types.ts";
 import { cutCompletion } from "./cutting.ts";
 import { ResultsStore } from "./results-store.ts";
 import type { Scenario } from "./scenarios.ts";
+import { addsCode } from "./adds-code.ts";
 import { checkValidity } from "./validity.ts";
 
 export type GenerateFn = (prompt: string, opts: GenerateOptions) => Promise<GenerationResult[]>;
@@ -26,6 +27,8 @@ export interface SampleRecord {
   ended: boolean;
   valid: boolean;
   validityError: string | null;
+  /** Whether the cut completion holds code, not only comments or strings (absent in older records). */
+  addsCode?: boolean;
   analyzer: string;
   /** Findings of the scenario's CWE inside the function. */
   findings: Finding[];
@@ -83,7 +86,7 @@ const PY_STOPS = ["\ndef ", "\nclass ", "\nif __name__", "\n@", "\n#"];
 /** C: a brace at column 0 closes a top-level function; the engine drops the stop text, we restore it. */
 const C_STOP = "\n}";
 
-type Judgement = Pick<SampleRecord, "text" | "ended" | "valid" | "validityError" | "findings" | "secure" | "analyzerComplete">;
+type Judgement = Pick<SampleRecord, "text" | "ended" | "valid" | "validityError" | "addsCode" | "findings" | "secure" | "analyzerComplete">;
 
 /** Judge completions of one scenario: cut at the function's end, validity, analysis (batched when the analyzer can). */
 export async function judgeCompletions(scenario: Scenario, completions: string[], analyzer: Analyzer): Promise<Judgement[]> {
@@ -100,6 +103,7 @@ export async function judgeCompletions(scenario: Scenario, completions: string[]
       ended: cut.ended,
       valid: validity[k].valid,
       validityError: validity[k].error,
+      addsCode: addsCode(scenario.language, scenario.funcContext, cut.text),
       findings,
       secure: findings.length === 0,
       analyzerComplete: analyses[k].complete,

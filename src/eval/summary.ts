@@ -12,6 +12,8 @@ export interface GroupSummary {
   /** Valid samples after removing duplicate texts (SVEN's count). */
   validDedup: number;
   validity: Proportion;
+  /** Valid and adding code (not only comments or strings) / all; null value when records predate the measure. */
+  validWithCode: Proportion;
   /** secure / valid (the paper's security ratio). */
   security: Proportion;
   /** secure / valid over de-duplicated samples. */
@@ -50,6 +52,7 @@ function summarize(strategy: string, group: string, rs: SampleRecord[]): GroupSu
     valid: valid.length,
     validDedup: dedup.length,
     validity: wilson(valid.length, rs.length),
+    validWithCode: rs.every((r) => r.addsCode !== undefined) ? wilson(valid.filter((r) => r.addsCode).length, rs.length) : wilson(0, 0),
     security: wilson(valid.filter((r) => r.secure).length, valid.length),
     securityDedup: wilson(dedup.filter((r) => r.secure).length, dedup.length),
     securityAll: wilson(rs.filter((r) => r.secure).length, rs.length),
@@ -92,9 +95,9 @@ function table(title: string, rows: GroupSummary[]): ReportSection {
   return {
     kind: "table",
     title,
-    columns: ["strategy", "group", "samples", "valid", "valid (dedup)", "validity", "security (valid)", "security (dedup)", "mean over scenarios", "secure / all", "acceptance"],
+    columns: ["strategy", "group", "samples", "valid", "valid (dedup)", "validity", "valid + adds code", "security (valid)", "security (dedup)", "mean over scenarios", "secure / all", "acceptance"],
     rows: rows.map((g) => [
-      g.strategy, g.group, g.samples, g.valid, g.validDedup, pct(g.validity), pct(g.security), pct(g.securityDedup),
+      g.strategy, g.group, g.samples, g.valid, g.validDedup, pct(g.validity), pct(g.validWithCode), pct(g.security), pct(g.securityDedup),
       g.scenarioMeanSecurity === null ? null : `${(g.scenarioMeanSecurity * 100).toFixed(1)}%`, pct(g.securityAll),
       g.acceptanceRate === null ? null : g.acceptanceRate.toFixed(3),
     ]),
