@@ -189,8 +189,9 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const firstStep = performance.now();
       let step = await caches.evaluate("expert", active.map((i) => ({ i, tokens: pending[i], last: 1 })));
       // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
+      const promptRound = active.some((i) => pending[i].length > 1);
       let draftMs = 0;
-      if (active.every((i) => pending[i].length === 1)) costs.draftStepMs.add((draftMs = performance.now() - firstStep));
+      if (!promptRound) costs.draftStepMs.add((draftMs = performance.now() - firstStep));
       for (let depth = 0; ; depth++) {
         const still: number[] = [];
         drafting.forEach((n, m) => {
@@ -265,7 +266,8 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       timing.rounds++;
       timing.drafted += roundDrafted;
       timing.acceptedDrafts += roundAccepted;
-      costs.roundOverheadMs.add(Math.max(0, performance.now() - roundStart - draftMs - verifyMs));
+      // Not in a round whose first expert pass read a prompt: that pass is neither a draft step nor overhead.
+      if (!promptRound) costs.roundOverheadMs.add(Math.max(0, performance.now() - roundStart - draftMs - verifyMs));
       chooser.observe({ drafted: roundDrafted, accepted: roundAccepted, rejections: roundRejections });
     }
   } finally {
