@@ -31,6 +31,8 @@ export class SpeculationCosts {
   readonly draftStepMs = new Ewma(0.2);
   readonly roundOverheadMs = new Ewma(0.2);
   private readonly verifyMs = new Map<number, Ewma>();
+  /** The measured sizes made non-decreasing; rebuilt after a new observation, not per estimate. */
+  private table: [number, number][] | null = null;
 
   observeVerify(tokensPerSample: number, ms: number): void {
     let e = this.verifyMs.get(tokensPerSample);
@@ -38,13 +40,14 @@ export class SpeculationCosts {
     // A scheduler hiccup can make one call take many times its usual cost: cap what one
     // observation may move the estimate, so a spike does not steer several rounds.
     e.add(e.value === undefined ? ms : Math.min(ms, 2 * e.value));
+    this.table = null;
   }
 
   /** Estimated verification ms for n tokens per sample: measured, else interpolated, never decreasing in n. */
   verify(n: number): number | undefined {
-    const known = [...this.verifyMs.entries()].map(([m, e]) => [m, e.value!] as [number, number]).sort((a, b) => a[0] - b[0]);
-    if (known.length === 0) return undefined;
-    const mono = nonDecreasing(known);
+    this.table ??= nonDecreasing([...this.verifyMs.entries()].map(([m, e]) => [m, e.value!] as [number, number]).sort((a, b) => a[0] - b[0]));
+    const mono = this.table;
+    if (mono.length === 0) return undefined;
     const below = mono.filter(([m]) => m <= n);
     const above = mono.filter(([m]) => m > n);
     if (below.length && below[below.length - 1][0] === n) return below[below.length - 1][1];
