@@ -3,7 +3,7 @@
 //  2. decoding: target alone, sequential cosec-plus, speculative cosec-plus, tokens/s and ratios,
 //     acceptance rate, mean accepted run and mean draft length.
 // Usage: node --import tsx bench/engine.ts [--pair random,demo] [--target T.gguf --expert E.gguf
-//        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--skip-logits]
+//        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--rounds 2] [--skip-logits]
 // Pairs:
 //  - random: random-weight llama 25m target (25.7M parameters with the demo's 4k vocabulary) and tiny
 //    expert (0.9M), made by the trainer: 28x the parameters, the proportions of a 7B/0.5B pair with
@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { execFileSync } from "node:child_process";
 import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem } from "node-llama-cpp";
 import { LlamaBackend } from "../src/backend/llama-backend.ts";
+import { getRuntime } from "../src/backend/native-addon.ts";
 import { Engine } from "../src/generate/engine.ts";
 import type { GenerateOptions } from "../src/generate/types.ts";
 import { cacheRoot, repoRoot, venvPython } from "../src/paths.ts";
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     "expert-lora": { type: "string" },
     tokens: { type: "string", default: "64" },
     prompts: { type: "string", default: "6" },
+    rounds: { type: "string", default: "2" },
     "skip-logits": { type: "boolean" },
   },
 });
@@ -138,47 +140,67 @@ async function benchLogits(path: string): Promise<void> {
 async function benchDecoding(p: Pair): Promise<void> {
   const maxTokens = Number(values.tokens);
   const prompts = PROMPTS.slice(0, Number(values.prompts));
-  const engine = await Engine.load({ target: p.target, expert: p.expert, expertLora: p.expertLora, gpu: "cpu", contextSize: 1024 });
+  const pairOptions = { target: p.target, expert: p.expert, expertLora: p.expertLora, gpu: "cpu", contextSize: 1024 } as const;
+  const engine = await Engine.load(pairOptions);
+  const cores = (await getRuntime("cpu")).mathCores;
+  // Baselines at their best: the target alone also gets every core, through the same persistent
+  // thread pool. And co-decoding with each model kept to its own threads (no core lending).
+  const targetAllCores = await Engine.load({ target: p.target, gpu: "cpu", contextSize: 1024, targetThreads: cores });
+  const t = engine.target.info.threads;
+  const ownThreads = await Engine.load({ ...pairOptions, soloThreads: t, schedule: "overlap" });
   console.log(`\ndecoding (${p.label}): target ${(engine.target.info.parameterCount / 1e6).toFixed(1)}M params, expert ${(engine.expert!.info.parameterCount / 1e6).toFixed(1)}M params;`);
-  console.log(`  ${prompts.length} prompts x ${maxTokens} tokens (end-of-text ignored), 1 sample, seeds 0..${prompts.length - 1}, default threads;`);
+  console.log(`  ${values.rounds} rounds x ${prompts.length} prompts x ${maxTokens} tokens (end-of-text ignored), 1 sample, seeds 0..${prompts.length - 1};`);
+  console.log(`  threads: target ${t}, expert ${engine.expert!.info.threads}, either alone ${engine.cores.solo} (${cores} cores), co-decoding ${engine.cores.schedule};`);
   console.log("  tokens/s over prompt + generation wall time");
-  const modes: [string, GenerateOptions][] = [
-    ["target alone", { strategy: "target" }],
-    ["cosec-plus sequential", { strategy: "cosec-plus" }],
-    ["cosec-plus speculative", { strategy: "cosec-plus", speculative: true }],
+  const modes: [string, Engine, GenerateOptions][] = [
+    [`target alone, ${t} thread(s)`, ownThreads, { strategy: "target" }],
+    [`target alone, ${cores} threads`, targetAllCores, { strategy: "target" }],
+    ["cosec-plus sequential, own threads", ownThreads, { strategy: "cosec-plus" }],
+    ["cosec-plus sequential", engine, { strategy: "cosec-plus" }],
+    ["cosec-plus speculative, own threads", ownThreads, { strategy: "cosec-plus", speculative: true }],
+    ["cosec-plus speculative", engine, { strategy: "cosec-plus", speculative: true }],
   ];
   // Warm-up: page-in of weights, allocator, and a first measurement of the pair's draft and
   // verification costs (the engine keeps them, as a server would between requests).
-  await engine.generate(prompts[0], { strategy: "cosec-plus", speculative: true, maxTokens: 32, seed: 99, ignoreEos: true });
-  const rates: number[] = [];
-  for (const [name, opts] of modes) {
-    let tokens = 0;
-    let ms = 0;
-    let fromExpert = 0;
-    let rounds = 0;
-    let accepted = 0;
-    let drafted = 0;
-    for (const [i, prompt] of prompts.entries()) {
-      const { results, speculative } = await engine.generateWithStats(prompt, { ...opts, maxTokens, seed: i, ignoreEos: true });
-      const r = results[0];
-      tokens += r.tokens.length;
-      ms += r.timing.generateMs + r.timing.promptMs;
-      fromExpert += r.sources.filter((s) => s === "expert").length;
-      rounds += speculative?.rounds ?? 0;
-      accepted += speculative?.acceptedDrafts ?? 0;
-      drafted += speculative?.drafted ?? 0;
-    }
-    const tps = (tokens * 1000) / ms;
-    rates.push(tps);
-    const extra =
-      name === "target alone"
-        ? ""
-        : `, acceptance ${(fromExpert / tokens).toFixed(3)}` + (rounds ? `, mean accepted run ${(accepted / rounds).toFixed(2)} of ${(drafted / rounds).toFixed(2)} drafts/round` : "");
-    console.log(`  ${name.padEnd(24)} ${tps.toFixed(1).padStart(7)} tokens/s (${tokens} tokens)${extra}`);
+  for (const e of [engine, ownThreads, targetAllCores]) {
+    await e.generate(prompts[0], { strategy: e.expert ? "cosec-plus" : "target", speculative: !!e.expert, maxTokens: 32, seed: 99, ignoreEos: true });
   }
-  console.log(`  ratio sequential cosec-plus / target alone:  ${(rates[1] / rates[0]).toFixed(3)}  (goal >= 0.85)`);
-  console.log(`  ratio speculative cosec-plus / target alone: ${(rates[2] / rates[0]).toFixed(3)}  (goal >= 1.3)`);
-  await engine.dispose();
+  // Modes take turns prompt by prompt (rounds x prompts), so that drift in the machine's speed
+  // falls on every mode alike rather than on whichever ran last.
+  const totals = modes.map(() => ({ tokens: 0, ms: 0, fromExpert: 0, rounds: 0, accepted: 0, drafted: 0 }));
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const [i, prompt] of prompts.entries()) {
+      for (const [m, [, eng, opts]] of modes.entries()) {
+        const { results, speculative } = await eng.generateWithStats(prompt, { ...opts, maxTokens, seed: i, ignoreEos: true });
+        const r = results[0];
+        const t = totals[m];
+        t.tokens += r.tokens.length;
+        t.ms += r.timing.generateMs + r.timing.promptMs;
+        t.fromExpert += r.sources.filter((s) => s === "expert").length;
+        t.rounds += speculative?.rounds ?? 0;
+        t.accepted += speculative?.acceptedDrafts ?? 0;
+        t.drafted += speculative?.drafted ?? 0;
+      }
+    }
+  }
+  const rates: number[] = [];
+  for (const [m, [name]] of modes.entries()) {
+    const t = totals[m];
+    const tps = (t.tokens * 1000) / t.ms;
+    rates.push(tps);
+    const extra = name.startsWith("target alone")
+      ? ""
+      : `, acceptance ${(t.fromExpert / t.tokens).toFixed(3)}` +
+        (t.rounds ? `, mean accepted run ${(t.accepted / t.rounds).toFixed(2)} of ${(t.drafted / t.rounds).toFixed(2)} drafts/round` : "");
+    console.log(`  ${name.padEnd(36)} ${tps.toFixed(1).padStart(7)} tokens/s (${t.tokens} tokens)${extra}`);
+  }
+  const best = Math.max(rates[0], rates[1]);
+  console.log("  ratios to the faster target alone:");
+  console.log(`    sequential cosec-plus, own threads:  ${(rates[2] / best).toFixed(3)}`);
+  console.log(`    sequential cosec-plus:               ${(rates[3] / best).toFixed(3)}  (goal >= 0.85)`);
+  console.log(`    speculative cosec-plus, own threads: ${(rates[4] / best).toFixed(3)}`);
+  console.log(`    speculative cosec-plus:              ${(rates[5] / best).toFixed(3)}  (goal >= 1.3)`);
+  await Promise.all([engine.dispose(), targetAllCores.dispose(), ownThreads.dispose()]);
 }
 
 const list = pairs();

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ggml-cpu.h"
 #include "llama.h"
 
 namespace {
@@ -57,7 +58,11 @@ namespace {
   X(ggml_backend_dev_count)             \
   X(ggml_backend_dev_get)               \
   X(ggml_backend_dev_name)              \
-  X(ggml_backend_dev_type)
+  X(ggml_backend_dev_type)              \
+  X(llama_attach_threadpool)            \
+  X(llama_set_n_threads)                \
+  X(ggml_threadpool_params_default)     \
+  X(ggml_backend_reg_get_proc_address)
 
 struct Api {
 #define COSEC_DECLARE(name) decltype(&::name) name = nullptr;
@@ -253,7 +258,7 @@ class Context : public Napi::ObjectWrap<Context> {
     p.n_batch = o.Get("batchSize").As<Napi::Number>().Uint32Value();
     p.n_ubatch = p.n_batch;
     p.n_threads = o.Get("threads").As<Napi::Number>().Int32Value();
-    p.n_threads_batch = p.n_threads;
+    p.n_threads_batch = o.Get("threadsBatch").IsNumber() ? o.Get("threadsBatch").As<Napi::Number>().Int32Value() : p.n_threads;
     // Flash attention stays off unless asked for (node-llama-cpp's default too): on CPU it rounds
     // queries to F16, which moves logits by ~1e-2 on small models.
     p.flash_attn_type = o.Has("flashAttention") && o.Get("flashAttention").ToBoolean() ? LLAMA_FLASH_ATTN_TYPE_ENABLED
@@ -268,6 +273,10 @@ class Context : public Napi::ObjectWrap<Context> {
     if (!ctx_) throw err(env, "llama.cpp could not create a context (out of memory?)");
     vocabSize_ = api.llama_vocab_n_tokens(m->vocab());
     batchSize_ = p.n_batch;
+    threads_ = p.n_threads;
+    threadsBatch_ = p.n_threads_batch;
+    int maxThreads = o.Get("maxThreads").IsNumber() ? o.Get("maxThreads").As<Napi::Number>().Int32Value() : 0;
+    CreateThreadpool(std::max({p.n_threads, p.n_threads_batch, maxThreads}));
     if (o.Has("lora") && o.Get("lora").IsString()) {
       std::string lp = o.Get("lora").As<Napi::String>();
       float scale = o.Get("loraScale").As<Napi::Number>().FloatValue();
@@ -286,9 +295,35 @@ class Context : public Napi::ObjectWrap<Context> {
 
  private:
   friend class DecodeWorker;
+  // ggml's own path starts and joins fresh threads on every multi-threaded graph compute, which
+  // costs more than the work itself for small models. A persistent pool (created once, sized for
+  // the most threads any call may use) avoids that; poll 0 lets idle workers sleep at once instead
+  // of spinning on a core that the other model of the pair needs.
+  void CreateThreadpool(int threads) {
+    if (threads <= 1) return;
+    ggml_backend_reg_t cpu = api.ggml_backend_reg_by_name("CPU");
+    if (!cpu) return;
+    auto poolNew = reinterpret_cast<decltype(&ggml_threadpool_new)>(api.ggml_backend_reg_get_proc_address(cpu, "ggml_threadpool_new"));
+    poolFree_ = reinterpret_cast<decltype(&ggml_threadpool_free)>(api.ggml_backend_reg_get_proc_address(cpu, "ggml_threadpool_free"));
+    if (!poolNew || !poolFree_) return;
+    ggml_threadpool_params tp = api.ggml_threadpool_params_default(threads);
+    tp.poll = 0;
+    pool_ = poolNew(&tp);
+    poolThreads_ = pool_ ? threads : 1;
+  }
+  // Threads of one decode call: the caller's choice, else llama.cpp's rule (n_threads for one
+  // token, n_threads_batch for more). One-thread calls skip the pool (no worker to wake).
+  void SelectThreads(int requested, size_t tokens) {
+    int n = requested > 0 ? requested : tokens > 1 ? threadsBatch_ : threads_;
+    n = std::max(1, std::min(n, poolThreads_));
+    api.llama_set_n_threads(ctx_, n, n);
+    api.llama_attach_threadpool(ctx_, n > 1 ? pool_ : nullptr, n > 1 ? pool_ : nullptr);
+  }
   void Free() {
     if (ctx_) api.llama_free(ctx_);
     ctx_ = nullptr;
+    if (pool_ && poolFree_) poolFree_(pool_);
+    pool_ = nullptr;
     if (lora_) api.llama_adapter_lora_free(lora_);
     lora_ = nullptr;
   }
@@ -298,7 +333,8 @@ class Context : public Napi::ObjectWrap<Context> {
   }
 
   // decode(tokens: Int32Array, seqIds: Int32Array, positions: Int32Array, wantLogits: Uint8Array,
-  //        out: Float32Array) -> Promise<void>; rows of `out` follow the order of wantLogits=1 entries.
+  //        out: Float32Array, threads?: number) -> Promise<void>; rows of `out` follow the order of
+  //        wantLogits=1 entries; `threads` overrides the context's thread count for this call.
   Napi::Value Decode(const Napi::CallbackInfo& info);
 
   Napi::Value SeqRemove(const Napi::CallbackInfo& info) {
@@ -319,6 +355,9 @@ class Context : public Napi::ObjectWrap<Context> {
 
   llama_context* ctx_ = nullptr;
   llama_adapter_lora* lora_ = nullptr;
+  ggml_threadpool_t pool_ = nullptr;
+  decltype(&ggml_threadpool_free) poolFree_ = nullptr;
+  int poolThreads_ = 1, threads_ = 1, threadsBatch_ = 1;
   Napi::ObjectReference modelRef_;  // keeps the model alive as long as the context
   int32_t vocabSize_ = 0;
   uint32_t batchSize_ = 0;
@@ -328,7 +367,7 @@ class Context : public Napi::ObjectWrap<Context> {
 class DecodeWorker : public Napi::AsyncWorker {
  public:
   DecodeWorker(Napi::Env env, Context* c, Napi::Object self, std::vector<llama_token> tokens, std::vector<int32_t> seqs,
-               std::vector<int32_t> pos, std::vector<uint8_t> want, Napi::Float32Array out)
+               std::vector<int32_t> pos, std::vector<uint8_t> want, Napi::Float32Array out, int threads)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         c_(c),
@@ -336,7 +375,8 @@ class DecodeWorker : public Napi::AsyncWorker {
         seqs_(std::move(seqs)),
         pos_(std::move(pos)),
         want_(std::move(want)),
-        outData_(out.Data()) {
+        outData_(out.Data()),
+        threads_(threads) {
     selfRef_ = Napi::Persistent(self);
     outRef_ = Napi::Persistent(out.As<Napi::Object>());
   }
@@ -346,6 +386,7 @@ class DecodeWorker : public Napi::AsyncWorker {
     const size_t n = tokens_.size();
     const size_t chunk = c_->batchSize_;
     const size_t V = static_cast<size_t>(c_->vocabSize_);
+    c_->SelectThreads(threads_, std::min(n, chunk));
     llama_batch batch = api.llama_batch_init(static_cast<int32_t>(std::min(n, chunk)), 0, 1);
     size_t row = 0;
     for (size_t start = 0; start < n; start += chunk) {
@@ -395,6 +436,7 @@ class DecodeWorker : public Napi::AsyncWorker {
   std::vector<int32_t> seqs_, pos_;
   std::vector<uint8_t> want_;
   float* outData_;
+  int threads_;
   Napi::ObjectReference selfRef_, outRef_;
 };
 
@@ -417,10 +459,11 @@ Napi::Value Context::Decode(const Napi::CallbackInfo& info) {
     rows += want[i] ? 1 : 0;
   }
   if (out.ElementLength() < rows * static_cast<size_t>(vocabSize_)) throw err(env, "decode: output buffer too small");
+  int threads = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
   busy_ = true;
   auto* w = new DecodeWorker(env, this, info.This().As<Napi::Object>(), std::vector<llama_token>(tokens.Data(), tokens.Data() + n),
                              std::vector<int32_t>(seqs.Data(), seqs.Data() + n), std::vector<int32_t>(pos.Data(), pos.Data() + n),
-                             std::vector<uint8_t>(want.Data(), want.Data() + n), out);
+                             std::vector<uint8_t>(want.Data(), want.Data() + n), out, threads);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -5,6 +5,7 @@ import { readGgufFileInfo } from "node-llama-cpp";
 import { ContextOverflowError, CosecError, ModelLoadError } from "../errors.ts";
 import { getRuntime, type AddonContext, type AddonModel } from "./native-addon.ts";
 import type {
+  EvaluationOptions,
   EvaluationRequest,
   LoadOptions,
   LogitsFor,
@@ -139,7 +140,7 @@ interface Settle {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
-type EvalOp = { kind: "eval"; requests: readonly EvaluationRequest[] } & Settle;
+type EvalOp = { kind: "eval"; requests: readonly EvaluationRequest[]; threads?: number } & Settle;
 type WorkOp = { kind: "work"; work: () => unknown } & Settle;
 type QueuedOp = EvalOp | WorkOp;
 
@@ -179,13 +180,15 @@ export class LlamaBackend implements ModelBackend {
     const raw = model.info();
     const maxSequences = Math.max(1, options.maxSequences ?? 1);
     const perSequence = options.contextSize ?? Math.min(raw.trainContextSize || 4096, 4096);
+    const threads = Math.max(1, options.threads ?? defaultThreads(rt.mathCores));
     let context: AddonContext;
     try {
       context = new rt.addon.Context(model, {
         contextSize: perSequence * maxSequences,
         sequences: maxSequences,
         batchSize: BATCH_SIZE,
-        threads: Math.max(1, options.threads ?? defaultThreads(rt.mathCores)),
+        threads,
+        maxThreads: options.maxThreads,
         lora: options.lora?.path,
         loraScale: options.lora?.scale ?? 1,
         kvF32: options.kvCache === "f32",
@@ -224,6 +227,7 @@ export class LlamaBackend implements ModelBackend {
       trainContextSize: raw.trainContextSize,
       parameterCount: raw.parameterCount,
       device: rt.device,
+      threads,
       ...(options.lora ? { lora: { path: options.lora.path, scale: options.lora.scale ?? 1 } } : {}),
     };
     return new LlamaBackend(info, vocab, tokenizer, model, context, perSequence, maxSequences);
@@ -245,7 +249,7 @@ export class LlamaBackend implements ModelBackend {
    * callers share forward passes without knowing of each other. Other operations (rollback,
    * release) are barriers between merged groups.
    */
-  private enqueue<T>(op: { kind: "eval"; requests: readonly EvaluationRequest[] } | { kind: "work"; work: () => T }): Promise<T> {
+  private enqueue<T>(op: { kind: "eval"; requests: readonly EvaluationRequest[]; threads?: number } | { kind: "work"; work: () => T }): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.ops.push({ ...op, resolve: resolve as (v: unknown) => void, reject } as QueuedOp);
       if (!this.pumping) void this.pump();
@@ -283,7 +287,9 @@ export class LlamaBackend implements ModelBackend {
         }
         if (group.length === 0) continue;
         try {
-          const all = await this.decode(group.flatMap((op) => op.requests));
+          // A merged decode runs with the most threads any of its callers asked for.
+          const threads = Math.max(0, ...group.map((op) => op.threads ?? 0));
+          const all = await this.decode(group.flatMap((op) => op.requests), threads);
           let at = 0;
           for (const op of group) {
             op.resolve(all.slice(at, at + op.requests.length));
@@ -321,12 +327,12 @@ export class LlamaBackend implements ModelBackend {
     return null;
   }
 
-  evaluateBatch(requests: readonly EvaluationRequest[]): Promise<Float32Array[][]> {
-    return this.enqueue({ kind: "eval", requests });
+  evaluateBatch(requests: readonly EvaluationRequest[], options: EvaluationOptions = {}): Promise<Float32Array[][]> {
+    return this.enqueue({ kind: "eval", requests, threads: options.threads });
   }
 
   /** One llama_decode over validated requests; rows are copied into each sequence's own buffer. */
-  private async decode(requests: readonly EvaluationRequest[]): Promise<Float32Array[][]> {
+  private async decode(requests: readonly EvaluationRequest[], threads: number): Promise<Float32Array[][]> {
     const seqs = requests.map((r) => r.sequence as LlamaSequence);
     let n = 0;
     let rows = 0;
@@ -352,7 +358,7 @@ export class LlamaBackend implements ModelBackend {
       }
     }
     if (this.scratch.length < rows * V) this.scratch = new Float32Array(rows * V);
-    await this.context.decode(tokens, seqIds, positions, want, this.scratch);
+    await this.context.decode(tokens, seqIds, positions, want, this.scratch, threads);
     // Views stay valid until the sequence's next evaluation.
     const results: Float32Array[][] = [];
     let row = 0;

@@ -30,7 +30,7 @@ export interface AddonModel {
 }
 
 export interface AddonContext {
-  decode(tokens: Int32Array, seqIds: Int32Array, positions: Int32Array, want: Uint8Array, out: Float32Array): Promise<void>;
+  decode(tokens: Int32Array, seqIds: Int32Array, positions: Int32Array, want: Uint8Array, out: Float32Array, threads?: number): Promise<void>;
   seqRemove(seq: number, from: number): boolean;
   contextSize(): number;
   dispose(): void;
@@ -47,6 +47,8 @@ export interface Addon {
       sequences: number;
       batchSize: number;
       threads: number;
+      /** Size of the persistent thread pool: the most threads one decode call may ask for. */
+      maxThreads?: number;
       lora?: string;
       loraScale?: number;
       kvF32?: boolean;

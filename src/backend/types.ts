@@ -22,6 +22,11 @@ export interface LoadOptions {
   flashAttention?: boolean;
   /** CPU threads for this model (default: physical cores). Give each model of a pair its own. */
   threads?: number;
+  /**
+   * The most CPU threads one evaluation may ask for (`EvaluationOptions.threads`); a persistent
+   * pool of that size is kept. Default `threads`.
+   */
+  maxThreads?: number;
 }
 
 export interface ModelInfo {
@@ -36,6 +41,8 @@ export interface ModelInfo {
   parameterCount: number;
   /** The compute device actually used, e.g. "cpu", "cuda", "vulkan". */
   device: string;
+  /** CPU threads of one-token evaluations (llama.cpp's n_threads). */
+  threads: number;
   lora?: { path: string; scale: number };
 }
 
@@ -80,6 +87,14 @@ export interface ModelSequence {
   dispose(): Promise<void>;
 }
 
+export interface EvaluationOptions {
+  /**
+   * CPU threads for this evaluation, capped at the backend's `maxThreads`: a caller that knows the
+   * other models are idle (speculative verification) may use cores they would otherwise need.
+   */
+  threads?: number;
+}
+
 /** Which new positions to return logits for: the last one, all of them, or the last N. */
 export type LogitsFor = "last" | "all" | number;
 
@@ -99,6 +114,6 @@ export interface ModelBackend {
   /** Number of sequence slots not in use. */
   readonly freeSequences: number;
   /** Evaluate several sequences in one batch (one forward pass); results in request order. */
-  evaluateBatch(requests: readonly EvaluationRequest[]): Promise<Float32Array[][]>;
+  evaluateBatch(requests: readonly EvaluationRequest[], options?: EvaluationOptions): Promise<Float32Array[][]>;
   dispose(): Promise<void>;
 }

@@ -18,6 +18,8 @@ export const MODEL_OPTIONS = {
   gpu: { type: "string" },
   threads: { type: "string" },
   "expert-threads": { type: "string" },
+  "solo-threads": { type: "string" },
+  schedule: { type: "string" },
   "context-size": { type: "string" },
   "kv-cache": { type: "string" },
 } as const satisfies Options;
@@ -31,6 +33,11 @@ export const MODEL_HELP = `model options:
   --gpu auto|cpu|cuda|vulkan  compute backend (default auto)
   --threads N               CPU threads of the target (default: physical cores minus the expert's, at least 1)
   --expert-threads N        CPU threads of the expert (default: a quarter of the cores, at least 1)
+  --solo-threads N          CPU threads the target may use while the expert waits (speculative verification,
+                            serial co-decoding), while one generation runs (default: target's + expert's)
+  --schedule overlap|serial sequential co-decoding: target and expert side by side on their own threads, or one
+                            after the other, the target with --solo-threads (default: serial when that gives
+                            the target at least 1.5x its threads, as on 2 cores)
   --context-size N          context tokens per sequence (default: min(model's, 4096))
   --kv-cache f16|f32        KV cache precision (default f16; f32 matches PyTorch to ~1e-4)`;
 
@@ -90,6 +97,10 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
   if (!["auto", "cpu", "cuda", "vulkan"].includes(gpu)) throw new InvalidArgumentError("--gpu", `expected auto, cpu, cuda or vulkan, got '${gpu}'`);
   const threads = numberOption(v, "threads", intAtLeast(1), "a positive integer");
   const kvCache = str(v, "kv-cache") ?? "f16";
+  const schedule = str(v, "schedule");
+  if (schedule !== undefined && schedule !== "overlap" && schedule !== "serial") {
+    throw new InvalidArgumentError("--schedule", `expected overlap or serial, got '${schedule}'`);
+  }
   if (kvCache !== "f16" && kvCache !== "f32") throw new InvalidArgumentError("--kv-cache", `expected f16 or f32, got '${kvCache}'`);
   return {
     target,
@@ -100,6 +111,8 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
     gpu: gpu as GpuChoice,
     targetThreads: threads,
     expertThreads: numberOption(v, "expert-threads", intAtLeast(1), "a positive integer"),
+    soloThreads: numberOption(v, "solo-threads", intAtLeast(1), "a positive integer"),
+    schedule,
     contextSize: numberOption(v, "context-size", intAtLeast(16), "an integer >= 16"),
     maxSequences: extra.maxSequences,
     kvCache,

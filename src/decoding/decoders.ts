@@ -6,7 +6,8 @@
 //   base, for proxy) scores pending + drafts in one pass, positions are decided in order, and the
 //   first decision that differs from the draft ends the round (caches roll back to it). A position
 //   sees the same logits and random numbers in both schedules, so the outputs are identical.
-import type { ModelBackend, ModelSequence } from "../backend/types.ts";
+import type { EvaluationOptions, ModelBackend, ModelSequence } from "../backend/types.ts";
+import type { CoreSharing } from "./core-sharing.ts";
 import { DraftLengthChooser, SpeculationCosts } from "./draft-length.ts";
 import { positionRng } from "./rng.ts";
 import type { SampleState } from "./sample-state.ts";
@@ -36,6 +37,8 @@ export interface SpeculativeSettings {
   expertSampling: SamplingSettings;
   /** The pair's measured costs, shared across generations (a fresh estimate when absent). */
   costs?: SpeculationCosts;
+  /** A lone verifier runs while the expert waits for its verdict, and may borrow the expert's cores. */
+  cores?: CoreSharing;
 }
 
 class Caches {
@@ -65,10 +68,15 @@ class Caches {
   }
 
   /** Evaluates items (sample index, tokens, how many trailing logits) on one model in one batch. */
-  async evaluate(role: ModelRole, items: { i: number; tokens: readonly number[]; last: number }[]): Promise<Float32Array[][]> {
+  async evaluate(
+    role: ModelRole,
+    items: { i: number; tokens: readonly number[]; last: number }[],
+    options?: EvaluationOptions,
+  ): Promise<Float32Array[][]> {
     if (items.length === 0) return [];
     return this.job.models[role]!.evaluateBatch(
       items.map((it) => ({ sequence: this.seq(role, it.i), tokens: it.tokens, logitsFor: it.last })),
+      options,
     );
   }
 
@@ -129,7 +137,7 @@ class RowPool {
   }
 }
 
-export async function decodeSequential(job: DecodeJob): Promise<DecodeTiming> {
+export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Promise<DecodeTiming> {
   const roles = job.strategy.models;
   const caches = new Caches(job, roles);
   const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
@@ -139,8 +147,16 @@ export async function decodeSequential(job: DecodeJob): Promise<DecodeTiming> {
     for (;;) {
       const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
-      // The models run concurrently (each llama.cpp context decodes on its own worker thread).
-      const perRole = await Promise.all(roles.map((role) => caches.evaluate(role, active.map((i) => ({ i, tokens: pending[i], last: 1 })))));
+      const items = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
+      const perRole: Float32Array[][][] = [];
+      if (cores?.serial) {
+        // One model after the other, each with the cores of both.
+        const threads = cores.soloThreads();
+        for (const role of roles) perRole.push(await caches.evaluate(role, items, { threads }));
+      } else {
+        // Side by side: each llama.cpp context decodes on its own worker thread.
+        perRole.push(...(await Promise.all(roles.map((role) => caches.evaluate(role, items)))));
+      }
       const logits = new Map<ModelRole, Float32Array[][]>(roles.map((role, r) => [role, perRole[r]]));
       if (promptMs < 0) promptMs = performance.now() - t0;
       active.forEach((i, k) => {
@@ -187,6 +203,9 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const drafts: number[][] = active.map(() => []);
       let drafting = active.map((_, n) => n); // indices into `active`
       const firstStep = performance.now();
+      // The expert drafts alone; a lone verifier may then take its cores too (verifiers that run
+      // together keep their own).
+      const verifyOptions: EvaluationOptions = verifiers.length === 1 ? { threads: settings.cores?.soloThreads() } : {};
       let step = await caches.evaluate("expert", active.map((i) => ({ i, tokens: pending[i], last: 1 })));
       // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
       const promptRound = active.some((i) => pending[i].length > 1);
@@ -222,6 +241,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
           caches.evaluate(
             role,
             active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
+            verifyOptions,
           ),
         ),
       );

@@ -4,6 +4,7 @@ import { defaultThreads, LlamaBackend } from "../backend/llama-backend.ts";
 import { getRuntime } from "../backend/native-addon.ts";
 import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
+import { defaultSchedule, PairCores } from "../decoding/core-sharing.ts";
 import { decodeSequential, decodeSpeculative, type DecodeTiming } from "../decoding/decoders.ts";
 import { SpeculationCosts } from "../decoding/draft-length.ts";
 import { SampleState } from "../decoding/sample-state.ts";
@@ -22,10 +23,7 @@ export const DEFAULT_MAX_TOKENS = 128;
  * the physical cores (the expert takes a quarter, at least one) rather than both claiming all:
  * llama.cpp's threads spin, and oversubscribed cores make a token ~70x slower (measured).
  */
-async function defaultPairThreads(o: EngineModelsOptions): Promise<{ target?: number; expert?: number }> {
-  if (o.targetThreads !== undefined && (o.expertThreads !== undefined || !o.expert)) {
-    return { target: o.targetThreads, expert: o.expertThreads };
-  }
+async function defaultPairThreads(o: EngineModelsOptions): Promise<{ target: number; expert?: number }> {
   const cores = (await getRuntime(o.gpu ?? "auto")).mathCores;
   if (!o.expert) return { target: o.targetThreads ?? defaultThreads(cores) };
   const expert = o.expertThreads ?? Math.max(1, Math.floor(cores / 4));
@@ -47,12 +45,17 @@ export class Engine {
     readonly options: EngineModelsOptions,
     readonly target: ModelBackend,
     readonly expert: ModelBackend | undefined,
+    /** How the pair shares the CPU cores. */
+    readonly cores: PairCores,
   ) {}
 
   static async load(options: EngineModelsOptions): Promise<Engine> {
     const common = { gpu: options.gpu, contextSize: options.contextSize, maxSequences: options.maxSequences, kvCache: options.kvCache };
     const threads = await defaultPairThreads(options);
-    const target = await LlamaBackend.load({ ...common, path: options.target, threads: threads.target });
+    // A model working while the other waits may use the pair's cores (see core-sharing.ts).
+    const solo = options.soloThreads ?? threads.target + (threads.expert ?? 0);
+    const cores = new PairCores(solo, options.schedule ?? defaultSchedule(threads.target, threads.expert));
+    const target = await LlamaBackend.load({ ...common, path: options.target, threads: threads.target, maxThreads: solo });
     let expert: ModelBackend | undefined;
     if (options.expert) {
       try {
@@ -72,7 +75,7 @@ export class Engine {
       await target.dispose();
       throw new InvalidArgumentError("expertLora", "an expert LoRA needs an expert model (--expert)");
     }
-    return new Engine(options, target, expert);
+    return new Engine(options, target, expert, cores);
   }
 
   get tokenizer(): Tokenizer {
@@ -150,9 +153,9 @@ export class Engine {
       if (draftMax !== undefined && !(Number.isInteger(draftMax) && draftMax >= 1 && draftMax <= 64)) {
         throw new InvalidArgumentError("draftMax", `must be an integer in [1, 64], got ${draftMax}`);
       }
-      timing = await decodeSpeculative(job, { draftMax, expertSampling, costs: this.speculationCosts });
+      timing = await this.cores.run(() => decodeSpeculative(job, { draftMax, expertSampling, costs: this.speculationCosts, cores: this.cores }));
     } else {
-      timing = await decodeSequential(job);
+      timing = await this.cores.run(() => decodeSequential(job, this.cores));
     }
     const generated = samples.reduce((a, s) => a + s.tokens.length, 0);
     const perSample = {

@@ -1,6 +1,7 @@
 // The public generation API's data types. Every front end (CLI, server, evaluation, demo,
 // benchmarks) goes through `Engine.generate`; none has its own decoding loop.
 import type { GpuChoice } from "../backend/types.ts";
+import type { Schedule } from "../decoding/core-sharing.ts";
 import type { SamplingSettings, TokenSource } from "../decoding/types.ts";
 
 export type StrategyName = "target" | "expert" | "cosec-plus" | "weighted" | "proxy";
@@ -27,6 +28,13 @@ export interface EngineModelsOptions {
   /** Threads per model (default: physical cores for the target, same for the expert). */
   targetThreads?: number;
   expertThreads?: number;
+  /**
+   * Threads of a model working while the others wait (speculative drafting and verification,
+   * serial co-decoding), lent only while one generation runs. Default: target's plus expert's.
+   */
+  soloThreads?: number;
+  /** Sequential co-decoding: models side by side, or one after the other with soloThreads (see core-sharing.ts). */
+  schedule?: Schedule;
   contextSize?: number;
   /** Parallel sequences per model (n samples of one request, concurrent server requests). */
   maxSequences?: number;

@@ -159,6 +159,47 @@ describe("backend: KV cache", () => {
   });
 });
 
+describe("backend: thread counts", () => {
+  it("an evaluation on the persistent pool's threads gives the logits of a one-thread evaluation", async () => {
+    const backend = await LlamaBackend.load({ path: f.targetLlama, gpu: "cpu", threads: 1, maxThreads: 2, contextSize: 128, maxSequences: 2 });
+    try {
+      assert.equal(backend.info.threads, 1);
+      const prompt = backend.tokenizer.tokenize("def add(a, b):\n    return a +");
+      const one = backend.newSequence();
+      const two = backend.newSequence();
+      const rowsOne = (await backend.evaluateBatch([{ sequence: one, tokens: prompt, logitsFor: 3 }], { threads: 1 }))[0].map((r) => r.slice());
+      // Beyond maxThreads is capped, not an error.
+      const rowsTwo = (await backend.evaluateBatch([{ sequence: two, tokens: prompt, logitsFor: 3 }], { threads: 8 }))[0];
+      for (let i = 0; i < 3; i++) assert.ok(maxDiff(rowsOne[i], rowsTwo[i]) < 1e-4, `row ${i}: ${maxDiff(rowsOne[i], rowsTwo[i])}`);
+      // One-token steps alternate between the pool and the pool-less path.
+      for (const [k, t] of [257, 1000, 42].entries()) {
+        const [a] = await backend.evaluateBatch([{ sequence: one, tokens: [t], logitsFor: 1 }], { threads: k % 2 ? 2 : 1 });
+        const [b] = await backend.evaluateBatch([{ sequence: two, tokens: [t], logitsFor: 1 }], { threads: k % 2 ? 1 : 2 });
+        assert.ok(maxDiff(a[0], b[0]) < 1e-4, `step ${k}: ${maxDiff(a[0], b[0])}`);
+      }
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it("co-decoding gives the same tokens whether the models run side by side or one after the other", async () => {
+    const opts = { target: f.targetLlama, expert: f.expertLlama, expertLora: f.expertLlamaLora, gpu: "cpu", contextSize: 256, targetThreads: 1, expertThreads: 1 } as const;
+    const serial = await Engine.load({ ...opts, schedule: "serial", soloThreads: 2 });
+    const overlap = await Engine.load({ ...opts, schedule: "overlap" });
+    try {
+      assert.equal(serial.cores.schedule, "serial");
+      for (const strategy of ["cosec-plus", "proxy"] as StrategyName[]) {
+        const base: GenerateOptions = { strategy, maxTokens: 16, seed: 4 };
+        const a = await serial.generate("def read(path):\n", base);
+        const b = await overlap.generate("def read(path):\n", base);
+        assert.deepEqual(a.map((r) => [r.tokens, r.sources]), b.map((r) => [r.tokens, r.sources]), strategy);
+      }
+    } finally {
+      await Promise.all([serial.dispose(), overlap.dispose()]);
+    }
+  });
+});
+
 describe("strategies on real logits equal their formulas computed directly", () => {
   function softmaxLog(x: Float32Array): Float64Array {
     let m = -Infinity;
