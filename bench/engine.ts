@@ -3,7 +3,7 @@
 //  2. decoding: target alone, sequential cosec-plus, speculative cosec-plus, tokens/s and ratios,
 //     acceptance rate, mean accepted run and mean draft length.
 // Usage: node --import tsx bench/engine.ts [--pair random,demo] [--target T.gguf --expert E.gguf
-//        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--rounds 2] [--skip-logits]
+//        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--rounds 2] [--draft-max K] [--skip-logits]
 // Pairs:
 //  - random: random-weight llama 25m target (25.7M parameters with the demo's 4k vocabulary) and tiny
 //    expert (0.9M), made by the trainer: 28x the parameters, the proportions of a 7B/0.5B pair with
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     prompts: { type: "string", default: "6" },
     rounds: { type: "string", default: "2" },
     "skip-logits": { type: "boolean" },
+    "draft-max": { type: "string" },
   },
 });
 
@@ -152,13 +153,14 @@ async function benchDecoding(p: Pair): Promise<void> {
   console.log(`  ${values.rounds} rounds x ${prompts.length} prompts x ${maxTokens} tokens (end-of-text ignored), 1 sample, seeds 0..${prompts.length - 1};`);
   console.log(`  threads: target ${t}, expert ${engine.expert!.info.threads}, either alone ${engine.cores.solo} (${cores} cores), co-decoding ${engine.cores.schedule};`);
   console.log("  tokens/s over prompt + generation wall time");
+  const speculative: GenerateOptions["speculative"] = values["draft-max"] ? { draftMax: Number(values["draft-max"]) } : true;
   const modes: [string, Engine, GenerateOptions][] = [
     [`target alone, ${t} thread(s)`, ownThreads, { strategy: "target" }],
     [`target alone, ${cores} threads`, targetAllCores, { strategy: "target" }],
     ["cosec-plus sequential, own threads", ownThreads, { strategy: "cosec-plus" }],
     ["cosec-plus sequential", engine, { strategy: "cosec-plus" }],
-    ["cosec-plus speculative, own threads", ownThreads, { strategy: "cosec-plus", speculative: true }],
-    ["cosec-plus speculative", engine, { strategy: "cosec-plus", speculative: true }],
+    ["cosec-plus speculative, own threads", ownThreads, { strategy: "cosec-plus", speculative }],
+    ["cosec-plus speculative", engine, { strategy: "cosec-plus", speculative }],
   ];
   // Warm-up: page-in of weights, allocator, and a first measurement of the pair's draft and
   // verification costs (the engine keeps them, as a server would between requests).

@@ -34,10 +34,10 @@ export const MODEL_HELP = `model options:
   --threads N               CPU threads of the target (default: physical cores minus the expert's, at least 1)
   --expert-threads N        CPU threads of the expert (default: a quarter of the cores, at least 1)
   --solo-threads N          CPU threads the target may use while the expert waits (speculative verification,
-                            serial co-decoding), while one generation runs (default: target's + expert's)
+                            serial co-decoding), while one generation runs (default: target's + expert's when
+                            a pass timed at load is clearly faster so, else the target's own)
   --schedule overlap|serial sequential co-decoding: target and expert side by side on their own threads, or one
-                            after the other, the target with --solo-threads (default: serial when that gives
-                            the target at least 1.5x its threads, as on 2 cores)
+                            after the other, the target with --solo-threads (default: timed at load)
   --context-size N          context tokens per sequence (default: min(model's, 4096))
   --kv-cache f16|f32        KV cache precision (default f16; f32 matches PyTorch to ~1e-4)`;
 

@@ -12,6 +12,7 @@ import { createStrategy } from "../../src/decoding/strategies/index.ts";
 import type { CosecPlusStrategy } from "../../src/decoding/strategies/cosec-plus.ts";
 import type { ProxyStrategy, WeightedStrategy } from "../../src/decoding/strategies/combined.ts";
 import { warp } from "../../src/decoding/warpers.ts";
+import { timePasses } from "../../src/decoding/core-sharing.ts";
 import { ensureFixtures, readReference, readReferenceLogits, type FixturePaths, type ReferenceName } from "../helpers/fixtures.ts";
 
 let f: FixturePaths;
@@ -182,6 +183,18 @@ describe("backend: thread counts", () => {
     }
   });
 
+  it("timing passes on several thread counts leaves every sequence slot free", async () => {
+    const backend = await LlamaBackend.load({ path: f.targetLlama, gpu: "cpu", threads: 1, maxThreads: 2, contextSize: 64, maxSequences: 2 });
+    try {
+      const times = await timePasses(backend, [1, 2], 2);
+      assert.equal(times.length, 2);
+      for (const t of times) assert.ok(t > 0 && Number.isFinite(t), `pass time ${t}`);
+      assert.equal(backend.freeSequences, 2);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
   it("co-decoding gives the same tokens whether the models run side by side or one after the other", async () => {
     const opts = { target: f.targetLlama, expert: f.expertLlama, expertLora: f.expertLlamaLora, gpu: "cpu", contextSize: 256, targetThreads: 1, expertThreads: 1 } as const;
     const serial = await Engine.load({ ...opts, schedule: "serial", soloThreads: 2 });
@@ -193,6 +206,9 @@ describe("backend: thread counts", () => {
         const a = await serial.generate("def read(path):\n", base);
         const b = await overlap.generate("def read(path):\n", base);
         assert.deepEqual(a.map((r) => [r.tokens, r.sources]), b.map((r) => [r.tokens, r.sources]), strategy);
+        // Speculative verification on the borrowed cores too.
+        const c = await serial.generate("def read(path):\n", { ...base, speculative: { draftMax: 4 } });
+        assert.deepEqual(c.map((r) => [r.tokens, r.sources]), b.map((r) => [r.tokens, r.sources]), `${strategy}, speculative`);
       }
     } finally {
       await Promise.all([serial.dispose(), overlap.dispose()]);

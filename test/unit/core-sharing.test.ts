@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { defaultSchedule, PairCores } from "../../src/decoding/core-sharing.ts";
+import { chooseSharing, PairCores } from "../../src/decoding/core-sharing.ts";
 
 describe("core sharing of a model pair", () => {
-  it("runs the pair one model after the other when the expert's threads add at least half to the target's", () => {
-    assert.equal(defaultSchedule(1, 1), "serial"); // 2 cores
-    assert.equal(defaultSchedule(2, 1), "serial");
-    assert.equal(defaultSchedule(3, 1), "overlap"); // 4 cores
-    assert.equal(defaultSchedule(12, 4), "overlap"); // 16 cores
-    assert.equal(defaultSchedule(4, undefined), "overlap"); // no expert
+  it("lends cores and runs the models one after the other only when the measured passes say so", () => {
+    // 25M-parameter target on 2 cores: 5 ms alone on one thread, 3.5 ms on two; expert 0.4 ms.
+    assert.deepEqual(chooseSharing({ targetOwn: 5, targetSolo: 3.5, expert: 0.4 }), { lend: true, schedule: "serial" });
+    // 5M target: a second thread buys nothing.
+    assert.deepEqual(chooseSharing({ targetOwn: 1.45, targetSolo: 1.4, expert: 0.4 }), { lend: false, schedule: "overlap" });
+    // Borrowing helps the target, but a slow expert is better hidden side by side.
+    assert.deepEqual(chooseSharing({ targetOwn: 5, targetSolo: 4, expert: 2 }), { lend: true, schedule: "overlap" });
   });
 
   it("lends the solo threads only while a single generation runs", async () => {
