@@ -14,7 +14,19 @@ import { checkSecurityRunSettings, securityRunSettings } from "../eval/security-
 import { securityReportHtml, summarizeSecurity } from "../eval/summary.ts";
 import type { StrategyName, StrategyOptions } from "../generate/types.ts";
 import { dataRoot } from "../paths.ts";
-import { MODEL_HELP, MODEL_OPTIONS, SAMPLING_OPTIONS, engineOptionsFrom, generateOptionsFrom, intAtLeast, numberOption, str, strategyListFrom } from "./options.ts";
+import {
+  MODEL_HELP,
+  MODEL_OPTIONS,
+  SAMPLING_OPTIONS,
+  engineOptionsFrom,
+  generateOptionsFrom,
+  intAtLeast,
+  numberOption,
+  str,
+  strategyListFrom,
+  strategyParamsFrom,
+  strategyWith,
+} from "./options.ts";
 
 const HELP = `usage: cosec eval security --target GGUF [--expert GGUF [--expert-lora GGUF]] --out DIR [options]
 
@@ -79,17 +91,9 @@ export async function run(argv: string[]): Promise<number> {
   const batch = numberOption(values, "batch", intAtLeast(1), "a positive integer") ?? DEFAULTS.batch;
   const engineOptions = engineOptionsFrom(values, { maxSequences: batch });
   const gen = generateOptionsFrom(values);
-  const strategyParams = {
-    threshold: numberOption(values, "threshold", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
-    mode: str(values, "cosec-plus-mode") as StrategyOptions["mode"],
-    alpha: numberOption(values, "alpha", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
-  };
+  const strategyParams = strategyParamsFrom(values);
   const strategies: (StrategyName | StrategyOptions)[] = strategyListFrom(values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target")).map(
-    (name) => {
-      const params =
-        name === "cosec-plus" ? { threshold: strategyParams.threshold, mode: strategyParams.mode } : name === "weighted" ? { alpha: strategyParams.alpha } : {};
-      return Object.values(params).some((v) => v !== undefined) ? { name, ...params } : name;
-    },
+    (name) => strategyWith(name, strategyParams),
   );
   const root = values.scenarios ?? join(dataRoot(values.data), "datasets", "sven", "data_eval", "trained");
   const load = loadScenarios(root, { cwes: values.cwe?.split(","), only: values.only?.split(",") });

@@ -119,24 +119,36 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
   };
 }
 
-export function generateOptionsFrom(v: Values): GenerateOptions {
-  const strategyName = str(v, "strategy");
-  const strategy: StrategyOptions | undefined = strategyName
-    ? {
-        name: parseStrategyName(strategyName),
-        threshold: numberOption(v, "threshold", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
-        mode: str(v, "cosec-plus-mode") as StrategyOptions["mode"],
-        alpha: numberOption(v, "alpha", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
-      }
-    : undefined;
+/** The strategies' own parameters (--threshold, --cosec-plus-mode, --alpha), validated. */
+export type StrategyParams = Omit<StrategyOptions, "name">;
+
+export function strategyParamsFrom(v: Values): StrategyParams {
   const mode = str(v, "cosec-plus-mode");
   if (mode !== undefined && mode !== "reference" && mode !== "warped") {
     throw new InvalidArgumentError("--cosec-plus-mode", `expected reference or warped, got '${mode}'`);
   }
+  return {
+    threshold: numberOption(v, "threshold", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
+    mode,
+    alpha: numberOption(v, "alpha", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
+  };
+}
+
+/** A strategy with the given parameters that apply to it; the bare name when none does. */
+export function strategyWith(name: StrategyName, params: StrategyParams): StrategyName | StrategyOptions {
+  const own: StrategyParams =
+    name === "cosec-plus" ? { threshold: params.threshold, mode: params.mode } : name === "weighted" ? { alpha: params.alpha } : {};
+  return Object.values(own).some((x) => x !== undefined) ? { name, ...own } : name;
+}
+
+export function generateOptionsFrom(v: Values): GenerateOptions {
+  const strategyName = str(v, "strategy");
+  // Without --strategy the engine's default applies (cosec-plus with an expert); its parameters still count.
+  const strategy = strategyWith(parseStrategyName(strategyName ?? (str(v, "expert") ? "cosec-plus" : "target")), strategyParamsFrom(v));
   const prob = (n: number) => n > 0 && n <= 1;
   const draftMax = numberOption(v, "draft-max", (n) => Number.isInteger(n) && n >= 1 && n <= 64, "an integer in [1, 64]");
   return {
-    strategy,
+    strategy: strategyName || typeof strategy === "object" ? strategy : undefined,
     maxTokens: numberOption(v, "max-tokens", intAtLeast(0), "a non-negative integer"),
     seed: numberOption(v, "seed", (n) => Number.isSafeInteger(n) && n >= 0, "a non-negative integer"),
     targetSampling: {

@@ -9,7 +9,7 @@ import { InvalidArgumentError, StrategyError } from "../errors.ts";
 import type { EngineModelsOptions } from "../generate/types.ts";
 import { collectApiKeys } from "../server/auth.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
-import { engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from "./options.ts";
+import { engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS, SAMPLING_OPTIONS, strategyParamsFrom } from "./options.ts";
 
 const D = SERVER_DEFAULTS;
 
@@ -41,7 +41,7 @@ co-decoding defaults:
   --strategy NAME          target | expert | cosec-plus | weighted | proxy
                            (default: cosec-plus with --expert, else target)
   --threshold X            cosec-plus threshold (default ${D.threshold})
-  --mode MODE              cosec-plus mode: reference | warped (default ${D.mode})
+  --cosec-plus-mode MODE   cosec-plus mode: reference | warped (default ${D.mode})
   --alpha X                weighted mixing weight (default ${D.alpha})
   --temperature X          (default ${D.temperature}); --top-p X (default ${D.topP}); --top-k N (default ${D.topK})
   --expert-temperature X   expert sampling (default: as the target); --expert-top-p X; --expert-top-k N
@@ -69,6 +69,9 @@ function num(v: string | undefined, name: string, opts: { integer?: boolean; min
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
+// A server has no run-wide seed, and requests choose ignore_eos themselves.
+const { seed: _seed, "ignore-eos": _ignoreEos, ...SERVER_SAMPLING_OPTIONS } = SAMPLING_OPTIONS;
+
 const FLAGS = {
   ...MODEL_OPTIONS,
   "model-name": { type: "string" },
@@ -80,22 +83,11 @@ const FLAGS = {
   "body-limit": { type: "string" },
   parallel: { type: "string" },
   queue: { type: "string" },
-  "max-tokens": { type: "string" },
   "default-max-tokens": { type: "string" },
   "max-n": { type: "string" },
   "shutdown-timeout": { type: "string" },
-  strategy: { type: "string" },
-  threshold: { type: "string" },
-  mode: { type: "string" },
-  alpha: { type: "string" },
-  temperature: { type: "string" },
-  "top-p": { type: "string" },
-  "top-k": { type: "string" },
-  "expert-temperature": { type: "string" },
-  "expert-top-p": { type: "string" },
-  "expert-top-k": { type: "string" },
-  speculative: { type: "boolean", default: false },
-  "draft-max": { type: "string" },
+  // The decoding flags of every command; --max-tokens is the server's cap on max_tokens here.
+  ...SERVER_SAMPLING_OPTIONS,
   "log-level": { type: "string", default: "info" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -116,8 +108,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (!values.target) throw new InvalidArgumentError("--target", "a target GGUF is required");
   if (values["expert-lora"] && !values.expert) throw new InvalidArgumentError("--expert-lora", "needs --expert (the model the adapter applies to)");
   if (!LOG_LEVELS.includes(values["log-level"])) throw new InvalidArgumentError("--log-level", `must be one of ${LOG_LEVELS.join(", ")}`);
-  const mode = values.mode ?? D.mode;
-  if (mode !== "reference" && mode !== "warped") throw new InvalidArgumentError("--mode", `must be reference or warped, got ${mode}`);
+  const params = strategyParamsFrom(values);
   let strategy;
   try {
     strategy = parseStrategyName(values.strategy ?? (values.expert ? "cosec-plus" : "target"));
@@ -161,16 +152,16 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     chatTemplate,
     defaults: {
       strategy,
-      threshold: num(values.threshold, "--threshold", { min: 0, max: 1 }) ?? D.threshold,
-      mode,
-      alpha: num(values.alpha, "--alpha", { min: 0, max: 1 }) ?? D.alpha,
+      threshold: params.threshold ?? D.threshold,
+      mode: params.mode ?? D.mode,
+      alpha: params.alpha ?? D.alpha,
       temperature: num(values.temperature, "--temperature", { min: 0, max: 2 }) ?? D.temperature,
       topP: num(values["top-p"], "--top-p", { min: Number.MIN_VALUE, max: 1 }) ?? D.topP,
       topK: num(values["top-k"], "--top-k", { integer: true, min: 0 }) ?? D.topK,
       expertTemperature: num(values["expert-temperature"], "--expert-temperature", { min: 0, max: 2 }),
       expertTopP: num(values["expert-top-p"], "--expert-top-p", { min: Number.MIN_VALUE, max: 1 }),
       expertTopK: num(values["expert-top-k"], "--expert-top-k", { integer: true, min: 0 }),
-      speculative: values.speculative,
+      speculative: values.speculative ?? false,
       draftMax,
     },
   };

@@ -1,0 +1,39 @@
+// The shared CLI flag parsers: one reading of each decoding and model flag for every command.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { engineOptionsFrom, generateOptionsFrom, strategyWith } from "../../src/cli/options.ts";
+import { parseServeArgs } from "../../src/cli/serve.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
+
+test("strategy parameters count without --strategy (the engine's default strategy takes them)", () => {
+  assert.deepEqual(generateOptionsFrom({ expert: "e.gguf", threshold: "0.5" }).strategy, { name: "cosec-plus", threshold: 0.5, mode: undefined });
+  assert.equal(generateOptionsFrom({ expert: "e.gguf" }).strategy, undefined);
+  // A parameter of another strategy is not attached to the default one.
+  assert.equal(generateOptionsFrom({ expert: "e.gguf", alpha: "0.2" }).strategy, undefined);
+  assert.deepEqual(generateOptionsFrom({ strategy: "weighted", alpha: "0.2", threshold: "0.9" }).strategy, { name: "weighted", alpha: 0.2 });
+  assert.equal(strategyWith("target", { threshold: 0.4 }), "target");
+  assert.throws(() => generateOptionsFrom({ "cosec-plus-mode": "bogus" }), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--cosec-plus-mode");
+});
+
+test("core-sharing flags are validated and reach the engine options", () => {
+  const o = engineOptionsFrom({ target: "t.gguf", "solo-threads": "4", schedule: "serial" });
+  assert.equal(o.soloThreads, 4);
+  assert.equal(o.schedule, "serial");
+  assert.throws(() => engineOptionsFrom({ target: "t.gguf", schedule: "parallel" }), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--schedule");
+  assert.throws(() => engineOptionsFrom({ target: "t.gguf", "solo-threads": "0" }), (e: unknown) => e instanceof InvalidArgumentError);
+});
+
+test("cosec serve reads the decoding flags as every other command does", () => {
+  const s = parseServeArgs(["--target", "t.gguf", "--expert", "e.gguf", "--cosec-plus-mode", "warped", "--threshold", "0.2", "--speculative", "--draft-max", "4"], {});
+  assert.notEqual(s, "help");
+  if (s === "help") return;
+  assert.equal(s.config.defaults.mode, "warped");
+  assert.equal(s.config.defaults.threshold, 0.2);
+  assert.equal(s.config.defaults.speculative, true);
+  assert.equal(s.config.defaults.draftMax, 4);
+  const plain = parseServeArgs(["--target", "t.gguf"], {});
+  assert.ok(plain !== "help" && plain.config.defaults.speculative === false);
+  // Run-wide seeds are not a server setting.
+  assert.throws(() => parseServeArgs(["--target", "t.gguf", "--seed", "1"], {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === "arguments");
+  assert.throws(() => parseServeArgs(["--target", "t.gguf", "--cosec-plus-mode", "x"], {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--cosec-plus-mode");
+});
