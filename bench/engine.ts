@@ -151,7 +151,7 @@ async function benchDecoding(p: Pair): Promise<void> {
   const ownThreads = await Engine.load({ ...pairOptions, soloThreads: t, schedule: "overlap" });
   console.log(`\ndecoding (${p.label}): target ${(engine.target.info.parameterCount / 1e6).toFixed(1)}M params, expert ${(engine.expert!.info.parameterCount / 1e6).toFixed(1)}M params;`);
   console.log(`  ${values.rounds} rounds x ${prompts.length} prompts x ${maxTokens} tokens (end-of-text ignored), 1 sample, seeds 0..${prompts.length - 1};`);
-  console.log(`  threads: target ${t}, expert ${engine.expert!.info.threads}, either alone ${engine.cores.solo} (${cores} cores), co-decoding ${engine.cores.schedule};`);
+  console.log(`  threads: target ${t}, expert ${engine.expert!.info.threads}, either alone ${engine.cores.solo} (${cores} cores), lending ${engine.cores.schedule};`);
   console.log("  tokens/s over prompt + generation wall time");
   const speculative: GenerateOptions["speculative"] = values["draft-max"] ? { draftMax: Number(values["draft-max"]) } : true;
   const modes: [string, Engine, GenerateOptions][] = [
@@ -162,10 +162,11 @@ async function benchDecoding(p: Pair): Promise<void> {
     ["cosec-plus speculative, own threads", ownThreads, { strategy: "cosec-plus", speculative }],
     ["cosec-plus speculative", engine, { strategy: "cosec-plus", speculative }],
   ];
-  // Warm-up: page-in of weights, allocator, and a first measurement of the pair's draft and
-  // verification costs (the engine keeps them, as a server would between requests).
-  for (const e of [engine, ownThreads, targetAllCores]) {
-    await e.generate(prompts[0], { strategy: e.expert ? "cosec-plus" : "target", speculative: !!e.expert, maxTokens: 32, seed: 99, ignoreEos: true });
+  // Warm-up, every mode once: page-in of weights, allocator, and first measurements of what the
+  // engine learns and keeps, as a server would between requests (draft and verification costs;
+  // whether lending cores pays for each kind of step: two epochs of 16 steps each).
+  for (const [, e, opts] of modes) {
+    await e.generate(prompts[0], { ...opts, maxTokens: 48, seed: 99, ignoreEos: true });
   }
   // Modes take turns prompt by prompt (rounds x prompts), so that drift in the machine's speed
   // falls on every mode alike rather than on whichever ran last.

@@ -242,7 +242,7 @@ class Context : public Napi::ObjectWrap<Context> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Context",
-                       {InstanceMethod("decode", &Context::Decode), InstanceMethod("seqRemove", &Context::SeqRemove),
+                       {InstanceMethod("decode", &Context::Decode), InstanceMethod("decodeSync", &Context::DecodeSync), InstanceMethod("seqRemove", &Context::SeqRemove),
                         InstanceMethod("contextSize", &Context::ContextSize), InstanceMethod("dispose", &Context::Dispose)});
   }
 
@@ -295,6 +295,7 @@ class Context : public Napi::ObjectWrap<Context> {
 
  private:
   friend class DecodeWorker;
+  friend std::string RunDecode(Context*, const llama_token*, const int32_t*, const int32_t*, const uint8_t*, size_t, float*, int);
   // ggml's own path starts and joins fresh threads on every multi-threaded graph compute, which
   // costs more than the work itself for small models. A persistent pool (created once, sized for
   // the most threads any call may use) avoids that; poll 0 lets idle workers sleep at once instead
@@ -336,6 +337,14 @@ class Context : public Napi::ObjectWrap<Context> {
   //        out: Float32Array, threads?: number) -> Promise<void>; rows of `out` follow the order of
   //        wantLogits=1 entries; `threads` overrides the context's thread count for this call.
   Napi::Value Decode(const Napi::CallbackInfo& info);
+  Napi::Value DecodeSync(const Napi::CallbackInfo& info);
+  struct DecodeArgs {
+    Napi::Int32Array tokens, seqs, pos;
+    Napi::Uint8Array want;
+    Napi::Float32Array out;
+    int threads;
+  };
+  DecodeArgs CheckDecodeArgs(const Napi::CallbackInfo& info);
 
   Napi::Value SeqRemove(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -364,6 +373,45 @@ class Context : public Napi::ObjectWrap<Context> {
   bool busy_ = false;
 };
 
+// One llama_decode pass (in chunks of the batch size) writing the wanted rows into `out`; returns
+// an error message, empty on success. Runs on a worker thread (decode) or inline (decodeSync).
+std::string RunDecode(Context* c, const llama_token* tokens, const int32_t* seqs, const int32_t* pos, const uint8_t* want, size_t n,
+                      float* out, int threads) {
+  const size_t chunk = c->batchSize_;
+  const size_t V = static_cast<size_t>(c->vocabSize_);
+  c->SelectThreads(threads, std::min(n, chunk));
+  llama_batch batch = api.llama_batch_init(static_cast<int32_t>(std::min(n, chunk)), 0, 1);
+  size_t row = 0;
+  for (size_t start = 0; start < n; start += chunk) {
+    size_t m = std::min(chunk, n - start);
+    batch.n_tokens = static_cast<int32_t>(m);
+    for (size_t i = 0; i < m; i++) {
+      batch.token[i] = tokens[start + i];
+      batch.pos[i] = pos[start + i];
+      batch.n_seq_id[i] = 1;
+      batch.seq_id[i][0] = seqs[start + i];
+      batch.logits[i] = want[start + i];
+    }
+    int rc = api.llama_decode(c->ctx_, batch);
+    if (rc != 0) {
+      api.llama_batch_free(batch);
+      return rc == 1 ? "llama_decode: no room in the KV cache (context full)" : "llama_decode failed with code " + std::to_string(rc);
+    }
+    for (size_t i = 0; i < m; i++) {
+      if (!want[start + i]) continue;
+      const float* lg = api.llama_get_logits_ith(c->ctx_, static_cast<int32_t>(i));
+      if (!lg) {
+        api.llama_batch_free(batch);
+        return "llama_get_logits_ith returned no logits";
+      }
+      std::memcpy(out + row * V, lg, V * sizeof(float));
+      row++;
+    }
+  }
+  api.llama_batch_free(batch);
+  return "";
+}
+
 class DecodeWorker : public Napi::AsyncWorker {
  public:
   DecodeWorker(Napi::Env env, Context* c, Napi::Object self, std::vector<llama_token> tokens, std::vector<int32_t> seqs,
@@ -383,42 +431,8 @@ class DecodeWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    const size_t n = tokens_.size();
-    const size_t chunk = c_->batchSize_;
-    const size_t V = static_cast<size_t>(c_->vocabSize_);
-    c_->SelectThreads(threads_, std::min(n, chunk));
-    llama_batch batch = api.llama_batch_init(static_cast<int32_t>(std::min(n, chunk)), 0, 1);
-    size_t row = 0;
-    for (size_t start = 0; start < n; start += chunk) {
-      size_t m = std::min(chunk, n - start);
-      batch.n_tokens = static_cast<int32_t>(m);
-      for (size_t i = 0; i < m; i++) {
-        batch.token[i] = tokens_[start + i];
-        batch.pos[i] = pos_[start + i];
-        batch.n_seq_id[i] = 1;
-        batch.seq_id[i][0] = seqs_[start + i];
-        batch.logits[i] = want_[start + i];
-      }
-      int rc = api.llama_decode(c_->ctx_, batch);
-      if (rc != 0) {
-        api.llama_batch_free(batch);
-        SetError(rc == 1 ? "llama_decode: no room in the KV cache (context full)"
-                         : "llama_decode failed with code " + std::to_string(rc));
-        return;
-      }
-      for (size_t i = 0; i < m; i++) {
-        if (!want_[start + i]) continue;
-        const float* lg = api.llama_get_logits_ith(c_->ctx_, static_cast<int32_t>(i));
-        if (!lg) {
-          api.llama_batch_free(batch);
-          SetError("llama_get_logits_ith returned no logits");
-          return;
-        }
-        std::memcpy(outData_ + row * V, lg, V * sizeof(float));
-        row++;
-      }
-    }
-    api.llama_batch_free(batch);
+    std::string e = RunDecode(c_, tokens_.data(), seqs_.data(), pos_.data(), want_.data(), tokens_.size(), outData_, threads_);
+    if (!e.empty()) SetError(e);
   }
   void OnOK() override {
     c_->busy_ = false;
@@ -440,33 +454,46 @@ class DecodeWorker : public Napi::AsyncWorker {
   Napi::ObjectReference selfRef_, outRef_;
 };
 
-Napi::Value Context::Decode(const Napi::CallbackInfo& info) {
+Context::DecodeArgs Context::CheckDecodeArgs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ctx_) throw err(env, "context was disposed");
   if (busy_) throw err(env, "context is busy: one decode at a time");
-  auto tokens = info[0].As<Napi::Int32Array>();
-  auto seqs = info[1].As<Napi::Int32Array>();
-  auto pos = info[2].As<Napi::Int32Array>();
-  auto want = info[3].As<Napi::Uint8Array>();
-  auto out = info[4].As<Napi::Float32Array>();
-  size_t n = tokens.ElementLength();
-  if (seqs.ElementLength() != n || pos.ElementLength() != n || want.ElementLength() != n)
+  DecodeArgs a{info[0].As<Napi::Int32Array>(), info[1].As<Napi::Int32Array>(), info[2].As<Napi::Int32Array>(),
+               info[3].As<Napi::Uint8Array>(), info[4].As<Napi::Float32Array>(), 0};
+  size_t n = a.tokens.ElementLength();
+  if (a.seqs.ElementLength() != n || a.pos.ElementLength() != n || a.want.ElementLength() != n)
     throw err(env, "decode: array lengths differ");
   if (n == 0) throw err(env, "decode: no tokens");
   size_t rows = 0;
   for (size_t i = 0; i < n; i++) {
-    if (tokens[i] < 0 || tokens[i] >= vocabSize_) throw err(env, "decode: token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
-    rows += want[i] ? 1 : 0;
+    if (a.tokens[i] < 0 || a.tokens[i] >= vocabSize_) throw err(env, "decode: token id " + std::to_string(a.tokens[i]) + " is outside the vocabulary");
+    rows += a.want[i] ? 1 : 0;
   }
-  if (out.ElementLength() < rows * static_cast<size_t>(vocabSize_)) throw err(env, "decode: output buffer too small");
-  int threads = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
+  if (a.out.ElementLength() < rows * static_cast<size_t>(vocabSize_)) throw err(env, "decode: output buffer too small");
+  a.threads = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
+  return a;
+}
+
+Napi::Value Context::Decode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DecodeArgs a = CheckDecodeArgs(info);
+  size_t n = a.tokens.ElementLength();
   busy_ = true;
-  auto* w = new DecodeWorker(env, this, info.This().As<Napi::Object>(), std::vector<llama_token>(tokens.Data(), tokens.Data() + n),
-                             std::vector<int32_t>(seqs.Data(), seqs.Data() + n), std::vector<int32_t>(pos.Data(), pos.Data() + n),
-                             std::vector<uint8_t>(want.Data(), want.Data() + n), out, threads);
+  auto* w = new DecodeWorker(env, this, info.This().As<Napi::Object>(), std::vector<llama_token>(a.tokens.Data(), a.tokens.Data() + n),
+                             std::vector<int32_t>(a.seqs.Data(), a.seqs.Data() + n), std::vector<int32_t>(a.pos.Data(), a.pos.Data() + n),
+                             std::vector<uint8_t>(a.want.Data(), a.want.Data() + n), a.out, a.threads);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
+}
+
+// The same pass on the calling (JS) thread: for passes shorter than a hop to a worker thread and
+// back (~0.15 ms here), which a small expert's one-token steps are. Blocks the event loop meanwhile.
+Napi::Value Context::DecodeSync(const Napi::CallbackInfo& info) {
+  DecodeArgs a = CheckDecodeArgs(info);
+  std::string e = RunDecode(this, a.tokens.Data(), a.seqs.Data(), a.pos.Data(), a.want.Data(), a.tokens.ElementLength(), a.out.Data(), a.threads);
+  if (!e.empty()) throw err(info.Env(), e);
+  return info.Env().Undefined();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ export interface AddonModel {
 
 export interface AddonContext {
   decode(tokens: Int32Array, seqIds: Int32Array, positions: Int32Array, want: Uint8Array, out: Float32Array, threads?: number): Promise<void>;
+  /** The same pass on the calling thread (blocks the event loop): for passes shorter than a thread hop. */
+  decodeSync(tokens: Int32Array, seqIds: Int32Array, positions: Int32Array, want: Uint8Array, out: Float32Array, threads?: number): void;
   seqRemove(seq: number, from: number): boolean;
   contextSize(): number;
   dispose(): void;

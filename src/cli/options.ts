@@ -33,11 +33,11 @@ export const MODEL_HELP = `model options:
   --gpu auto|cpu|cuda|vulkan  compute backend (default auto)
   --threads N               CPU threads of the target (default: physical cores minus the expert's, at least 1)
   --expert-threads N        CPU threads of the expert (default: a quarter of the cores, at least 1)
-  --solo-threads N          CPU threads the target may use while the expert waits (speculative verification,
-                            serial co-decoding), while one generation runs (default: target's + expert's when
-                            a pass timed at load is clearly faster so, else the target's own)
-  --schedule overlap|serial sequential co-decoding: target and expert side by side on their own threads, or one
-                            after the other, the target with --solo-threads (default: timed at load)
+  --solo-threads N          CPU threads the target may borrow while the expert waits (speculative verification,
+                            co-decoding one model after the other), while one generation runs (default: the
+                            target's + the expert's)
+  --schedule auto|overlap|serial  lend --solo-threads: when measured faster, per kind of step (auto, default),
+                            never (models side by side on their own threads), or always
   --context-size N          context tokens per sequence (default: min(model's, 4096))
   --kv-cache f16|f32        KV cache precision (default f16; f32 matches PyTorch to ~1e-4)`;
 
@@ -98,8 +98,8 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
   const threads = numberOption(v, "threads", intAtLeast(1), "a positive integer");
   const kvCache = str(v, "kv-cache") ?? "f16";
   const schedule = str(v, "schedule");
-  if (schedule !== undefined && schedule !== "overlap" && schedule !== "serial") {
-    throw new InvalidArgumentError("--schedule", `expected overlap or serial, got '${schedule}'`);
+  if (schedule !== undefined && schedule !== "auto" && schedule !== "overlap" && schedule !== "serial") {
+    throw new InvalidArgumentError("--schedule", `expected auto, overlap or serial, got '${schedule}'`);
   }
   if (kvCache !== "f16" && kvCache !== "f32") throw new InvalidArgumentError("--kv-cache", `expected f16 or f32, got '${kvCache}'`);
   return {

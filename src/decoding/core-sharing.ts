@@ -1,65 +1,120 @@
 // How the models of a pair share the CPU cores. Each model has its own threads, so in sequential
-// co-decoding target and expert can decode side by side. But whenever one model works while the
-// others wait (speculative verification; each step of sequential co-decoding run one model after
-// the other), it may borrow their cores: llama.cpp's persistent thread pool makes extra threads
-// cheap, and on a 2-core machine a 25M-parameter target's token costs ~1/1.4 with both cores
-// (measured). Whether lending pays is measured when the engine loads (chooseSharing).
-import type { ModelBackend } from "../backend/types.ts";
+// co-decoding target and expert can decode side by side. But whenever the target works while the
+// expert waits (speculative verification; sequential co-decoding run one model after the other;
+// the target strategy alone), it may borrow the expert's cores: each llama.cpp context keeps a
+// persistent thread pool, so extra threads cost a wake-up rather than a thread start.
+//
+// Whether borrowing pays is measured, not assumed, and keeps being measured: on this project's
+// 2-core VM a 25M-parameter target generates ~1.4x faster on both cores, while a 5M one is as
+// often slower (its pass is short next to waking a pool thread, whose latency here varies from
+// run to run). So each kind of step learns its own answer from its own timings.
 
-/** Asked again at every step: another generation may have started on the same models meanwhile. */
+/** `auto`: learn per kind of step whether lending pays; `overlap`: never lend; `serial`: always lend. */
+export type Schedule = "auto" | "overlap" | "serial";
+
+/** Asked at every step: another generation may have started on the same models meanwhile. */
 export interface CoreSharing {
-  /** Threads one model may use while the others wait; undefined: its own threads only. */
-  soloThreads(): number | undefined;
-  /** Sequential co-decoding runs the models one after another (with soloThreads) instead of side by side. */
-  readonly serial: boolean;
+  /**
+   * Threads the target may use for this step of kind `key` while the other models wait, or
+   * undefined: every model on its own threads (side by side where several run).
+   */
+  lend(key: string): number | undefined;
+  /** The measured cost of a step of kind `key` (ms per token), lent or not. */
+  observe(key: string, lent: boolean, msPerToken: number): void;
 }
-
-export type Schedule = "overlap" | "serial";
-
-/** Median one-token pass times (ms) of the pair, measured when the engine loads. */
-export interface PassTimes {
-  /** The target on its own threads. */
-  targetOwn: number;
-  /** The target on the pair's threads. */
-  targetSolo: number;
-  /** The expert on its own threads. */
-  expert: number;
-}
-
-/** Below this ratio of costs a change counts as a gain: timings here vary by ~10% run to run. */
-const CLEAR_GAIN = 0.9;
 
 /**
- * Whether the target borrows the expert's cores, and how sequential co-decoding runs: one model
- * after the other (expert pass + target pass on all cores) only when that clearly beats side by
- * side (the slower of the two passes on their own threads). Measured: a 25M-parameter target
- * on 2 cores lends and runs serially (0.4 + 3.5 ms against 5 ms); a 5M one does neither (its
- * pass is short next to waking a pool thread).
+ * Steps run with one choice before the next is made. A choice is kept for a run of steps because
+ * the first steps after a switch pay for it (waking pool threads, caches refilled): a lent step
+ * measured alone among own-thread steps cost 2x a lent step among lent ones (measured).
  */
-export function chooseSharing(t: PassTimes): { lend: boolean; schedule: Schedule } {
-  const lend = t.targetSolo < CLEAR_GAIN * t.targetOwn;
-  const serial = lend && t.expert + t.targetSolo < CLEAR_GAIN * Math.max(t.expert, t.targetOwn);
-  return { lend, schedule: serial ? "serial" : "overlap" };
+const EPOCH = 16;
+/** Steps at the start of an epoch that are not measured (the switch's own cost). */
+const SETTLE = 2;
+/**
+ * The choice that looks worse is tried again after this many epochs, since the machine may have
+ * changed; each try that confirms it doubles the wait (up to MAX_EXPLORE_GAP), a reversal resets it.
+ */
+const MIN_EXPLORE_GAP = 4;
+const MAX_EXPLORE_GAP = 64;
+/** Weight of a new observation in the moving averages. */
+const WEIGHT = 0.1;
+
+/** Learns, for one kind of step, whether lending is cheaper: moving averages of both choices. */
+export class LendingChooser {
+  private readonly cost: { lent?: number; own?: number } = {};
+  private step = 0;
+  private current = false;
+  private exploring = false;
+  private gap = MIN_EXPLORE_GAP;
+  private sinceExplore = 0;
+
+  /** True to lend for the next step. */
+  pick(): boolean {
+    if (this.step % EPOCH === 0) {
+      if (this.cost.own === undefined) this.current = false;
+      else if (this.cost.lent === undefined) this.current = true;
+      else {
+        const better = this.cost.lent < this.cost.own;
+        if (this.exploring) {
+          // The epoch just ended tried the other choice: did it stay worse?
+          this.gap = better === !this.current ? Math.min(2 * this.gap, MAX_EXPLORE_GAP) : MIN_EXPLORE_GAP;
+          this.sinceExplore = 0;
+        }
+        this.exploring = ++this.sinceExplore > this.gap;
+        this.current = this.exploring ? !better : better;
+      }
+    }
+    this.step++;
+    return this.current;
+  }
+
+  /** The cost of the step last picked (ms per token). */
+  observe(lent: boolean, ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) return;
+    if (lent !== this.current || (this.step - 1) % EPOCH < SETTLE) return; // a switch's own cost
+    const k = lent ? "lent" : "own";
+    const prev = this.cost[k];
+    // A scheduler hiccup may make one step many times slower: cap how far one observation moves.
+    this.cost[k] = prev === undefined ? ms : prev + WEIGHT * (Math.min(ms, 3 * prev) - prev);
+  }
+
+  /** The current estimates (ms per token), for reports and tests. */
+  get estimates(): { lent?: number; own?: number } {
+    return { ...this.cost };
+  }
 }
 
 /**
- * Core sharing of one engine: solo threads are lent only while a single generation runs, because
- * concurrent generations (server requests) may keep the other model busy at the same moment.
+ * Core sharing of one engine. Cores are lent only while a single generation runs: concurrent
+ * generations (server requests) may keep the expert busy at the same moment.
  */
 export class PairCores implements CoreSharing {
   private running = 0;
+  private readonly choosers = new Map<string, LendingChooser>();
 
+  /** `solo`: the pair's threads; lending is off when it is not above the target's own. */
   constructor(
-    readonly solo: number | undefined,
+    readonly solo: number,
+    readonly ownThreads: number,
     readonly schedule: Schedule,
   ) {}
 
-  get serial(): boolean {
-    return this.schedule === "serial" && this.soloThreads() !== undefined;
+  chooser(key: string): LendingChooser {
+    let c = this.choosers.get(key);
+    if (!c) this.choosers.set(key, (c = new LendingChooser()));
+    return c;
   }
 
-  soloThreads(): number | undefined {
-    return this.running === 1 ? this.solo : undefined;
+  lend(key: string): number | undefined {
+    if (this.running !== 1 || this.solo <= this.ownThreads || this.schedule === "overlap") return undefined;
+    if (this.schedule === "serial") return this.solo;
+    return this.chooser(key).pick() ? this.solo : undefined;
+  }
+
+  observe(key: string, lent: boolean, msPerToken: number): void {
+    // Steps taken beside another generation are not comparable with steps taken alone.
+    if (this.schedule === "auto" && this.running === 1) this.chooser(key).observe(lent, msPerToken);
   }
 
   /** Runs `job` counted as one running generation. */
@@ -71,37 +126,4 @@ export class PairCores implements CoreSharing {
       this.running--;
     }
   }
-}
-
-/**
- * Median one-token pass times (ms) of `model` on each thread count, timed on a scratch sequence
- * with the counts taking turns; a first pass (allocations) is not counted. Stops early once a pass
- * is slow enough (`enoughMs`) that a few samples tell the difference.
- */
-export async function timePasses(model: ModelBackend, threadCounts: readonly number[], trials = 6, enoughMs = 50): Promise<number[]> {
-  const seq = model.newSequence();
-  try {
-    let k = 0;
-    const step = async (threads: number) => {
-      const t = performance.now();
-      await model.evaluateBatch([{ sequence: seq, tokens: [1 + (k++ % (model.info.vocabSize - 1))], logitsFor: 1 }], { threads });
-      return performance.now() - t;
-    };
-    const first = await step(threadCounts[0]);
-    const times: number[][] = threadCounts.map(() => []);
-    const rounds = first > enoughMs ? 2 : trials;
-    for (let i = 0; i < rounds; i++) {
-      const order = threadCounts.map((_, j) => j);
-      if (i % 2) order.reverse();
-      for (const j of order) times[j].push(await step(threadCounts[j]));
-    }
-    return times.map(median);
-  } finally {
-    await seq.dispose();
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }

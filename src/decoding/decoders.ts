@@ -139,6 +139,7 @@ class RowPool {
 
 export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Promise<DecodeTiming> {
   const roles = job.strategy.models;
+  const stepKind = `step:${roles.join("+")}`;
   const caches = new Caches(job, roles);
   const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
   const t0 = performance.now();
@@ -149,14 +150,17 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
       if (active.length === 0) break;
       const items = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
       const perRole: Float32Array[][][] = [];
-      if (cores?.serial) {
-        // One model after the other, each with the cores of both.
-        const threads = cores.soloThreads();
+      const threads = cores?.lend(stepKind);
+      const stepStart = performance.now();
+      if (threads !== undefined) {
+        // One model after the other, the target on the cores of both.
         for (const role of roles) perRole.push(await caches.evaluate(role, items, { threads }));
       } else {
         // Side by side: each llama.cpp context decodes on its own worker thread.
         perRole.push(...(await Promise.all(roles.map((role) => caches.evaluate(role, items)))));
       }
+      // Prompt steps cost more per sample than generation steps: not comparable, not observed.
+      if (promptMs >= 0) cores?.observe(stepKind, threads !== undefined, (performance.now() - stepStart) / active.length);
       const logits = new Map<ModelRole, Float32Array[][]>(roles.map((role, r) => [role, perRole[r]]));
       if (promptMs < 0) promptMs = performance.now() - t0;
       active.forEach((i, k) => {
@@ -182,6 +186,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
   const costs = settings.costs ?? new SpeculationCosts();
   const chooser = new DraftLengthChooser(costs, settings.draftMax);
   const rows = new RowPool();
+  const verifyKind = `verify:${verifiers.join("+")}`;
   const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0 };
   const t0 = performance.now();
   try {
@@ -205,7 +210,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const firstStep = performance.now();
       // The expert drafts alone; a lone verifier may then take its cores too (verifiers that run
       // together keep their own).
-      const verifyOptions: EvaluationOptions = verifiers.length === 1 ? { threads: settings.cores?.soloThreads() } : {};
+      const verifyThreads = verifiers.length === 1 ? settings.cores?.lend(verifyKind) : undefined;
       let step = await caches.evaluate("expert", active.map((i) => ({ i, tokens: pending[i], last: 1 })));
       // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
       const promptRound = active.some((i) => pending[i].length > 1);
@@ -241,11 +246,13 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
           caches.evaluate(
             role,
             active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
-            verifyOptions,
+            { threads: verifyThreads },
           ),
         ),
       );
       const verifyMs = performance.now() - verifyStart;
+      const verifiedTokens = active.reduce((n, i, m) => n + pending[i].length + drafts[m].length, 0);
+      if (!promptRound) settings.cores?.observe(verifyKind, verifyThreads !== undefined, verifyMs / verifiedTokens);
       const maxDrafts = Math.max(...drafts.map((d) => d.length));
       if (drafts.every((d) => d.length === maxDrafts)) {
         const perSample = Math.max(...active.map((i) => pending[i].length)) + maxDrafts;

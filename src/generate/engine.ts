@@ -4,7 +4,7 @@ import { defaultThreads, LlamaBackend } from "../backend/llama-backend.ts";
 import { getRuntime } from "../backend/native-addon.ts";
 import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
-import { chooseSharing, PairCores, timePasses, type Schedule } from "../decoding/core-sharing.ts";
+import { PairCores } from "../decoding/core-sharing.ts";
 import { decodeSequential, decodeSpeculative, type DecodeTiming } from "../decoding/decoders.ts";
 import { SpeculationCosts } from "../decoding/draft-length.ts";
 import { SampleState } from "../decoding/sample-state.ts";
@@ -53,9 +53,8 @@ export class Engine {
     const common = { gpu: options.gpu, contextSize: options.contextSize, maxSequences: options.maxSequences, kvCache: options.kvCache };
     const threads = await defaultPairThreads(options);
     // A model working while the other waits may use the pair's cores (see core-sharing.ts).
-    let solo = options.soloThreads ?? threads.target + (threads.expert ?? 0);
+    const solo = options.soloThreads ?? threads.target + (threads.expert ?? 0);
     const target = await LlamaBackend.load({ ...common, path: options.target, threads: threads.target, maxThreads: solo });
-    let schedule: Schedule = options.schedule ?? "overlap";
     let expert: ModelBackend | undefined;
     if (options.expert) {
       try {
@@ -66,14 +65,6 @@ export class Engine {
           lora: options.expertLora ? { path: options.expertLora, scale: options.expertLoraScale } : undefined,
         });
         assertSameVocabulary(target.vocab, expert.vocab, [`target ${options.target}`, `expert ${options.expert}`]);
-        if (options.soloThreads === undefined && solo > threads.target) {
-          // Measured, not assumed: whether borrowing cores pays depends on the model's size.
-          const [targetOwn, targetSolo] = await timePasses(target, [threads.target, solo]);
-          const [expertPass] = await timePasses(expert, [threads.expert ?? 1]);
-          const choice = chooseSharing({ targetOwn, targetSolo, expert: expertPass });
-          if (!choice.lend) solo = threads.target;
-          schedule = options.schedule ?? choice.schedule;
-        }
       } catch (err) {
         await expert?.dispose();
         await target.dispose();
@@ -83,7 +74,7 @@ export class Engine {
       await target.dispose();
       throw new InvalidArgumentError("expertLora", "an expert LoRA needs an expert model (--expert)");
     }
-    return new Engine(options, target, expert, new PairCores(solo, schedule));
+    return new Engine(options, target, expert, new PairCores(solo, threads.target, options.schedule ?? "auto"));
   }
 
   get tokenizer(): Tokenizer {

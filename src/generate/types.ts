@@ -29,11 +29,12 @@ export interface EngineModelsOptions {
   targetThreads?: number;
   expertThreads?: number;
   /**
-   * Threads of a model working while the others wait (speculative drafting and verification,
-   * serial co-decoding), lent only while one generation runs. Default: target's plus expert's.
+   * Threads the target may borrow while the expert waits (speculative verification, co-decoding
+   * one model after the other, the target strategy alone), lent only while one generation runs.
+   * Default: target's plus expert's.
    */
   soloThreads?: number;
-  /** Sequential co-decoding: models side by side, or one after the other with soloThreads (see core-sharing.ts). */
+  /** Lend soloThreads: learned from timings per kind of step (`auto`, default), never, or always (core-sharing.ts). */
   schedule?: Schedule;
   contextSize?: number;
   /** Parallel sequences per model (n samples of one request, concurrent server requests). */

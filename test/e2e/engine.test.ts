@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LlamaBackend } from "../../src/backend/llama-backend.ts";
+import { getRuntime } from "../../src/backend/native-addon.ts";
 import { Engine } from "../../src/generate/engine.ts";
 import type { GenerateOptions, StrategyName } from "../../src/generate/types.ts";
 import { ContextOverflowError, ModelLoadError, VocabularyMismatchError } from "../../src/errors.ts";
@@ -12,7 +13,6 @@ import { createStrategy } from "../../src/decoding/strategies/index.ts";
 import type { CosecPlusStrategy } from "../../src/decoding/strategies/cosec-plus.ts";
 import type { ProxyStrategy, WeightedStrategy } from "../../src/decoding/strategies/combined.ts";
 import { warp } from "../../src/decoding/warpers.ts";
-import { timePasses } from "../../src/decoding/core-sharing.ts";
 import { ensureFixtures, readReference, readReferenceLogits, type FixturePaths, type ReferenceName } from "../helpers/fixtures.ts";
 
 let f: FixturePaths;
@@ -183,15 +183,29 @@ describe("backend: thread counts", () => {
     }
   });
 
-  it("timing passes on several thread counts leaves every sequence slot free", async () => {
-    const backend = await LlamaBackend.load({ path: f.targetLlama, gpu: "cpu", threads: 1, maxThreads: 2, contextSize: 64, maxSequences: 2 });
+  it("a pass run inline on the JS thread gives the logits of one run on a worker thread", async () => {
+    const { addon } = await getRuntime("cpu");
+    const model = new addon.Model(f.targetLlama, 0);
+    const ctx = new addon.Context(model, { contextSize: 64, sequences: 2, batchSize: 64, threads: 1, maxThreads: 2 });
     try {
-      const times = await timePasses(backend, [1, 2], 2);
-      assert.equal(times.length, 2);
-      for (const t of times) assert.ok(t > 0 && Number.isFinite(t), `pass time ${t}`);
-      assert.equal(backend.freeSequences, 2);
+      const V = model.info().vocabSize;
+      const prompt = Int32Array.from([5, 17, 300, 42]);
+      const pass = (seq: number, tokens: Int32Array, from: number) =>
+        [tokens, Int32Array.from(tokens, () => seq), Int32Array.from(tokens, (_, i) => from + i), Uint8Array.from(tokens, (_, i) => (i === tokens.length - 1 ? 1 : 0))] as const;
+      const a = new Float32Array(V);
+      const b = new Float32Array(V);
+      await ctx.decode(...pass(0, prompt, 0), a);
+      ctx.decodeSync(...pass(1, prompt, 0), b, 2);
+      // Different KV cells of one unified cache (another summation order): as for batched vs one-by-one.
+      assert.ok(maxDiff(a, b) < 1e-3, `prompt: ${maxDiff(a, b)}`);
+      await ctx.decode(...pass(0, Int32Array.of(7), 4), a);
+      ctx.decodeSync(...pass(1, Int32Array.of(7), 4), b);
+      assert.ok(maxDiff(a, b) < 1e-3, `step: ${maxDiff(a, b)}`);
+      // Bad input is refused by name, synchronously.
+      assert.throws(() => ctx.decodeSync(...pass(1, Int32Array.of(V + 5), 5), b), /outside the vocabulary/);
     } finally {
-      await backend.dispose();
+      ctx.dispose();
+      model.dispose();
     }
   });
 
@@ -201,6 +215,7 @@ describe("backend: thread counts", () => {
     const overlap = await Engine.load({ ...opts, schedule: "overlap" });
     try {
       assert.equal(serial.cores.schedule, "serial");
+      assert.equal(serial.cores.solo, 2);
       for (const strategy of ["cosec-plus", "proxy"] as StrategyName[]) {
         const base: GenerateOptions = { strategy, maxTokens: 16, seed: 4 };
         const a = await serial.generate("def read(path):\n", base);

@@ -1,43 +1,81 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { chooseSharing, PairCores } from "../../src/decoding/core-sharing.ts";
+import { LendingChooser, PairCores } from "../../src/decoding/core-sharing.ts";
 
 describe("core sharing of a model pair", () => {
-  it("lends cores and runs the models one after the other only when the measured passes say so", () => {
-    // 25M-parameter target on 2 cores: 5 ms alone on one thread, 3.5 ms on two; expert 0.4 ms.
-    assert.deepEqual(chooseSharing({ targetOwn: 5, targetSolo: 3.5, expert: 0.4 }), { lend: true, schedule: "serial" });
-    // 5M target: a second thread buys nothing.
-    assert.deepEqual(chooseSharing({ targetOwn: 1.45, targetSolo: 1.4, expert: 0.4 }), { lend: false, schedule: "overlap" });
-    // Borrowing helps the target, but a slow expert is better hidden side by side.
-    assert.deepEqual(chooseSharing({ targetOwn: 5, targetSolo: 4, expert: 2 }), { lend: true, schedule: "overlap" });
+  /** Steps of a chooser where a lent step costs lent() and an own one own(); returns how many were lent. */
+  function run(c: LendingChooser, steps: number, own: number, lent: number): number {
+    let n = 0;
+    for (let i = 0; i < steps; i++) {
+      const l = c.pick();
+      c.observe(l, l ? lent : own);
+      if (l) n++;
+    }
+    return n;
+  }
+
+  it("learns which choice is cheaper, in runs of steps, and re-tries the other one now and then", () => {
+    const c = new LendingChooser();
+    assert.equal(run(c, 16, 5, 3.5), 0); // an epoch on own threads first
+    assert.equal(run(c, 16, 5, 3.5), 16); // then one lent
+    assert.deepEqual(c.estimates, { own: 5, lent: 3.5 });
+    const lent = run(c, 8 * 16, 5, 3.5);
+    assert.ok(lent >= 6 * 16 && lent < 8 * 16, `lent on ${lent} of 128 steps`); // mostly the cheaper, sometimes the other
+    // The machine changes (the second core gets busy): lending turns slow, and the chooser follows.
+    run(c, 40 * 16, 5, 9);
+    const after = run(c, 8 * 16, 5, 9);
+    assert.ok(after <= 16, `still lent on ${after} of 128 steps`);
   });
 
-  it("lends the solo threads only while a single generation runs", async () => {
-    const cores = new PairCores(4, "serial");
-    assert.equal(cores.soloThreads(), undefined); // nothing running
+  it("does not count the first steps after a switch, nor let one outlier move an estimate far", () => {
+    const c = new LendingChooser();
+    for (let i = 0; i < 16; i++) {
+      c.pick();
+      c.observe(false, i < 2 ? 1000 : 4); // the switch's own cost: not measured
+    }
+    assert.equal(c.estimates.own, 4);
+    c.pick(); // into the lent epoch
+    c.observe(true, 3);
+    c.observe(false, 400); // not the current choice: ignored
+    c.observe(true, Number.NaN); // ignored
+    assert.equal(c.estimates.own, 4);
+  });
+
+  it("lends only while a single generation runs, and only what the schedule allows", async () => {
+    const cores = new PairCores(2, 1, "serial");
+    assert.equal(cores.lend("step"), undefined); // nothing running
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const first = cores.run(async () => {
-      assert.equal(cores.soloThreads(), 4);
-      assert.equal(cores.serial, true);
+      assert.equal(cores.lend("step"), 2);
       await gate;
       return "first";
     });
-    await cores.run(async () => {
-      // A second generation at the same time: each model keeps to its own threads, side by side.
-      assert.equal(cores.soloThreads(), undefined);
-      assert.equal(cores.serial, false);
-    });
-    assert.equal(cores.soloThreads(), 4); // the first is alone again
+    await cores.run(async () => assert.equal(cores.lend("step"), undefined)); // two at once: own threads
+    assert.equal(cores.lend("step"), 2); // the first is alone again
     release();
     assert.equal(await first, "first");
-    assert.equal(cores.soloThreads(), undefined);
+
+    const overlap = new PairCores(2, 1, "overlap");
+    await overlap.run(async () => assert.equal(overlap.lend("step"), undefined));
+    const nothingToLend = new PairCores(2, 2, "serial");
+    await nothingToLend.run(async () => assert.equal(nothingToLend.lend("step"), undefined));
   });
 
-  it("counts a generation that fails as finished", async () => {
-    const cores = new PairCores(2, "overlap");
+  it("auto: each kind of step learns on its own", async () => {
+    const cores = new PairCores(2, 1, "auto");
+    await cores.run(async () => {
+      const step = (key: string, own: number, lent: number) => {
+        const t = cores.lend(key);
+        cores.observe(key, t !== undefined, t !== undefined ? lent : own);
+        return t;
+      };
+      for (let i = 0; i < 32; i++) step("step:target+expert", 5, 3);
+      assert.deepEqual(cores.chooser("step:target+expert").estimates, { own: 5, lent: 3 });
+      assert.equal(step("step:target+expert", 5, 3), 2);
+      assert.equal(step("verify:target", 1, 2), undefined); // a new kind starts from its own measurements
+    });
     await assert.rejects(cores.run(async () => Promise.reject(new Error("boom"))), /boom/);
-    await cores.run(async () => assert.equal(cores.soloThreads(), 2));
-    assert.equal(cores.serial, false); // overlap never runs the models one after the other
+    await cores.run(async () => assert.equal(cores.lend("step:target+expert"), 2)); // a failed run was counted out
   });
 });
