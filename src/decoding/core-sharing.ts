@@ -29,14 +29,19 @@ export interface CoreSharing {
  * measured alone among own-thread steps cost 2x a lent step among lent ones (measured).
  */
 const EPOCH = 16;
-/** Steps at the start of an epoch that are not measured (the switch's own cost). */
+/** Steps not measured after a switch or at the start of a generation (their own cost). */
 const SETTLE = 2;
 /**
  * The choice that looks worse is tried again after this many epochs, since the machine may have
  * changed; each try that confirms it doubles the wait (up to MAX_EXPLORE_GAP), a reversal resets it.
  */
-const MIN_EXPLORE_GAP = 4;
+const MIN_EXPLORE_GAP = 8;
 const MAX_EXPLORE_GAP = 64;
+/**
+ * Lending must look this much cheaper to be chosen: own threads are the safe side (nothing to
+ * wake, nothing taken from the expert), and step timings here vary by 10-30%.
+ */
+const CLEAR_GAIN = 0.95;
 /** Weight of a new observation in the moving averages. */
 const WEIGHT = 0.1;
 
@@ -45,6 +50,7 @@ export class LendingChooser {
   private readonly cost: { lent?: number; own?: number } = {};
   private step = 0;
   private current = false;
+  private settleLeft = 0;
   private exploring = false;
   private gap = MIN_EXPLORE_GAP;
   private sinceExplore = 0;
@@ -52,27 +58,42 @@ export class LendingChooser {
   /** True to lend for the next step. */
   pick(): boolean {
     if (this.step % EPOCH === 0) {
-      if (this.cost.own === undefined) this.current = false;
-      else if (this.cost.lent === undefined) this.current = true;
-      else {
-        const better = this.cost.lent < this.cost.own;
-        if (this.exploring) {
-          // The epoch just ended tried the other choice: did it stay worse?
-          this.gap = better === !this.current ? Math.min(2 * this.gap, MAX_EXPLORE_GAP) : MIN_EXPLORE_GAP;
-          this.sinceExplore = 0;
-        }
-        this.exploring = ++this.sinceExplore > this.gap;
-        this.current = this.exploring ? !better : better;
-      }
+      const before = this.current;
+      this.choose();
+      if (this.current !== before) this.settleLeft = SETTLE;
     }
     this.step++;
     return this.current;
   }
 
+  /** A generation starts: its first steps pay for caches and pool threads the last one left cold. */
+  settle(): void {
+    this.settleLeft = SETTLE;
+  }
+
+  private choose(): void {
+    if (this.cost.own === undefined) this.current = false;
+    else if (this.cost.lent === undefined) this.current = true;
+    else {
+      const better = this.cost.lent < CLEAR_GAIN * this.cost.own;
+      if (this.exploring) {
+        // The epoch just ended tried the other choice: did it stay worse?
+        this.gap = better === !this.current ? Math.min(2 * this.gap, MAX_EXPLORE_GAP) : MIN_EXPLORE_GAP;
+        this.sinceExplore = 0;
+      }
+      this.exploring = ++this.sinceExplore > this.gap;
+      this.current = this.exploring ? !better : better;
+    }
+  }
+
   /** The cost of the step last picked (ms per token). */
   observe(lent: boolean, ms: number): void {
     if (!(ms >= 0) || !Number.isFinite(ms)) return;
-    if (lent !== this.current || (this.step - 1) % EPOCH < SETTLE) return; // a switch's own cost
+    if (lent !== this.current) return;
+    if (this.settleLeft > 0) {
+      this.settleLeft--; // a switch's own cost
+      return;
+    }
     const k = lent ? "lent" : "own";
     const prev = this.cost[k];
     // A scheduler hiccup may make one step many times slower: cap how far one observation moves.
@@ -120,6 +141,7 @@ export class PairCores implements CoreSharing {
   /** Runs `job` counted as one running generation. */
   async run<T>(job: () => Promise<T>): Promise<T> {
     this.running++;
+    for (const c of this.choosers.values()) c.settle();
     try {
       return await job();
     } finally {

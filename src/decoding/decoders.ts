@@ -186,7 +186,8 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
   const costs = settings.costs ?? new SpeculationCosts();
   const chooser = new DraftLengthChooser(costs, settings.draftMax);
   const rows = new RowPool();
-  const verifyKind = `verify:${verifiers.join("+")}`;
+  // Lending is judged on whole rounds: a lent verification also changes the drafting around it.
+  const roundKind = `round:${verifiers.join("+")}`;
   const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0 };
   const t0 = performance.now();
   try {
@@ -194,6 +195,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
       const roundStart = performance.now();
+      const tokensBefore = active.reduce((n, i) => n + job.samples[i].tokens.length, 0);
       const k = chooser.next();
 
       // Draft: expert logits E_0..E_k and proposals d_0..d_{k-1}, one expert pass per position.
@@ -210,7 +212,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const firstStep = performance.now();
       // The expert drafts alone; a lone verifier may then take its cores too (verifiers that run
       // together keep their own).
-      const verifyThreads = verifiers.length === 1 ? settings.cores?.lend(verifyKind) : undefined;
+      const verifyThreads = verifiers.length === 1 ? settings.cores?.lend(roundKind) : undefined;
       let step = await caches.evaluate("expert", active.map((i) => ({ i, tokens: pending[i], last: 1 })));
       // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
       const promptRound = active.some((i) => pending[i].length > 1);
@@ -251,8 +253,6 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
         ),
       );
       const verifyMs = performance.now() - verifyStart;
-      const verifiedTokens = active.reduce((n, i, m) => n + pending[i].length + drafts[m].length, 0);
-      if (!promptRound) settings.cores?.observe(verifyKind, verifyThreads !== undefined, verifyMs / verifiedTokens);
       const maxDrafts = Math.max(...drafts.map((d) => d.length));
       if (drafts.every((d) => d.length === maxDrafts)) {
         const perSample = Math.max(...active.map((i) => pending[i].length)) + maxDrafts;
@@ -294,7 +294,12 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       timing.drafted += roundDrafted;
       timing.acceptedDrafts += roundAccepted;
       // Not in a round whose first expert pass read a prompt: that pass is neither a draft step nor overhead.
-      if (!promptRound) costs.roundOverheadMs.add(Math.max(0, performance.now() - roundStart - draftMs - verifyMs));
+      if (!promptRound) {
+        const roundMs = performance.now() - roundStart;
+        costs.roundOverheadMs.add(Math.max(0, roundMs - draftMs - verifyMs));
+        const produced = active.reduce((n, i) => n + job.samples[i].tokens.length, 0) - tokensBefore;
+        if (produced > 0 && verifiers.length === 1) settings.cores?.observe(roundKind, verifyThreads !== undefined, roundMs / produced);
+      }
       chooser.observe({ drafted: roundDrafted, accepted: roundAccepted, rejections: roundRejections });
     }
   } finally {

@@ -19,26 +19,35 @@ describe("core sharing of a model pair", () => {
     assert.equal(run(c, 16, 5, 3.5), 0); // an epoch on own threads first
     assert.equal(run(c, 16, 5, 3.5), 16); // then one lent
     assert.deepEqual(c.estimates, { own: 5, lent: 3.5 });
-    const lent = run(c, 8 * 16, 5, 3.5);
-    assert.ok(lent >= 6 * 16 && lent < 8 * 16, `lent on ${lent} of 128 steps`); // mostly the cheaper, sometimes the other
+    const lent = run(c, 12 * 16, 5, 3.5);
+    assert.ok(lent >= 10 * 16 && lent < 12 * 16, `lent on ${lent} of 192 steps`); // mostly the cheaper, sometimes the other
+    // Lending must be clearly cheaper to be chosen.
+    const close = new LendingChooser();
+    run(close, 32, 5, 4.8);
+    assert.equal(run(close, 8 * 16, 5, 4.8), 0);
     // The machine changes (the second core gets busy): lending turns slow, and the chooser follows.
     run(c, 40 * 16, 5, 9);
     const after = run(c, 8 * 16, 5, 9);
     assert.ok(after <= 16, `still lent on ${after} of 128 steps`);
   });
 
-  it("does not count the first steps after a switch, nor let one outlier move an estimate far", () => {
+  it("does not count the first steps of a generation or after a switch, nor let one outlier move an estimate far", () => {
     const c = new LendingChooser();
+    c.settle(); // a generation starts
     for (let i = 0; i < 16; i++) {
       c.pick();
-      c.observe(false, i < 2 ? 1000 : 4); // the switch's own cost: not measured
+      c.observe(false, i < 2 ? 1000 : 4); // cold first steps: not measured
     }
     assert.equal(c.estimates.own, 4);
-    c.pick(); // into the lent epoch
-    c.observe(true, 3);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(c.pick(), true); // the switch to lending
+      c.observe(true, i < 2 ? 50 : 3); // its first two steps pay for the switch
+    }
+    assert.equal(c.estimates.lent, 3);
     c.observe(false, 400); // not the current choice: ignored
     c.observe(true, Number.NaN); // ignored
-    assert.equal(c.estimates.own, 4);
+    c.observe(true, 300); // an outlier moves the estimate by a bounded step
+    assert.deepEqual(c.estimates, { own: 4, lent: 3 + 0.1 * (9 - 3) });
   });
 
   it("lends only while a single generation runs, and only what the schedule allows", async () => {
