@@ -276,7 +276,8 @@ class Context : public Napi::ObjectWrap<Context> {
     threads_ = p.n_threads;
     threadsBatch_ = p.n_threads_batch;
     int maxThreads = o.Get("maxThreads").IsNumber() ? o.Get("maxThreads").As<Napi::Number>().Int32Value() : 0;
-    CreateThreadpool(std::max({p.n_threads, p.n_threads_batch, maxThreads}));
+    maxThreads_ = std::max({p.n_threads, p.n_threads_batch, maxThreads, 1});
+    CreateThreadpool(maxThreads_);
     if (o.Has("lora") && o.Get("lora").IsString()) {
       std::string lp = o.Get("lora").As<Napi::String>();
       float scale = o.Get("loraScale").As<Napi::Number>().FloatValue();
@@ -310,13 +311,13 @@ class Context : public Napi::ObjectWrap<Context> {
     ggml_threadpool_params tp = api.ggml_threadpool_params_default(threads);
     tp.poll = 0;
     pool_ = poolNew(&tp);
-    poolThreads_ = pool_ ? threads : 1;
   }
   // Threads of one decode call: the caller's choice, else llama.cpp's rule (n_threads for one
   // token, n_threads_batch for more). One-thread calls skip the pool (no worker to wake).
   void SelectThreads(int requested, size_t tokens) {
     int n = requested > 0 ? requested : tokens > 1 ? threadsBatch_ : threads_;
-    n = std::max(1, std::min(n, poolThreads_));
+    // Without a pool (a backend that does not offer one), ggml's own threads still serve.
+    n = std::max(1, std::min(n, maxThreads_));
     api.llama_set_n_threads(ctx_, n, n);
     api.llama_attach_threadpool(ctx_, n > 1 ? pool_ : nullptr, n > 1 ? pool_ : nullptr);
   }
@@ -366,7 +367,7 @@ class Context : public Napi::ObjectWrap<Context> {
   llama_adapter_lora* lora_ = nullptr;
   ggml_threadpool_t pool_ = nullptr;
   decltype(&ggml_threadpool_free) poolFree_ = nullptr;
-  int poolThreads_ = 1, threads_ = 1, threadsBatch_ = 1;
+  int maxThreads_ = 1, threads_ = 1, threadsBatch_ = 1;
   Napi::ObjectReference modelRef_;  // keeps the model alive as long as the context
   int32_t vocabSize_ = 0;
   uint32_t batchSize_ = 0;
