@@ -196,7 +196,10 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       if (active.length === 0) break;
       const roundStart = performance.now();
       const tokensBefore = active.reduce((n, i) => n + job.samples[i].tokens.length, 0);
-      const k = chooser.next();
+      // The expert drafts alone; a lone verifier may then take its cores too (verifiers that run
+      // together keep their own). The draft length follows the verification's costs on those threads.
+      const verifyThreads = verifiers.length === 1 ? settings.cores?.lend(roundKind) : undefined;
+      const k = chooser.next(verifyThreads ?? 0);
 
       // Draft: expert logits E_0..E_k and proposals d_0..d_{k-1}, one expert pass per position.
       // Drafts never run past a sample's remaining token budget or its context.
@@ -210,9 +213,6 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const drafts: number[][] = active.map(() => []);
       let drafting = active.map((_, n) => n); // indices into `active`
       const firstStep = performance.now();
-      // The expert drafts alone; a lone verifier may then take its cores too (verifiers that run
-      // together keep their own).
-      const verifyThreads = verifiers.length === 1 ? settings.cores?.lend(roundKind) : undefined;
       let step = await caches.evaluate("expert", active.map((i) => ({ i, tokens: pending[i], last: 1 })));
       // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
       const promptRound = active.some((i) => pending[i].length > 1);
@@ -256,7 +256,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const maxDrafts = Math.max(...drafts.map((d) => d.length));
       if (drafts.every((d) => d.length === maxDrafts)) {
         const perSample = Math.max(...active.map((i) => pending[i].length)) + maxDrafts;
-        costs.observeVerify(perSample, verifyMs);
+        costs.observeVerify(perSample, verifyMs, verifyThreads ?? 0);
       }
       const verified = new Map<ModelRole, Float32Array[][]>(verifiers.map((role, r) => [role, perVerifier[r]]));
 

@@ -21,31 +21,28 @@ class Ewma {
 /** Extra cost of each verified token relative to one token, assumed before two sizes are measured. */
 const PRIOR_SLOPE = 0.25;
 
-/**
- * Measured costs of one model pair, kept across generations (the engine owns one): the expert's
- * step, the verification of n tokens per sample, and the rest of a round (decisions, rollback).
- */
-export class SpeculationCosts {
-  /** Long-run per-draft acceptance of the pair: the starting estimate of each generation. */
-  readonly acceptance = new Ewma(0.05);
-  readonly draftStepMs = new Ewma(0.2);
-  readonly roundOverheadMs = new Ewma(0.2);
-  private readonly verifyMs = new Map<number, Ewma>();
+/** Verification costs of one thread layout: ms per size (tokens per sample), never decreasing in size. */
+class VerifyCosts {
+  private readonly ms = new Map<number, Ewma>();
   /** The measured sizes made non-decreasing; rebuilt after a new observation, not per estimate. */
   private table: [number, number][] | null = null;
 
-  observeVerify(tokensPerSample: number, ms: number): void {
-    let e = this.verifyMs.get(tokensPerSample);
-    if (!e) this.verifyMs.set(tokensPerSample, (e = new Ewma(0.2)));
+  get empty(): boolean {
+    return this.ms.size === 0;
+  }
+
+  observe(tokensPerSample: number, ms: number): void {
+    let e = this.ms.get(tokensPerSample);
+    if (!e) this.ms.set(tokensPerSample, (e = new Ewma(0.2)));
     // A scheduler hiccup can make one call take many times its usual cost: cap what one
     // observation may move the estimate, so a spike does not steer several rounds.
     e.add(e.value === undefined ? ms : Math.min(ms, 2 * e.value));
     this.table = null;
   }
 
-  /** Estimated verification ms for n tokens per sample: measured, else interpolated, never decreasing in n. */
-  verify(n: number): number | undefined {
-    this.table ??= nonDecreasing([...this.verifyMs.entries()].map(([m, e]) => [m, e.value!] as [number, number]).sort((a, b) => a[0] - b[0]));
+  /** Measured, else interpolated or extrapolated from the measured sizes. */
+  estimate(n: number): number | undefined {
+    this.table ??= nonDecreasing([...this.ms.entries()].map(([m, e]) => [m, e.value!] as [number, number]).sort((a, b) => a[0] - b[0]));
     const mono = this.table;
     if (mono.length === 0) return undefined;
     const below = mono.filter(([m]) => m <= n);
@@ -63,6 +60,37 @@ export class SpeculationCosts {
     }
     const [m1, c1] = above[0];
     return Math.max(c1 / (1 + PRIOR_SLOPE * (m1 - 1)), c1 - PRIOR_SLOPE * c1 * (m1 - n));
+  }
+}
+
+/**
+ * Measured costs of one model pair, kept across generations (the engine owns one): the expert's
+ * step, the verification of n tokens per sample, and the rest of a round (decisions, rollback).
+ * Verification is kept per thread count (0: the verifier's own threads), since a target that
+ * borrows the expert's cores verifies at other costs (core-sharing.ts).
+ */
+export class SpeculationCosts {
+  /** Long-run per-draft acceptance of the pair: the starting estimate of each generation. */
+  readonly acceptance = new Ewma(0.05);
+  readonly draftStepMs = new Ewma(0.2);
+  readonly roundOverheadMs = new Ewma(0.2);
+  private readonly verifyByThreads = new Map<number, VerifyCosts>();
+
+  observeVerify(tokensPerSample: number, ms: number, threads = 0): void {
+    let v = this.verifyByThreads.get(threads);
+    if (!v) this.verifyByThreads.set(threads, (v = new VerifyCosts()));
+    v.observe(tokensPerSample, ms);
+  }
+
+  /**
+   * Estimated verification ms for n tokens per sample on `threads`: measured, else interpolated,
+   * never decreasing in n; before that layout's first measurement, another layout's estimate.
+   */
+  verify(n: number, threads = 0): number | undefined {
+    const own = this.verifyByThreads.get(threads);
+    if (own && !own.empty) return own.estimate(n);
+    for (const other of this.verifyByThreads.values()) if (!other.empty) return other.estimate(n);
+    return undefined;
   }
 }
 
@@ -106,6 +134,7 @@ export class DraftLengthChooser {
   private kept: number;
   private rejected: number;
   private current = 4;
+  private observed = false;
 
   constructor(
     private readonly costs: SpeculationCosts,
@@ -121,7 +150,9 @@ export class DraftLengthChooser {
     return this.kept / (this.kept + this.rejected);
   }
 
-  next(): number {
+  /** The draft length of the next round, whose verification runs on `verifyThreads` (0: own). */
+  next(verifyThreads = 0): number {
+    if (this.fixed === undefined && this.observed) this.current = this.best(verifyThreads);
     return this.current;
   }
 
@@ -130,7 +161,7 @@ export class DraftLengthChooser {
     this.rejected = DECAY * this.rejected + outcome.rejections;
     const trials = outcome.accepted + outcome.rejections;
     if (trials > 0) this.costs.acceptance.add(outcome.accepted / trials);
-    if (this.fixed === undefined) this.current = this.best();
+    this.observed = true;
   }
 
   /** Expected tokens per round of k drafts at acceptance a. */
@@ -138,10 +169,10 @@ export class DraftLengthChooser {
     return a >= 1 ? k + 1 : (1 - a ** (k + 1)) / (1 - a);
   }
 
-  private best(): number {
+  private best(threads: number): number {
     const step = this.costs.draftStepMs.value;
     const overhead = this.costs.roundOverheadMs.value ?? 0;
-    if (step === undefined || this.costs.verify(1) === undefined) {
+    if (step === undefined || this.costs.verify(1, threads) === undefined) {
       // Nothing measured yet: grow while everything is accepted, else follow the accepted run.
       return this.current;
     }
@@ -149,7 +180,7 @@ export class DraftLengthChooser {
     let bestK = DRAFT_MIN;
     let bestRate = -1;
     for (let k = DRAFT_MIN; k <= DRAFT_MAX; k++) {
-      const cost = (k + 1) * step + this.costs.verify(k + 1)! + overhead;
+      const cost = (k + 1) * step + this.costs.verify(k + 1, threads)! + overhead;
       const rate = DraftLengthChooser.tokensPerRound(k, a) / cost;
       if (rate > bestRate * 1.0001) {
         bestRate = rate;

@@ -83,3 +83,21 @@ describe("draft length", () => {
     assert.equal(k(0.05, 6), DRAFT_MIN);
   });
 });
+
+it("verification costs are kept per thread layout, each standing in for the other until measured", () => {
+  const c = new SpeculationCosts();
+  c.observeVerify(4, 10); // own threads
+  assert.equal(c.verify(4, 2), 10, "no lent measurement yet: the own-thread estimate");
+  c.observeVerify(4, 6, 2);
+  assert.equal(c.verify(4, 2), 6);
+  assert.equal(c.verify(4), 10, "lent measurements leave the own-thread table alone");
+  // The chooser sizes drafts for the layout of the round it is asked about.
+  for (const n of [2, 3, 4, 5, 6, 8, 12, 17]) {
+    c.observeVerify(n, 5 + 2 * n); // own threads: each verified token costs 2 ms more
+    c.observeVerify(n, 5.2 + 0.2 * n, 2); // lent: nearly flat
+  }
+  c.draftStepMs.add(0.5);
+  const ch = new DraftLengthChooser(c);
+  ch.observe({ drafted: 8, accepted: 8, rejections: 0 });
+  assert.ok(ch.next(2) > ch.next(0), `lent ${ch.next(2)} vs own ${ch.next(0)}`);
+});
