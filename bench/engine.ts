@@ -2,9 +2,12 @@
 //  1. logits access: node-llama-cpp's full-distribution path vs cosec's addon, ms per position;
 //  2. decoding: target alone, sequential cosec-plus, speculative cosec-plus, tokens/s and ratios,
 //     acceptance rate, mean accepted run and mean draft length.
-// Usage: node --import tsx bench/engine.ts [--pair random,demo] [--target T.gguf --expert E.gguf
+// Usage: node --import tsx bench/engine.ts [--pair distilled,random,demo] [--target T.gguf --expert E.gguf
 //        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--rounds 2] [--draft-max K] [--skip-logits]
 // Pairs:
+//  - distilled: the random 25m target below with a tiny expert distilled from it by the trainer
+//    (phase 1 of the method): acceptance near 1, because a random target is near-uniform and easy to
+//    imitate. Speed only: it shows what the engine makes of a well-aligned pair.
 //  - random: random-weight llama 25m target (25.7M parameters with the demo's 4k vocabulary) and tiny
 //    expert (0.9M), made by the trainer: 28x the parameters, the proportions of a 7B/0.5B pair with
 //    the output layer a small share of the target. For speed alone: their acceptance comes from
@@ -56,40 +59,80 @@ function demoPair(): Pair | null {
   return { target: at(m.gguf.target)!, expert: at(m.gguf.expert)!, expertLora: at(m.gguf.expertLora), label: "demo family (trained)" };
 }
 
-function randomPair(): Pair {
+// Random-weight models are made once by the trainer and cached under .cache/bench.
+const benchDir = join(cacheRoot, "bench");
+
+function trainer(args: string[]): void {
+  execFileSync(venvPython(), ["-m", "cosec_trainer", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, PYTHONPATH: join(repoRoot, "trainer") },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+interface RandomModels {
+  /** Model folder (Hugging Face format) and GGUF of a random-weight model of a trainer preset. */
+  make(size: string): { folder: string; gguf: string };
+  suffix: string;
+  vocab: string;
+}
+
+function randomModels(): RandomModels {
   const demoTokenizer = join(demoDir, "tokenizer");
   const small = existsSync(join(demoTokenizer, "tokenizer.json"));
-  const dir = join(cacheRoot, "bench");
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(benchDir, { recursive: true });
+  const suffix = small ? "-v4k" : "";
   const make = (size: string) => {
-    const name = `random-${size}${small ? "-v4k" : ""}`;
-    const gguf = join(dir, `${name}.gguf`);
+    const folder = join(benchDir, `random-${size}${suffix}`);
+    const gguf = `${folder}.gguf`;
     if (!existsSync(gguf)) {
       console.error(`[bench] creating random-weight ${size} model ${gguf}`);
       const tok = small ? ["--tokenizer", demoTokenizer] : [];
-      execFileSync(venvPython(), ["-m", "cosec_trainer", "create", "--size", size, "--seed", "1", "--context", "1024", ...tok, "--out", join(dir, name), "--gguf", gguf], {
-        cwd: repoRoot,
-        env: { ...process.env, PYTHONPATH: join(repoRoot, "trainer") },
-        stdio: ["ignore", "ignore", "inherit"],
-      });
+      trainer(["create", "--size", size, "--seed", "1", "--context", "1024", ...tok, "--out", folder, "--gguf", gguf]);
     }
-    return gguf;
+    return { folder, gguf };
   };
-  const vocab = small ? "demo 4k vocabulary" : "CodeGen 50k vocabulary";
-  return { target: make("25m"), expert: make("tiny"), label: `random-weight llama 25m target / tiny expert, ${vocab} (speed only)` };
+  return { make, suffix, vocab: small ? "demo 4k vocabulary" : "CodeGen 50k vocabulary" };
+}
+
+function randomPair(): Pair {
+  const m = randomModels();
+  return { target: m.make("25m").gguf, expert: m.make("tiny").gguf, label: `random-weight llama 25m target / tiny expert, ${m.vocab} (speed only)` };
+}
+
+// The random 25m target with a tiny expert distilled from it by the trainer's phase 1 (forward KL,
+// 60 steps on the trainer's own Python sources, about a minute on 2 cores). A random target is
+// near-uniform (cross-entropy ≈ ln V on code), so the student imitates it almost exactly: the
+// acceptance is higher than a real pair's. Speed only, like the random pair.
+function distilledPair(): Pair {
+  const m = randomModels();
+  const target = m.make("25m");
+  const run = join(benchDir, `distilled-tiny${m.suffix}`);
+  const gguf = `${run}.gguf`;
+  if (!existsSync(gguf)) {
+    console.error(`[bench] distilling a tiny expert from the random 25m target into ${gguf} (about a minute)`);
+    trainer([
+      "distill", "--teacher", target.folder, "--student-size", "tiny", "--data", join(repoRoot, "trainer", "cosec_trainer"),
+      "--max-len", "256", "--run-dir", run, "--steps", "60", "--batch-size", "8", "--lr", "3e-3", "--warmup", "10",
+      "--eval-every", "0", "--max-val", "8", "--seed", "1", "--resume",
+    ]);
+    trainer(["export", "--run", run, "--checkpoint", "latest", "--out", gguf]);
+  }
+  return { target: target.gguf, expert: gguf, label: `random-weight llama 25m target / tiny expert distilled from it, ${m.vocab} (speed only)` };
 }
 
 function pairs(): Pair[] {
   if (values.target && values.expert) return [{ target: values.target, expert: values.expert, expertLora: values["expert-lora"], label: "given pair" }];
-  const names = (values.pair ?? "random,demo").split(",").map((x) => x.trim());
+  const names = (values.pair ?? "distilled,random,demo").split(",").map((x) => x.trim());
   const out: Pair[] = [];
   for (const name of names) {
     if (name === "random") out.push(randomPair());
+    else if (name === "distilled") out.push(distilledPair());
     else if (name === "demo") {
       const d = demoPair();
       if (d) out.push(d);
       else console.error("[bench] no demo family built (npm run demo builds it): skipping the demo pair");
-    } else throw new Error(`unknown pair '${name}' (random, demo)`);
+    } else throw new Error(`unknown pair '${name}' (distilled, random, demo)`);
   }
   return out;
 }
@@ -157,8 +200,8 @@ async function benchDecoding(p: Pair): Promise<void> {
   const modes: [string, Engine, GenerateOptions][] = [
     [`target alone, ${t} thread(s)`, ownThreads, { strategy: "target" }],
     [`target alone, ${cores} threads`, targetAllCores, { strategy: "target" }],
-    ["cosec-plus sequential, own threads", ownThreads, { strategy: "cosec-plus" }],
-    ["cosec-plus sequential", engine, { strategy: "cosec-plus" }],
+    ["cosec-plus sequential, own threads", ownThreads, { strategy: "cosec-plus", speculative: false }],
+    ["cosec-plus sequential", engine, { strategy: "cosec-plus", speculative: false }],
     ["cosec-plus speculative, own threads", ownThreads, { strategy: "cosec-plus", speculative }],
     ["cosec-plus speculative", engine, { strategy: "cosec-plus", speculative }],
   ];

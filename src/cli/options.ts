@@ -55,6 +55,7 @@ export const SAMPLING_OPTIONS = {
   "max-tokens": { type: "string" },
   seed: { type: "string" },
   speculative: { type: "boolean" },
+  sequential: { type: "boolean" },
   "draft-max": { type: "string" },
   "ignore-eos": { type: "boolean" },
 } as const satisfies Options;
@@ -70,9 +71,11 @@ export const SAMPLING_HELP = `decoding options:
   --expert-temperature T, --expert-top-p P, --expert-top-k K   expert proposal sampling (default: as the target)
   --max-tokens N            tokens to generate (default 128)
   --seed S                  random seed (default 0): one seed reproduces a run exactly
-  --speculative             speculative co-decoding (identical output, fewer target passes)
-  --draft-max K             fixed draft length for --speculative (default: chosen each round from
-                            measured costs and acceptance, 1..16)
+  --speculative             speculative co-decoding, also for --strategy target (identical output, fewer
+                            target passes; default: on for strategies that use the expert)
+  --sequential              one co-decoding step per token, never speculative
+  --draft-max K             fixed draft length, implies --speculative (default: chosen each round
+                            from measured costs and acceptance, 0..16)
   --ignore-eos              generate to --max-tokens past end-of-text tokens (benchmarks)`;
 
 export function str(v: Values, name: string): string | undefined {
@@ -161,10 +164,22 @@ export function generateOptionsFrom(v: Values): GenerateOptions {
       topP: numberOption(v, "expert-top-p", prob, "a number in (0, 1]"),
       topK: numberOption(v, "expert-top-k", intAtLeast(0), "a non-negative integer"),
     },
-    // --draft-max implies --speculative.
-    speculative: v.speculative === true || draftMax !== undefined ? (draftMax ? { draftMax } : true) : false,
+    speculative: speculativeFrom(v.speculative === true, v.sequential === true, draftMax),
     ignoreEos: v["ignore-eos"] === true,
   };
+}
+
+/**
+ * --speculative / --sequential / --draft-max → GenerateOptions.speculative: undefined leaves the
+ * engine's default (speculative where the strategy uses the expert); --draft-max implies --speculative.
+ */
+export function speculativeFrom(speculative: boolean, sequential: boolean, draftMax: number | undefined): GenerateOptions["speculative"] {
+  if (sequential && (speculative || draftMax !== undefined)) {
+    throw new InvalidArgumentError("--sequential", `cannot be combined with ${speculative ? "--speculative" : "--draft-max"}`);
+  }
+  if (sequential) return false;
+  if (draftMax !== undefined) return { draftMax };
+  return speculative ? true : undefined;
 }
 
 /** A comma-separated strategy list (as --strategies takes); an unknown name is refused naming `flag`. */

@@ -9,7 +9,7 @@ import { InvalidArgumentError, StrategyError } from "../errors.ts";
 import type { EngineModelsOptions } from "../generate/types.ts";
 import { collectApiKeys } from "../server/auth.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
-import { engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS, SAMPLING_OPTIONS, strategyParamsFrom } from "./options.ts";
+import { engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS, SAMPLING_OPTIONS, speculativeFrom, strategyParamsFrom } from "./options.ts";
 
 const D = SERVER_DEFAULTS;
 
@@ -45,8 +45,10 @@ co-decoding defaults:
   --alpha X                weighted mixing weight (default ${D.alpha})
   --temperature X          (default ${D.temperature}); --top-p X (default ${D.topP}); --top-k N (default ${D.topK})
   --expert-temperature X   expert sampling (default: as the target); --expert-top-p X; --expert-top-k N
-  --speculative            speculative co-decoding (same output, fewer target passes)
-  --draft-max N            fixed draft length (default: adaptive)
+  --speculative            speculative co-decoding for every strategy, target included (same output,
+                           fewer target passes; default: on for strategies that use the expert)
+  --sequential             one co-decoding step per token, never speculative
+  --draft-max N            fixed draft length, implies --speculative (default: adaptive)
   --log-level LEVEL        fatal | error | warn | info | debug | silent (default info)
   -h, --help               this help`;
 
@@ -116,9 +118,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     throw new InvalidArgumentError("--strategy", (err as StrategyError).message);
   }
   if (strategy !== "target" && !values.expert) throw new InvalidArgumentError("--strategy", `${strategy} needs --expert`);
-  if (values.speculative && !values.expert) throw new InvalidArgumentError("--speculative", "needs --expert to draft with");
   const draftMax = num(values["draft-max"], "--draft-max", { integer: true, min: 1, max: 64 });
-  if (draftMax !== undefined && !values.speculative) throw new InvalidArgumentError("--draft-max", "only applies with --speculative");
+  const speculative = speculativeFrom(values.speculative === true, values.sequential === true, draftMax);
+  if (speculative && !values.expert) throw new InvalidArgumentError(values.speculative ? "--speculative" : "--draft-max", "needs --expert to draft with");
 
   const parallel = num(values.parallel, "--parallel", { integer: true, min: 1, max: 256 }) ?? D.parallel;
   const maxTokensCap = num(values["max-tokens"], "--max-tokens", { integer: true, min: 1 }) ?? D.maxTokensCap;
@@ -161,7 +163,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       expertTemperature: num(values["expert-temperature"], "--expert-temperature", { min: 0, max: 2 }),
       expertTopP: num(values["expert-top-p"], "--expert-top-p", { min: Number.MIN_VALUE, max: 1 }),
       expertTopK: num(values["expert-top-k"], "--expert-top-k", { integer: true, min: 0 }),
-      speculative: values.speculative ?? false,
+      speculative: speculative === undefined ? undefined : speculative !== false,
       draftMax,
     },
   };

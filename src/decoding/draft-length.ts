@@ -5,9 +5,17 @@
 // picks the k that maximises tokens per millisecond from measured costs and recent acceptance, the
 // way llama.cpp's and vLLM's dynamic speculation do; on a CPU, where verifying 2 tokens can cost
 // twice one, this matters more than on a GPU.
+//
+// The chooser may also pick k = 0: a round without drafts is one co-decoding step (expert pass,
+// target pass, the rule), so speculation never costs much more than sequential co-decoding on a
+// pair whose acceptance is too low to pay. Every PROBE_EVERY such rounds it drafts one token, so
+// that the acceptance estimate follows the text and speculation resumes where it pays again.
 
+/** Bounds of a fixed draft length (--draft-max). */
 export const DRAFT_MIN = 1;
 export const DRAFT_MAX = 16;
+/** Rounds without drafts between two one-draft probes of the acceptance. */
+export const PROBE_EVERY = 8;
 
 /** Exponentially weighted mean; undefined until the first observation. */
 class Ewma {
@@ -135,6 +143,7 @@ export class DraftLengthChooser {
   private rejected: number;
   private current = 4;
   private observed = false;
+  private roundsWithoutDrafts = 0;
 
   constructor(
     private readonly costs: SpeculationCosts,
@@ -152,7 +161,13 @@ export class DraftLengthChooser {
 
   /** The draft length of the next round, whose verification runs on `verifyThreads` (0: own). */
   next(verifyThreads = 0): number {
-    if (this.fixed === undefined && this.observed) this.current = this.best(verifyThreads);
+    if (this.fixed !== undefined || !this.observed) return this.current;
+    this.current = this.best(verifyThreads);
+    if (this.current > 0) this.roundsWithoutDrafts = 0;
+    else if (++this.roundsWithoutDrafts > PROBE_EVERY) {
+      this.roundsWithoutDrafts = 0;
+      return 1;
+    }
     return this.current;
   }
 
@@ -177,9 +192,9 @@ export class DraftLengthChooser {
       return this.current;
     }
     const a = this.acceptance;
-    let bestK = DRAFT_MIN;
+    let bestK = 0;
     let bestRate = -1;
-    for (let k = DRAFT_MIN; k <= DRAFT_MAX; k++) {
+    for (let k = 0; k <= DRAFT_MAX; k++) {
       const cost = (k + 1) * step + this.costs.verify(k + 1, threads)! + overhead;
       const rate = DraftLengthChooser.tokensPerRound(k, a) / cost;
       if (rate > bestRate * 1.0001) {

@@ -39,7 +39,7 @@ export interface GenerationSummary {
 export class Engine {
   private expertBaseLoading: Promise<ModelBackend> | null = null;
   /** Measured draft and verification costs of this pair, which choose speculative draft lengths. */
-  private readonly speculationCosts = new SpeculationCosts();
+  readonly speculationCosts = new SpeculationCosts();
 
   private constructor(
     readonly options: EngineModelsOptions,
@@ -145,7 +145,7 @@ export class Engine {
     );
     const job = { strategy, models, samples, prompt: promptTokens, signal: options.signal };
     let timing: DecodeTiming;
-    const spec = options.speculative;
+    const spec = options.speculative ?? (this.expert !== undefined && strategy.models.includes("expert"));
     if (spec) {
       if (!this.expert) throw new StrategyError("speculative decoding needs an expert model to draft with");
       const draftMax = typeof spec === "object" ? spec.draftMax : undefined;

@@ -58,7 +58,12 @@ export interface GenerateOptions {
   targetSampling?: Partial<SamplingSettings>;
   /** Sampling of the expert's proposal (cosec-plus, `expert`). */
   expertSampling?: Partial<SamplingSettings>;
-  /** Speculative co-decoding (identical output, fewer target passes). */
+  /**
+   * Speculative co-decoding: identical output, fewer target passes. Default (undefined): on when an
+   * expert is loaded and the strategy uses it (rounds draft nothing where drafts do not pay, so it
+   * costs about what sequential co-decoding costs); off for `target`, which then runs the target
+   * alone. `true` or `{ draftMax }` turn it on for every strategy, `false` off.
+   */
   speculative?: boolean | { draftMax?: number };
   /** Whether the prompt gets the model's BOS token (default: as the GGUF says). */
   addBos?: boolean;

@@ -14,7 +14,8 @@ export interface CodecodingDefaults {
   expertTemperature?: number;
   expertTopP?: number;
   expertTopK?: number;
-  speculative: boolean;
+  /** undefined: the engine's default (speculative for strategies that use the expert). */
+  speculative?: boolean;
   /** Fixed draft length in speculative mode; undefined = adaptive. */
   draftMax?: number;
 }

@@ -80,9 +80,10 @@ export function resolveRequest(
     mode: x.mode ?? d.mode,
     alpha: x.alpha ?? d.alpha,
   };
-  const speculative = x.speculative ?? d.speculative;
+  // A request's draft_max implies speculative decoding, as --draft-max does.
+  const speculative = x.speculative ?? (x.draft_max !== undefined ? true : d.speculative);
   if (speculative && !ctx.hasExpert) throw bad("cosec.speculative", "needs an expert model to draft with (start the server with --expert)");
-  if (x.draft_max !== undefined && !speculative) throw bad("cosec.draft_max", "only applies with cosec.speculative: true");
+  if (x.draft_max !== undefined && speculative === false) throw bad("cosec.draft_max", "does not apply with cosec.speculative: false");
 
   const targetSampling: SamplingSettings = {
     temperature: body.temperature ?? d.temperature,
@@ -113,7 +114,8 @@ export function resolveRequest(
       stop: normalizeStop(body.stop),
       targetSampling,
       expertSampling,
-      speculative: speculative ? (draftMax !== undefined ? { draftMax } : true) : false,
+      // undefined leaves the engine's default; a server-wide --draft-max applies whenever rounds run.
+      speculative: speculative === false ? false : draftMax !== undefined ? { draftMax } : speculative,
       ignoreEos: x.ignore_eos ?? false,
     },
   };

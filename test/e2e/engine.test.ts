@@ -217,7 +217,7 @@ describe("backend: thread counts", () => {
       assert.equal(serial.cores.schedule, "serial");
       assert.equal(serial.cores.solo, 2);
       for (const strategy of ["cosec-plus", "proxy"] as StrategyName[]) {
-        const base: GenerateOptions = { strategy, maxTokens: 16, seed: 4 };
+        const base: GenerateOptions = { strategy, maxTokens: 16, seed: 4, speculative: false };
         const a = await serial.generate("def read(path):\n", base);
         const b = await overlap.generate("def read(path):\n", base);
         assert.deepEqual(a.map((r) => [r.tokens, r.sources]), b.map((r) => [r.tokens, r.sources]), strategy);
@@ -346,11 +346,13 @@ describe("generation", () => {
   });
 
   it("concurrent calls (merged into shared batches) give the same outputs as calls run alone", async () => {
-    const a: GenerateOptions = { strategy: "cosec-plus", maxTokens: 12, seed: 21 };
-    const b: GenerateOptions = { strategy: "target", maxTokens: 12, seed: 22, n: 2 };
-    const [ra, rb] = await Promise.all([engine.generate(prompt, a), engine.generate("int main() {", b)]);
-    assert.deepEqual((await engine.generate(prompt, a)).map((r) => r.tokens), ra.map((r) => r.tokens));
-    assert.deepEqual((await engine.generate("int main() {", b)).map((r) => r.tokens), rb.map((r) => r.tokens));
+    for (const speculative of [false, undefined]) {
+      const a: GenerateOptions = { strategy: "cosec-plus", maxTokens: 12, seed: 21, speculative };
+      const b: GenerateOptions = { strategy: "target", maxTokens: 12, seed: 22, n: 2 };
+      const [ra, rb] = await Promise.all([engine.generate(prompt, a), engine.generate("int main() {", b)]);
+      assert.deepEqual((await engine.generate(prompt, a)).map((r) => r.tokens), ra.map((r) => r.tokens));
+      assert.deepEqual((await engine.generate("int main() {", b)).map((r) => r.tokens), rb.map((r) => r.tokens));
+    }
   });
 
   it("results carry provenance, acceptance and timing; streaming concatenates to the text", async () => {
@@ -411,7 +413,7 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
     it(strategy, async () => {
       for (const [pi, prompt] of prompts.entries()) {
         for (const seed of [1, 2]) {
-          const base: GenerateOptions = { strategy, maxTokens: 24, n: 2, seed: seed + 10 * pi };
+          const base: GenerateOptions = { strategy, maxTokens: 24, n: 2, seed: seed + 10 * pi, speculative: false };
           const sequential = (await engine.generate(prompt, base)).map((r) => [r.tokens, r.sources, r.finishReason]);
           for (const draftMax of [1, 3, 8, undefined]) {
             const spec = await engine.generate(prompt, { ...base, speculative: draftMax ? { draftMax } : true });
@@ -427,7 +429,7 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
   }
 
   it("with stop sequences and token limits inside a round", async () => {
-    const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 7, n: 2, seed: 3, expertSampling: { temperature: 0.2 } };
+    const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 7, n: 2, seed: 3, expertSampling: { temperature: 0.2 }, speculative: false };
     const [full] = await engine.generate("def f(x):\n", { ...base, maxTokens: 20 });
     const stop = full.text.slice(6, 9);
     for (const opts of [base, { ...base, maxTokens: 20, stop: [stop] }]) {
@@ -443,7 +445,7 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
   });
 
   it("past end-of-text tokens with ignoreEos, to the token limit", async () => {
-    const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 40, n: 2, seed: 5, ignoreEos: true };
+    const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 40, n: 2, seed: 5, ignoreEos: true, speculative: false };
     const sequential = await engine.generate("def f(x):\n", base);
     for (const r of sequential) {
       assert.equal(r.finishReason, "length");
@@ -456,6 +458,40 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
         sequential.map((r) => r.tokens),
       );
     }
+  });
+
+  it("with rounds that draft nothing, where the pair's costs say drafts cannot pay", async () => {
+    // A separate engine whose measured costs make every extra verified token cost 20 single passes
+    // and whose long-run acceptance is near zero: the chooser picks k = 0 (plain co-decoding steps)
+    // with a one-draft probe now and then.
+    const e = await Engine.load({ target: f.targetLlama, expert: f.expertLlama, expertLora: f.expertLlamaLora, gpu: "cpu", maxSequences: 2, contextSize: 256 });
+    try {
+      const c = e.speculationCosts;
+      c.draftStepMs.add(0.1);
+      c.roundOverheadMs.add(0);
+      for (const n of [1, 2, 3, 5, 9]) c.observeVerify(n, 1 + 20 * (n - 1));
+      for (let r = 0; r < 200; r++) c.acceptance.add(0);
+      const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 30, n: 2, seed: 4, ignoreEos: true, speculative: false };
+      const sequential = await e.generate("def f(x):\n", base);
+      const { results, speculative } = await e.generateWithStats("def f(x):\n", { ...base, speculative: true });
+      assert.deepEqual(
+        results.map((r) => r.tokens),
+        sequential.map((r) => r.tokens),
+      );
+      assert.ok(speculative && speculative.drafted < speculative.rounds, `${speculative?.drafted} drafts in ${speculative?.rounds} rounds`);
+    } finally {
+      await e.dispose();
+    }
+  });
+
+  it("is the default for strategies that use the expert, and not for the target alone", async () => {
+    const cosec = await engine.generateWithStats("def f(x):\n", { strategy: "cosec-plus", maxTokens: 8, seed: 1 });
+    assert.ok(cosec.speculative && cosec.speculative.rounds > 0);
+    const target = await engine.generateWithStats("def f(x):\n", { strategy: "target", maxTokens: 8, seed: 1 });
+    assert.equal(target.speculative, undefined, "the target alone runs without the expert");
+    const forced = await engine.generateWithStats("def f(x):\n", { strategy: "target", maxTokens: 8, seed: 1, speculative: true });
+    assert.ok(forced.speculative && forced.speculative.rounds > 0);
+    assert.deepEqual(forced.results[0].tokens, target.results[0].tokens);
   });
 
   it("accepts drafts and reports round statistics", async () => {

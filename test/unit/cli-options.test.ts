@@ -32,8 +32,21 @@ test("cosec serve reads the decoding flags as every other command does", () => {
   assert.equal(s.config.defaults.speculative, true);
   assert.equal(s.config.defaults.draftMax, 4);
   const plain = parseServeArgs(["--target", "t.gguf"], {});
-  assert.ok(plain !== "help" && plain.config.defaults.speculative === false);
+  assert.ok(plain !== "help" && plain.config.defaults.speculative === undefined, "the engine's default");
+  const sequential = parseServeArgs(["--target", "t.gguf", "--expert", "e.gguf", "--sequential"], {});
+  assert.ok(sequential !== "help" && sequential.config.defaults.speculative === false);
+  assert.throws(() => parseServeArgs(["--target", "t.gguf", "--draft-max", "3"], {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--draft-max");
   // Run-wide seeds are not a server setting.
   assert.throws(() => parseServeArgs(["--target", "t.gguf", "--seed", "1"], {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === "arguments");
   assert.throws(() => parseServeArgs(["--target", "t.gguf", "--cosec-plus-mode", "x"], {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--cosec-plus-mode");
+});
+
+test("speculative flags: the engine's default unless --speculative, --sequential or --draft-max says otherwise", () => {
+  assert.equal(generateOptionsFrom({ expert: "e.gguf" }).speculative, undefined);
+  assert.equal(generateOptionsFrom({ expert: "e.gguf", speculative: true }).speculative, true);
+  assert.equal(generateOptionsFrom({ expert: "e.gguf", sequential: true }).speculative, false);
+  assert.deepEqual(generateOptionsFrom({ expert: "e.gguf", "draft-max": "5" }).speculative, { draftMax: 5 });
+  for (const v of [{ sequential: true, speculative: true }, { sequential: true, "draft-max": "2" }]) {
+    assert.throws(() => generateOptionsFrom({ expert: "e.gguf", ...v }), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--sequential");
+  }
 });

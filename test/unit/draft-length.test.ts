@@ -2,7 +2,7 @@
 // the choice of k from costs and acceptance (checked against the closed form by brute force).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DRAFT_MAX, DRAFT_MIN, DraftLengthChooser, SpeculationCosts } from "../../src/decoding/draft-length.ts";
+import { DRAFT_MAX, DraftLengthChooser, PROBE_EVERY, SpeculationCosts } from "../../src/decoding/draft-length.ts";
 
 function feed(costs: SpeculationCosts, step: number, verify: (n: number) => number, sizes: number[]): void {
   costs.draftStepMs.add(step);
@@ -62,8 +62,8 @@ describe("draft length", () => {
       const ch = new DraftLengthChooser(c);
       settle(ch, a);
       const rate = (k: number) => DraftLengthChooser.tokensPerRound(k, ch.acceptance) / ((k + 1) * 0.5 + c.verify(k + 1)!);
-      let best = DRAFT_MIN;
-      for (let k = DRAFT_MIN; k <= DRAFT_MAX; k++) if (rate(k) > rate(best)) best = k;
+      let best = 0;
+      for (let k = 0; k <= DRAFT_MAX; k++) if (rate(k) > rate(best)) best = k;
       assert.equal(ch.next(), best, `acceptance ${a}`);
       assert.ok(Math.abs(ch.acceptance - a) < 0.02);
     }
@@ -80,7 +80,27 @@ describe("draft length", () => {
     assert.ok(k(0.95, 1) > k(0.5, 1));
     assert.ok(k(0.8, 0.5) > k(0.8, 6));
     assert.equal(k(0.99, 0.1), DRAFT_MAX);
-    assert.equal(k(0.05, 6), DRAFT_MIN);
+    assert.equal(k(0.05, 6), 0, "no drafts when they cannot pay: a plain co-decoding step");
+  });
+
+  it("without drafts it still probes the acceptance, and drafts again once it rises", () => {
+    const c = new SpeculationCosts();
+    feed(c, 0.5, (n) => 10 + 6 * (n - 1), [1, 2, 3, 5, 9, 17]);
+    const ch = new DraftLengthChooser(c);
+    settle(ch, 0.05);
+    const lengths: number[] = [];
+    for (let r = 0; r < 3 * (PROBE_EVERY + 1); r++) {
+      const k = ch.next();
+      lengths.push(k);
+      ch.observe({ drafted: k, accepted: 0, rejections: k });
+    }
+    assert.deepEqual(
+      lengths.map((k, i) => [i, k]).filter(([, k]) => k > 0),
+      [[PROBE_EVERY, 1], [2 * PROBE_EVERY + 1, 1], [3 * PROBE_EVERY + 2, 1]],
+      "one one-draft probe after every PROBE_EVERY rounds without drafts",
+    );
+    for (let r = 0; r < 40; r++) ch.observe({ drafted: 4, accepted: 4, rejections: 0 });
+    assert.ok(ch.next() >= 2, "acceptance back up: drafting again");
   });
 });
 

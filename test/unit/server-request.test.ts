@@ -87,6 +87,12 @@ test("request → engine options: defaults, extension, caps and refusals", () =>
   assert.equal(r.seed, 7);
   const noSeed = resolveRequest({}, { value: 5, field: "max_tokens" }, ctx);
   assert.ok(Number.isInteger(noSeed.seed) && noSeed.seed >= 0);
+  // Speculative: the server's default (here off), the engine's (undefined), or what the request says.
+  assert.equal(noSeed.generate.speculative, false);
+  const auto = { config: config({ defaults: { ...config().defaults, speculative: undefined } }), hasExpert: true };
+  assert.equal(resolveRequest({}, { value: 5, field: "max_tokens" }, auto).generate.speculative, undefined);
+  assert.equal(resolveRequest({ cosec: { speculative: false } }, { value: 5, field: "max_tokens" }, auto).generate.speculative, false);
+  assert.deepEqual(resolveRequest({ cosec: { draft_max: 2 } }, { value: 5, field: "max_tokens" }, auto).generate.speculative, { draftMax: 2 });
 
   const refuse = (body: object, param: string, over: Partial<typeof ctx> = {}, status = 400) =>
     assert.throws(
@@ -99,7 +105,7 @@ test("request → engine options: defaults, extension, caps and refusals", () =>
   refuse({ logit_bias: { "1": 2 } }, "logit_bias");
   refuse({ seed: -1 }, "seed");
   refuse({ model: "other" }, "model", {}, 404);
-  refuse({ cosec: { draft_max: 3 } }, "cosec.draft_max");
+  refuse({ cosec: { speculative: false, draft_max: 3 } }, "cosec.draft_max");
   refuse({}, "cosec.strategy", { hasExpert: false });
   refuse({ cosec: { strategy: "target", speculative: true } }, "cosec.speculative", { hasExpert: false });
   // Neutral values of unsupported fields are accepted.
