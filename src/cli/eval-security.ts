@@ -55,7 +55,7 @@ evaluation options:
 decoding options (as cosec generate; defaults here: temperature ${DEFAULTS.temperature}, top-p ${DEFAULTS.topP}):
   --threshold X, --cosec-plus-mode M, --alpha A   strategy parameters
   --temperature T, --top-p P, --top-k K, --expert-temperature T, --expert-top-p P, --expert-top-k K
-  --speculative, --draft-max K
+  --speculative, --sequential, --draft-max K   (default: speculative for strategies that use the expert)
 
 ${MODEL_HELP}
   -h, --help                this help`;
