@@ -267,7 +267,10 @@ class Context : public Napi::ObjectWrap<Context> {
       p.type_k = GGML_TYPE_F32;
       p.type_v = GGML_TYPE_F32;
     }
-    p.kv_unified = true;  // sequences share one pool of cells: n_ctx is the total budget
+    // Several sequences share one pool of cells (n_ctx is the total budget, and a batch may mix
+    // sequences of any lengths). One sequence needs no sharing, and a unified cache makes
+    // llama.cpp check every pair of its 256 possible sequences on every decode (~30 µs).
+    p.kv_unified = p.n_seq_max > 1;
     p.no_perf = true;
     ctx_ = api.llama_init_from_model(m->model(), p);
     if (!ctx_) throw err(env, "llama.cpp could not create a context (out of memory?)");

@@ -139,6 +139,26 @@ describe("backend: KV cache", () => {
     }
   });
 
+  it("a one-sequence context (its own KV stream) gives the logits of a shared one, also after a rollback", async () => {
+    const single = await LlamaBackend.load({ path: f.targetLlama, gpu: "cpu", contextSize: 256, maxSequences: 1 });
+    const prompt = engine.tokenizer.tokenize("def add(a, b):\n    return");
+    const a = single.newSequence();
+    const b = engine.target.newSequence();
+    try {
+      await a.evaluate(prompt, "last");
+      await a.evaluate([257, 1000, 42], "all");
+      await a.truncate(prompt.length);
+      const rows = (await a.evaluate([318, 11], "all")).map((r) => r.slice());
+      await b.evaluate(prompt, "last");
+      const shared = await b.evaluate([318, 11], "all");
+      for (let i = 0; i < 2; i++) assert.ok(maxDiff(rows[i], shared[i]) < 1e-4, `row ${i}: ${maxDiff(rows[i], shared[i])}`);
+    } finally {
+      a.dispose();
+      b.dispose();
+      await single.dispose();
+    }
+  });
+
   it("returns logits for the last N positions, equal to one-by-one evaluation", async () => {
     const prompt = engine.tokenizer.tokenize("x = 1\ny =");
     const extra = [362, 198, 89];
