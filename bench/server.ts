@@ -5,7 +5,7 @@
 //
 //   node --import tsx bench/server.ts [--requests 200] [--concurrency 16] [--max-tokens 16]
 //        [--parallel 4] [--queue 16] [--target T.gguf --expert E.gguf [--expert-lora A.gguf]]
-//        [--strategy cosec-plus] [--json out.json]
+//        [--strategy cosec-plus] [--sequential] [--json out.json]
 // Without --target it uses the tiny test-fixture models.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     expert: { type: "string" },
     "expert-lora": { type: "string" },
     strategy: { type: "string" },
+    sequential: { type: "boolean" },
     "context-size": { type: "string", default: "512" },
     json: { type: "string" },
   },
@@ -73,6 +74,7 @@ async function startServer(): Promise<{ url: string; pid: number; stop: () => Pr
     "--log-level",
     "warn",
     ...(values.strategy ? ["--strategy", values.strategy] : []),
+    ...(values.sequential ? ["--sequential"] : []),
   ];
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";

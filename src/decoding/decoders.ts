@@ -177,6 +177,13 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
   return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0 };
 }
 
+/** The promise's value and the ms from now until it settled. */
+async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await p;
+  return { value, ms: performance.now() - start };
+}
+
 export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSettings): Promise<DecodeTiming> {
   // The expert drafts; the models the rule needs besides it are verified in one pass each.
   const roles: ModelRole[] = [...new Set<ModelRole>(["expert", ...job.strategy.models])];
@@ -212,12 +219,19 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const expertRows: Float32Array[][] = active.map(() => []);
       const drafts: number[][] = active.map(() => []);
       let drafting = active.map((_, n) => n); // indices into `active`
-      const firstStep = performance.now();
-      let step = await caches.evaluate("expert", active.map((i) => ({ i, tokens: pending[i], last: 1 })));
-      // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
       const promptRound = active.some((i) => pending[i].length > 1);
+      // A round without drafts on the models' own threads is a sequential step: expert and
+      // verifiers evaluate the pending tokens side by side (verifiers first, since a small expert's
+      // pass may run inline on this thread).
+      const sideBySide = verifyThreads === undefined && kFor.every((k) => k === 0);
+      const pendingItems = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
+      const sideVerify = sideBySide ? timed(Promise.all(verifiers.map((role) => caches.evaluate(role, pendingItems)))) : null;
+      sideVerify?.catch(() => undefined); // awaited below; handled here too, should the expert's pass throw first
+      const firstStep = performance.now();
+      let step = await caches.evaluate("expert", pendingItems);
+      // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
       let draftMs = 0;
-      if (!promptRound) costs.draftStepMs.add((draftMs = performance.now() - firstStep));
+      if (!promptRound && !sideBySide) costs.draftStepMs.add((draftMs = performance.now() - firstStep));
       for (let depth = 0; ; depth++) {
         const still: number[] = [];
         drafting.forEach((n, m) => {
@@ -242,19 +256,21 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       if (timing.promptMs < 0) timing.promptMs = performance.now() - t0;
 
       // Verify: each other model scores pending + drafts at once (k+1 distributions).
-      const verifyStart = performance.now();
-      const perVerifier = await Promise.all(
-        verifiers.map((role) =>
-          caches.evaluate(
-            role,
-            active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
-            { threads: verifyThreads },
+      const { value: perVerifier, ms: verifyMs } = await (sideVerify ??
+        timed(
+          Promise.all(
+            verifiers.map((role) =>
+              caches.evaluate(
+                role,
+                active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
+                { threads: verifyThreads },
+              ),
+            ),
           ),
-        ),
-      );
-      const verifyMs = performance.now() - verifyStart;
+        ));
       const maxDrafts = Math.max(...drafts.map((d) => d.length));
-      if (drafts.every((d) => d.length === maxDrafts)) {
+      // A pass beside the expert's is not the cost of one alone.
+      if (!sideBySide && drafts.every((d) => d.length === maxDrafts)) {
         const perSample = Math.max(...active.map((i) => pending[i].length)) + maxDrafts;
         costs.observeVerify(perSample, verifyMs, verifyThreads ?? 0);
       }
@@ -296,7 +312,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       // Not in a round whose first expert pass read a prompt: that pass is neither a draft step nor overhead.
       if (!promptRound) {
         const roundMs = performance.now() - roundStart;
-        costs.roundOverheadMs.add(Math.max(0, roundMs - draftMs - verifyMs));
+        if (!sideBySide) costs.roundOverheadMs.add(Math.max(0, roundMs - draftMs - verifyMs));
         const produced = active.reduce((n, i) => n + job.samples[i].tokens.length, 0) - tokensBefore;
         if (produced > 0 && verifiers.length === 1) settings.cores?.observe(roundKind, verifyThreads !== undefined, roundMs / produced);
       }

@@ -6,9 +6,10 @@
 // way llama.cpp's and vLLM's dynamic speculation do; on a CPU, where verifying 2 tokens can cost
 // twice one, this matters more than on a GPU.
 //
-// The chooser may also pick k = 0: a round without drafts is one co-decoding step (expert pass,
-// target pass, the rule), so speculation never costs much more than sequential co-decoding on a
-// pair whose acceptance is too low to pay. Every PROBE_EVERY such rounds it drafts one token, so
+// The chooser may also pick k = 0: a round without drafts is one co-decoding step (expert and
+// target passes, side by side unless the target borrows the expert's cores, then the rule), so
+// speculation costs about what sequential co-decoding costs on a pair whose acceptance is too low
+// to pay. Every PROBE_EVERY such rounds it drafts one token, so
 // that the acceptance estimate follows the text and speculation resumes where it pays again.
 
 /** Bounds of a fixed draft length (--draft-max). */
@@ -195,7 +196,9 @@ export class DraftLengthChooser {
     let bestK = 0;
     let bestRate = -1;
     for (let k = 0; k <= DRAFT_MAX; k++) {
-      const cost = (k + 1) * step + this.costs.verify(k + 1, threads)! + overhead;
+      const verify = this.costs.verify(k + 1, threads)!;
+      // A round without drafts on the models' own threads runs expert and verifier side by side.
+      const cost = k === 0 && threads === 0 ? Math.max(step, verify) + overhead : (k + 1) * step + verify + overhead;
       const rate = DraftLengthChooser.tokensPerRound(k, a) / cost;
       if (rate > bestRate * 1.0001) {
         bestRate = rate;

@@ -480,29 +480,35 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
     }
   });
 
-  it("with rounds that draft nothing, where the pair's costs say drafts cannot pay", async () => {
-    // A separate engine whose measured costs make every extra verified token cost 20 single passes
-    // and whose long-run acceptance is near zero: the chooser picks k = 0 (plain co-decoding steps)
-    // with a one-draft probe now and then.
-    const e = await Engine.load({ target: f.targetLlama, expert: f.expertLlama, expertLora: f.expertLlamaLora, gpu: "cpu", maxSequences: 2, contextSize: 256 });
-    try {
-      const c = e.speculationCosts;
-      c.draftStepMs.add(0.1);
-      c.roundOverheadMs.add(0);
-      for (const n of [1, 2, 3, 5, 9]) c.observeVerify(n, 1 + 20 * (n - 1));
-      for (let r = 0; r < 200; r++) c.acceptance.add(0);
-      const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 30, n: 2, seed: 4, ignoreEos: true, speculative: false };
-      const sequential = await e.generate("def f(x):\n", base);
-      const { results, speculative } = await e.generateWithStats("def f(x):\n", { ...base, speculative: true });
-      assert.deepEqual(
-        results.map((r) => r.tokens),
-        sequential.map((r) => r.tokens),
-      );
-      assert.ok(speculative && speculative.drafted < speculative.rounds, `${speculative?.drafted} drafts in ${speculative?.rounds} rounds`);
-    } finally {
-      await e.dispose();
-    }
-  });
+  for (const schedule of ["overlap", "serial"] as const) {
+    it(`with rounds that draft nothing, where the pair's costs say drafts cannot pay (${schedule})`, async () => {
+      // A separate engine whose measured costs make every extra verified token cost 20 single
+      // passes and whose long-run acceptance is near zero: the chooser picks k = 0 (plain
+      // co-decoding steps: side by side with overlap, the target on both cores with serial) with
+      // a one-draft probe now and then.
+      const e = await Engine.load({ target: f.targetLlama, expert: f.expertLlama, expertLora: f.expertLlamaLora, gpu: "cpu", maxSequences: 2, contextSize: 256, schedule, soloThreads: 2 });
+      try {
+        const c = e.speculationCosts;
+        c.draftStepMs.add(0.1);
+        c.roundOverheadMs.add(0);
+        for (const threads of [0, 2]) for (const n of [1, 2, 3, 5, 9]) c.observeVerify(n, 1 + 20 * (n - 1), threads);
+        for (let r = 0; r < 200; r++) c.acceptance.add(0);
+        for (const strategy of ["cosec-plus", "proxy"] as StrategyName[]) {
+          const base: GenerateOptions = { strategy, maxTokens: 30, n: 2, seed: 4, ignoreEos: true, speculative: false };
+          const sequential = await e.generate("def f(x):\n", base);
+          const { results, speculative } = await e.generateWithStats("def f(x):\n", { ...base, speculative: true });
+          assert.deepEqual(
+            results.map((r) => [r.tokens, r.sources]),
+            sequential.map((r) => [r.tokens, r.sources]),
+            strategy,
+          );
+          assert.ok(speculative && speculative.drafted < speculative.rounds, `${strategy}: ${speculative?.drafted} drafts in ${speculative?.rounds} rounds`);
+        }
+      } finally {
+        await e.dispose();
+      }
+    });
+  }
 
   it("is the default for strategies that use the expert, and not for the target alone", async () => {
     const cosec = await engine.generateWithStats("def f(x):\n", { strategy: "cosec-plus", maxTokens: 8, seed: 1 });
