@@ -46,8 +46,10 @@ describe("core sharing of a model pair", () => {
     assert.equal(c.estimates.lent, 3);
     c.observe(false, 400); // not the current choice: ignored
     c.observe(true, Number.NaN); // ignored
-    c.observe(true, 300); // an outlier moves the estimate by a bounded step
-    assert.deepEqual(c.estimates, { own: 4, lent: 3 + 0.1 * (9 - 3) });
+    c.observe(true, 300); // an outlier counts as at most 4x the estimate (second observation: the mean)
+    assert.deepEqual(c.estimates, { own: 4, lent: (3 + 12) / 2 });
+    for (let i = 0; i < 300; i++) c.observe(true, i % 10 === 0 ? 12 : 3); // one slow step in ten ...
+    assert.ok(c.estimates.lent! > 3.5 && c.estimates.lent! < 4.3, `... counts, as in the mean of 3.9: ${c.estimates.lent}`);
   });
 
   it("lends only while a single generation runs, and only what the schedule allows", async () => {
