@@ -2,7 +2,7 @@
 //  1. logits access: node-llama-cpp's full-distribution path vs cosec's addon, ms per position;
 //  2. decoding: target alone, sequential cosec-plus, speculative cosec-plus, tokens/s and ratios,
 //     acceptance rate, mean accepted run and mean draft length.
-// Usage: node --import tsx bench/engine.ts [--pair distilled,random,demo] [--target T.gguf --expert E.gguf
+// Usage: node --import tsx bench/engine.ts [--pair distilled,random,demo,trained] [--target T.gguf --expert E.gguf
 //        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--rounds 2] [--draft-max K] [--skip-logits]
 // Pairs:
 //  - distilled: the random 25m target below with a tiny expert distilled from it by the trainer
@@ -15,6 +15,9 @@
 //    CodeGen tokenizer (50k tokens) is used, which makes the output layer half the target's work.
 //  - demo: the trained demo family (.cache/demo; target 5.5M, expert 0.9M + security LoRA): real
 //    acceptance, but per-token cost is mostly llama.cpp's fixed per-call overhead at this size.
+//  - trained (only when named): a 25m target trained on the demo's code mix (600 steps) and a tiny
+//    expert distilled from it (200 steps), built once (about 20 minutes on 2 cores): real acceptance
+//    at the issue's proportions, from weak models.
 //  - given: --target/--expert[/--expert-lora].
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +26,7 @@ import { execFileSync } from "node:child_process";
 import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem } from "node-llama-cpp";
 import { LlamaBackend } from "../src/backend/llama-backend.ts";
 import { getRuntime } from "../src/backend/native-addon.ts";
+import { latestModelDir } from "../src/demo/trainer-cli.ts";
 import { Engine } from "../src/generate/engine.ts";
 import type { GenerateOptions } from "../src/generate/types.ts";
 import { cacheRoot, repoRoot, venvPython } from "../src/paths.ts";
@@ -121,6 +125,35 @@ function distilledPair(): Pair {
   return { target: target.gguf, expert: gguf, label: `random-weight llama 25m target / tiny expert distilled from it, ${m.vocab} (speed only)` };
 }
 
+// A trained pair at the issue's proportions, on request only (about 20 minutes on 2 cores, cached):
+// a 25m target trained on the demo's code mix, and a tiny expert distilled from it on the same
+// data. Real, if weak, models: its acceptance is what a distilled expert of a trained target gets.
+function trainedPair(): Pair | null {
+  const data = join(demoDir, "data", "domain_mix.jsonl");
+  const tokenizer = join(demoDir, "tokenizer");
+  if (!existsSync(data) || !existsSync(join(tokenizer, "tokenizer.json"))) return null;
+  mkdirSync(benchDir, { recursive: true });
+  const targetRun = join(benchDir, "trained-25m");
+  const expertRun = join(benchDir, "trained-tiny");
+  const target = `${targetRun}.gguf`;
+  const expert = `${expertRun}.gguf`;
+  const loop = (run: string, steps: number, lr: string, seed: string) =>
+    ["--run-dir", run, "--steps", String(steps), "--batch-size", "8", "--lr", lr, "--warmup", "30", "--eval-every", "0", "--save-every", "50", "--max-val", "16", "--seed", seed, "--resume"];
+  if (!existsSync(target)) {
+    console.error(`[bench] training a 25m target on ${data} into ${target} (about 15 minutes on 2 cores)`);
+    trainer(["pretrain", "--data", data, "--arch", "llama", "--size", "25m", "--tokenizer", tokenizer, "--context", "1024", "--block", "256", ...loop(targetRun, 600, "1e-3", "3")]);
+    trainer(["export", "--run", targetRun, "--checkpoint", "latest", "--out", target]);
+  }
+  if (!existsSync(expert)) {
+    console.error(`[bench] distilling a tiny expert from it into ${expert} (about 5 minutes)`);
+    const teacher = latestModelDir(targetRun);
+    if (!teacher) throw new Error(`${targetRun} has no checkpoint`);
+    trainer(["distill", "--teacher", teacher, "--student-size", "tiny", "--data", data, "--max-len", "256", ...loop(expertRun, 200, "2e-3", "4")]);
+    trainer(["export", "--run", expertRun, "--checkpoint", "latest", "--out", expert]);
+  }
+  return { target, expert, label: "trained llama 25m target / tiny expert distilled from it (demo data and tokenizer)" };
+}
+
 function pairs(): Pair[] {
   if (values.target && values.expert) return [{ target: values.target, expert: values.expert, expertLora: values["expert-lora"], label: "given pair" }];
   const names = (values.pair ?? "distilled,random,demo").split(",").map((x) => x.trim());
@@ -128,11 +161,16 @@ function pairs(): Pair[] {
   for (const name of names) {
     if (name === "random") out.push(randomPair());
     else if (name === "distilled") out.push(distilledPair());
+    else if (name === "trained") {
+      const t = trainedPair();
+      if (t) out.push(t);
+      else console.error("[bench] the trained pair needs the demo's data and tokenizer (npm run demo builds them): skipping it");
+    }
     else if (name === "demo") {
       const d = demoPair();
       if (d) out.push(d);
       else console.error("[bench] no demo family built (npm run demo builds it): skipping the demo pair");
-    } else throw new Error(`unknown pair '${name}' (distilled, random, demo)`);
+    } else throw new Error(`unknown pair '${name}' (distilled, random, demo, trained)`);
   }
   return out;
 }
