@@ -244,11 +244,22 @@ async function benchDecoding(p: Pair): Promise<void> {
     ["cosec-plus speculative", engine, { strategy: "cosec-plus", speculative }],
   ];
   // Warm-up, every mode once: page-in of weights, allocator, and first measurements of what the
-  // engine learns and keeps, as a server would between requests (draft and verification costs;
-  // whether lending cores pays for each kind of step: two epochs of 16 steps each).
+  // engine learns and keeps, as a server would have after its first requests (draft and
+  // verification costs; whether lending cores pays for a sequential step, whose learner first
+  // takes three epochs of 16 steps of each choice in turn). The figures are the steady state.
   for (const [, e, opts] of modes) {
-    await e.generate(prompts[0], { ...opts, maxTokens: 48, seed: 99, ignoreEos: true });
+    await e.generate(prompts[0], { ...opts, maxTokens: 96, seed: 99, ignoreEos: true });
   }
+  // What the engine's lending learner chose in the timed part (the keys of decoders.ts).
+  const lentShare = (key: string, before: { lent: number; own: number }) => {
+    const now = engine.cores.steps(key);
+    const lent = now.lent - before.lent;
+    const all = lent + now.own - before.own;
+    return all > 0 ? `${((100 * lent) / all).toFixed(0)}% of ${all}` : "none";
+  };
+  const stepKey = "step:target+expert";
+  const roundKey = "round:target";
+  const lentBefore = { step: engine.cores.steps(stepKey), round: engine.cores.steps(roundKey) };
   // Modes take turns prompt by prompt (rounds x prompts), so that drift in the machine's speed
   // falls on every mode alike rather than on whichever ran last.
   const totals = modes.map(() => ({ tokens: 0, ms: 0, fromExpert: 0, rounds: 0, accepted: 0, drafted: 0 }));
@@ -278,6 +289,10 @@ async function benchDecoding(p: Pair): Promise<void> {
         (t.rounds ? `, mean accepted run ${(t.accepted / t.rounds).toFixed(2)} of ${(t.drafted / t.rounds).toFixed(2)} drafts/round` : "");
     console.log(`  ${name.padEnd(36)} ${tps.toFixed(1).padStart(7)} tokens/s (${t.tokens} tokens)${extra}`);
   }
+  console.log(
+    `  cores lent to the target (--schedule ${engine.cores.schedule}): sequential steps ${lentShare(stepKey, lentBefore.step)}, ` +
+      `speculative rounds ${lentShare(roundKey, lentBefore.round)}`,
+  );
   const best = Math.max(rates[0], rates[1]);
   console.log("  ratios to the faster target alone:");
   console.log(`    sequential cosec-plus, own threads:  ${(rates[2] / best).toFixed(3)}`);

@@ -31,31 +31,58 @@ export interface CoreSharing {
 const EPOCH = 16;
 /** Steps not measured after a switch or at the start of a generation (their own cost). */
 const SETTLE = 2;
+/** An epoch counts only with this many measured steps (a generation may end or be shared early). */
+const MIN_MEASURED = 4;
+/**
+ * Epochs of each choice measured before either is trusted, taken in turn. One epoch is not enough:
+ * the first ones run while weights and caches are cold, and a cold lent epoch (6.7 ms/token against
+ * 4.0 warm, measured on the 25M pair) once kept a chooser on the slower own threads for good.
+ */
+const FIRST_EPOCHS = 3;
+/** Epoch means kept per choice; their median decides, so one slow epoch (a GC, a noisy neighbour) cannot. */
+const HISTORY = 5;
 /**
  * The choice that looks worse is tried again after this many epochs, since the machine may have
- * changed; each try that confirms it doubles the wait (up to MAX_EXPLORE_GAP), a reversal resets it.
+ * changed; each try that confirms it doubles the wait (up to MAX_EXPLORE_GAP). A try that looks
+ * better is repeated at once until the medians agree (or a try does not), so that a real change,
+ * or a first verdict taken while caches were cold, is undone within a few epochs.
  */
-const MIN_EXPLORE_GAP = 8;
+const MIN_EXPLORE_GAP = 4;
 const MAX_EXPLORE_GAP = 64;
+/**
+ * A try costs what the worse choice costs more, for one epoch: the wait before a try is at least
+ * its excess over this share (a choice 30% worse waits 10+ epochs, one 10% worse 4+), but this rule
+ * asks for no more than EXCESS_GAP_CAP, so that a first verdict taken on cold epochs is re-tried soon.
+ */
+const EXPLORE_SHARE = 0.03;
+const EXCESS_GAP_CAP = 16;
 /**
  * Lending must look this much cheaper to be chosen: own threads are the safe side (nothing to
  * wake, nothing taken from the expert), and step timings here vary by 10-30%.
  */
 const CLEAR_GAIN = 0.95;
 /**
- * Weight of a new observation in the moving averages, once there are more than 1/WEIGHT (before:
- * the plain mean). Step times are heavy-tailed (a lent pass now and then waits milliseconds for a
- * pool thread: on the 5M demo target lent steps measured median 1.41 ms but mean 2.22 ms, against
- * 1.62 and 1.68 on own threads), so the mean is what decides, and it needs a long memory.
+ * One observation counts as at most this many times its choice's estimate (a GC pause, a
+ * page-in). Step times are heavy-tailed (on the 5M demo target lent steps measured median 1.41 ms
+ * but mean 2.22 ms, against 1.62 and 1.68 on own threads), so epochs are compared by their mean,
+ * which is what the total time pays, and only single extremes are capped.
  */
-const WEIGHT = 0.03;
-/** One observation counts as at most this many times the current estimate (a GC pause, a page-in). */
 const OUTLIER_CAP = 4;
 
-/** Learns, for one kind of step, whether lending is cheaper: moving averages of both choices. */
+type Arm = "lent" | "own";
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Learns, for one kind of step, whether lending is cheaper, from the mean cost of whole epochs. */
 export class LendingChooser {
-  private readonly cost: { lent?: number; own?: number } = {};
-  private readonly count = { lent: 0, own: 0 };
+  private readonly history: Record<Arm, number[]> = { lent: [], own: [] };
+  private epochSum = 0;
+  private epochCount = 0;
   private step = 0;
   private current = false;
   private settleLeft = 0;
@@ -66,8 +93,9 @@ export class LendingChooser {
   /** True to lend for the next step. */
   pick(): boolean {
     if (this.step % EPOCH === 0) {
+      const explored = this.closeEpoch();
       const before = this.current;
-      this.choose();
+      this.choose(explored);
       if (this.current !== before) this.settleLeft = SETTLE;
     }
     this.step++;
@@ -79,19 +107,38 @@ export class LendingChooser {
     this.settleLeft = SETTLE;
   }
 
-  private choose(): void {
-    if (this.cost.own === undefined) this.current = false;
-    else if (this.cost.lent === undefined) this.current = true;
-    else {
-      const better = this.cost.lent < CLEAR_GAIN * this.cost.own;
-      if (this.exploring) {
-        // The epoch just ended tried the other choice: did it stay worse?
-        this.gap = better === !this.current ? Math.min(2 * this.gap, MAX_EXPLORE_GAP) : MIN_EXPLORE_GAP;
-        this.sinceExplore = 0;
-      }
-      this.exploring = ++this.sinceExplore > this.gap;
-      this.current = this.exploring ? !better : better;
+  /** Files the epoch just ended under its choice; returns its mean when it was an exploration. */
+  private closeEpoch(): number | undefined {
+    const measured = this.epochCount >= MIN_MEASURED;
+    const mean = this.epochSum / this.epochCount;
+    this.epochSum = this.epochCount = 0;
+    if (!measured) return undefined;
+    const list = this.history[arm(this.current)];
+    list.push(mean);
+    if (list.length > HISTORY) list.shift();
+    return this.exploring ? mean : undefined;
+  }
+
+  private choose(explored: number | undefined): void {
+    const tries = { lent: this.history.lent.length, own: this.history.own.length };
+    if (tries.own < FIRST_EPOCHS || tries.lent < FIRST_EPOCHS) {
+      this.current = tries.lent < tries.own; // in turn, own threads first
+      return;
     }
+    const { own, lent } = this.estimates as Required<LendingChooser["estimates"]>;
+    const better = lent < CLEAR_GAIN * own;
+    if (explored !== undefined) {
+      // The epoch just ended tried the other choice: did it look better than the one in use?
+      const looksBetter = this.current ? explored < CLEAR_GAIN * own : !(lent < CLEAR_GAIN * explored);
+      this.sinceExplore = 0;
+      // It did, but the medians still hold older epochs of it: try it again at once, until they agree.
+      if (looksBetter && better !== this.current) return;
+      this.gap = looksBetter ? MIN_EXPLORE_GAP : Math.min(2 * this.gap, MAX_EXPLORE_GAP);
+    }
+    const excess = Math.max(own, lent) / Math.min(own, lent) - 1;
+    const wait = Math.max(this.gap, Math.min(EXCESS_GAP_CAP, Math.ceil(excess / EXPLORE_SHARE)));
+    this.exploring = ++this.sinceExplore > wait;
+    this.current = this.exploring ? !better : better;
   }
 
   /** The cost of the step last picked (ms per token). */
@@ -102,16 +149,24 @@ export class LendingChooser {
       this.settleLeft--; // a switch's own cost
       return;
     }
-    const k = lent ? "lent" : "own";
-    const prev = this.cost[k];
-    const n = ++this.count[k];
-    this.cost[k] = prev === undefined ? ms : prev + Math.max(WEIGHT, 1 / n) * (Math.min(ms, OUTLIER_CAP * prev) - prev);
+    const ref = median(this.history[arm(lent)]) ?? (this.epochCount > 0 ? this.epochSum / this.epochCount : undefined);
+    this.epochSum += ref === undefined ? ms : Math.min(ms, OUTLIER_CAP * ref);
+    this.epochCount++;
   }
 
-  /** The current estimates (ms per token), for reports and tests. */
+  /** The current estimates (ms per token: the median of recent epoch means), for reports and tests. */
   get estimates(): { lent?: number; own?: number } {
-    return { ...this.cost };
+    const out: { lent?: number; own?: number } = {};
+    for (const k of ["lent", "own"] as const) {
+      const m = median(this.history[k]);
+      if (m !== undefined) out[k] = m;
+    }
+    return out;
   }
+}
+
+function arm(lent: boolean): Arm {
+  return lent ? "lent" : "own";
 }
 
 /**
@@ -121,6 +176,7 @@ export class LendingChooser {
 export class PairCores implements CoreSharing {
   private running = 0;
   private readonly choosers = new Map<string, LendingChooser>();
+  private readonly counts: Record<string, { lent: number; own: number }> = {};
 
   /** `solo`: the pair's threads; lending is off when it is not above the target's own. */
   constructor(
@@ -136,9 +192,21 @@ export class PairCores implements CoreSharing {
   }
 
   lend(key: string): number | undefined {
+    const threads = this.decide(key);
+    const n = (this.counts[key] ??= { lent: 0, own: 0 });
+    n[threads === undefined ? "own" : "lent"]++;
+    return threads;
+  }
+
+  private decide(key: string): number | undefined {
     if (this.running !== 1 || this.solo <= this.ownThreads || this.schedule === "overlap") return undefined;
     if (this.schedule === "serial") return this.solo;
     return this.chooser(key).pick() ? this.solo : undefined;
+  }
+
+  /** How many steps of kind `key` lent cores and how many did not, for reports. */
+  steps(key: string): { lent: number; own: number } {
+    return { ...(this.counts[key] ?? { lent: 0, own: 0 }) };
   }
 
   observe(key: string, lent: boolean, msPerToken: number): void {
