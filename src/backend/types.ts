@@ -93,6 +93,11 @@ export interface EvaluationOptions {
    * other models are idle (speculative verification) may use cores they would otherwise need.
    */
   threads?: number;
+  /**
+   * The caller has nothing to run meanwhile (one model after the other): a short pass may then run
+   * on the calling thread, which saves the hand-over to a worker thread and back.
+   */
+  inline?: boolean;
 }
 
 /** Which new positions to return logits for: the last one, all of them, or the last N. */

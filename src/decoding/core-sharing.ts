@@ -21,6 +21,8 @@ export interface CoreSharing {
   lend(key: string): number | undefined;
   /** The measured cost of a step of kind `key` (ms per token), lent or not. */
   observe(key: string, lent: boolean, msPerToken: number): void;
+  /** True while a single generation runs (nothing else wants the JS thread or the models). */
+  readonly alone: boolean;
 }
 
 /**
@@ -189,6 +191,10 @@ export class PairCores implements CoreSharing {
     let c = this.choosers.get(key);
     if (!c) this.choosers.set(key, (c = new LendingChooser()));
     return c;
+  }
+
+  get alone(): boolean {
+    return this.running === 1;
   }
 
   lend(key: string): number | undefined {

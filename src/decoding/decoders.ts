@@ -151,13 +151,16 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
       const items = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
       const perRole: Float32Array[][][] = [];
       const threads = cores?.lend(stepKind);
+      // One generation alone, running one model or one model after the other: this thread has
+      // nothing else to do during a pass, so short passes may run on it.
+      const inline = cores?.alone === true && (threads !== undefined || roles.length === 1);
       const stepStart = performance.now();
       if (threads !== undefined) {
         // One model after the other, the target on the cores of both.
-        for (const role of roles) perRole.push(await caches.evaluate(role, items, { threads }));
+        for (const role of roles) perRole.push(await caches.evaluate(role, items, { threads, inline }));
       } else {
         // Side by side: each llama.cpp context decodes on its own worker thread.
-        perRole.push(...(await Promise.all(roles.map((role) => caches.evaluate(role, items)))));
+        perRole.push(...(await Promise.all(roles.map((role) => caches.evaluate(role, items, { inline })))));
       }
       // Prompt steps cost more per sample than generation steps: not comparable, not observed.
       if (promptMs >= 0) cores?.observe(stepKind, threads !== undefined, (performance.now() - stepStart) / active.length);
@@ -263,7 +266,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
               caches.evaluate(
                 role,
                 active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
-                { threads: verifyThreads },
+                { threads: verifyThreads, inline: verifyThreads !== undefined }, // lent: the expert waits
               ),
             ),
           ),

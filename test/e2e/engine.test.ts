@@ -251,6 +251,25 @@ describe("backend: thread counts", () => {
   });
 });
 
+describe("engine: passes on the JS thread", () => {
+  it("a generation whose passes run on the JS thread still gives the event loop a turn every few ms", async () => {
+    // The target alone, one generation: nothing to run meanwhile, so its short passes run inline.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const start = performance.now();
+    let ms = 0;
+    try {
+      const [r] = await engine.generate("def f(x):\n", { strategy: "target", maxTokens: 200, seed: 1, ignoreEos: true, speculative: false });
+      ms = performance.now() - start;
+      assert.equal(r.tokens.length, 200);
+    } finally {
+      clearInterval(timer);
+    }
+    // A turn at least every 5 ms of inline passes (one pass may run past it): well over ms/10.
+    assert.ok(ticks >= Math.max(3, Math.floor(ms / 10)), `${ticks} timer ticks in a ${ms.toFixed(0)} ms generation`);
+  });
+});
+
 describe("strategies on real logits equal their formulas computed directly", () => {
   function softmaxLog(x: Float32Array): Float64Array {
     let m = -Infinity;
