@@ -24,9 +24,10 @@ const BATCH_SIZE = 512;
  */
 const INLINE_PASS_MS = 1;
 /**
- * The same for callers with nothing to run meanwhile (`EvaluationOptions.inline`): a 25M target
- * stepping one model after the other with the tiny expert gained 0.3-0.5 ms per token (of 4-5) on
- * 2 cores, where each hand-over wakes a sleeping thread.
+ * The same for callers with nothing to run meanwhile (`EvaluationOptions.inline`), for passes
+ * estimated shorter than this (any number of tokens): a 25M target stepping one model after the
+ * other with the tiny expert gained 0.3-0.5 ms per token (of 4-5) on 2 cores, where each hand-over
+ * wakes a sleeping thread.
  */
 const INLINE_IDLE_PASS_MS = 20;
 /**
@@ -387,7 +388,9 @@ export class LlamaBackend implements ModelBackend {
     }
     if (this.scratch.length < rows * V) this.scratch = new Float32Array(rows * V);
     const oneTokenEach = n === requests.length;
-    const inline = oneTokenEach && this.stepMs !== undefined && this.stepMs < (callerIdle ? INLINE_IDLE_PASS_MS : INLINE_PASS_MS);
+    // A pass of several tokens per sequence costs at most as many one-token passes (less: batched).
+    const estimateMs = this.stepMs === undefined ? Infinity : this.stepMs * (n - requests.length + 1);
+    const inline = callerIdle ? estimateMs < INLINE_IDLE_PASS_MS : oneTokenEach && estimateMs < INLINE_PASS_MS;
     if (inline && performance.now() - lastLoopTurn > INLINE_SLICE_MS) {
       await loopTurn();
       lastLoopTurn = performance.now();

@@ -231,7 +231,9 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       const sideVerify = sideBySide ? timed(Promise.all(verifiers.map((role) => caches.evaluate(role, pendingItems)))) : null;
       sideVerify?.catch(() => undefined); // awaited below; handled here too, should the expert's pass throw first
       const firstStep = performance.now();
-      let step = await caches.evaluate("expert", pendingItems);
+      // A generation alone waits for each of the passes below: short ones may run on this thread.
+      const alone = settings.cores?.alone === true;
+      let step = await caches.evaluate("expert", pendingItems, { inline: alone && !sideBySide });
       // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
       let draftMs = 0;
       if (!promptRound && !sideBySide) costs.draftStepMs.add((draftMs = performance.now() - firstStep));
@@ -251,7 +253,11 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
         drafting = still;
         if (drafting.length === 0) break;
         const stepStart = performance.now();
-        step = await caches.evaluate("expert", drafting.map((n) => ({ i: active[n], tokens: [drafts[n][depth]], last: 1 })));
+        step = await caches.evaluate(
+          "expert",
+          drafting.map((n) => ({ i: active[n], tokens: [drafts[n][depth]], last: 1 })),
+          { inline: alone },
+        );
         const ms = performance.now() - stepStart;
         costs.draftStepMs.add(ms);
         draftMs += ms;
@@ -266,7 +272,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
               caches.evaluate(
                 role,
                 active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
-                { threads: verifyThreads, inline: verifyThreads !== undefined }, // lent: the expert waits
+                { threads: verifyThreads, inline: alone },
               ),
             ),
           ),
