@@ -180,11 +180,14 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
   return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0 };
 }
 
-/** The promise's value and the ms from now until it settled. */
-async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
-  const start = performance.now();
-  const value = await p;
-  return { value, ms: performance.now() - start };
+/**
+ * The value of the work `start` begins and the ms until it settled, counted from before it begins:
+ * a pass short enough to run on this thread is done by the time its promise exists.
+ */
+async function timed<T>(start: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await start();
+  return { value, ms: performance.now() - t0 };
 }
 
 export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSettings): Promise<DecodeTiming> {
@@ -228,7 +231,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       // pass may run inline on this thread).
       const sideBySide = verifyThreads === undefined && kFor.every((k) => k === 0);
       const pendingItems = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
-      const sideVerify = sideBySide ? timed(Promise.all(verifiers.map((role) => caches.evaluate(role, pendingItems)))) : null;
+      const sideVerify = sideBySide ? timed(() => Promise.all(verifiers.map((role) => caches.evaluate(role, pendingItems)))) : null;
       sideVerify?.catch(() => undefined); // awaited below; handled here too, should the expert's pass throw first
       const firstStep = performance.now();
       // A generation alone waits for each of the passes below: short ones may run on this thread.
@@ -266,7 +269,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
 
       // Verify: each other model scores pending + drafts at once (k+1 distributions).
       const { value: perVerifier, ms: verifyMs } = await (sideVerify ??
-        timed(
+        timed(() =>
           Promise.all(
             verifiers.map((role) =>
               caches.evaluate(
