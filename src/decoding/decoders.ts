@@ -275,7 +275,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
               caches.evaluate(
                 role,
                 active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts[n]], last: drafts[n].length + 1 })),
-                { threads: verifyThreads, inline: alone },
+                { threads: verifyThreads, inline: alone && verifiers.length === 1 }, // several: side by side
               ),
             ),
           ),
