@@ -83,6 +83,8 @@ function median(values: readonly number[]): number | undefined {
 /** Learns, for one kind of step, whether lending is cheaper, from the mean cost of whole epochs. */
 export class LendingChooser {
   private readonly history: Record<Arm, number[]> = { lent: [], own: [] };
+  /** The median of each history, kept as the history changes (it is read at every step). */
+  private readonly medians: Partial<Record<Arm, number>> = {};
   private epochSum = 0;
   private epochCount = 0;
   private step = 0;
@@ -115,9 +117,11 @@ export class LendingChooser {
     const mean = this.epochSum / this.epochCount;
     this.epochSum = this.epochCount = 0;
     if (!measured) return undefined;
-    const list = this.history[arm(this.current)];
+    const k = arm(this.current);
+    const list = this.history[k];
     list.push(mean);
     if (list.length > HISTORY) list.shift();
+    this.medians[k] = median(list);
     return this.exploring ? mean : undefined;
   }
 
@@ -151,19 +155,14 @@ export class LendingChooser {
       this.settleLeft--; // a switch's own cost
       return;
     }
-    const ref = median(this.history[arm(lent)]) ?? (this.epochCount > 0 ? this.epochSum / this.epochCount : undefined);
+    const ref = this.medians[arm(lent)] ?? (this.epochCount > 0 ? this.epochSum / this.epochCount : undefined);
     this.epochSum += ref === undefined ? ms : Math.min(ms, OUTLIER_CAP * ref);
     this.epochCount++;
   }
 
   /** The current estimates (ms per token: the median of recent epoch means), for reports and tests. */
   get estimates(): { lent?: number; own?: number } {
-    const out: { lent?: number; own?: number } = {};
-    for (const k of ["lent", "own"] as const) {
-      const m = median(this.history[k]);
-      if (m !== undefined) out[k] = m;
-    }
-    return out;
+    return { ...this.medians };
   }
 }
 
