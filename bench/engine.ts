@@ -74,6 +74,17 @@ function trainer(args: string[]): void {
   });
 }
 
+/** Runs one trainer phase that writes the run folder `run`, then exports its latest checkpoint as `gguf`. */
+function trainAndExport(args: string[], run: string, gguf: string): void {
+  trainer(args);
+  trainer(["export", "--run", run, "--checkpoint", "latest", "--out", gguf]);
+}
+
+/** The trainer's phase 1 into a tiny student: the part of the command both distilled pairs share. */
+function distillTiny(teacher: string, data: string): string[] {
+  return ["distill", "--teacher", teacher, "--student-size", "tiny", "--data", data, "--max-len", "256"];
+}
+
 interface RandomModels {
   /** Model folder (Hugging Face format) and GGUF of a random-weight model of a trainer preset. */
   make(size: string): { folder: string; gguf: string };
@@ -115,12 +126,8 @@ function distilledPair(): Pair {
   const gguf = `${run}.gguf`;
   if (!existsSync(gguf)) {
     console.error(`[bench] distilling a tiny expert from the random 25m target into ${gguf} (about a minute)`);
-    trainer([
-      "distill", "--teacher", target.folder, "--student-size", "tiny", "--data", join(repoRoot, "trainer", "cosec_trainer"),
-      "--max-len", "256", "--run-dir", run, "--steps", "60", "--batch-size", "8", "--lr", "3e-3", "--warmup", "10",
-      "--eval-every", "0", "--max-val", "8", "--seed", "1", "--resume",
-    ]);
-    trainer(["export", "--run", run, "--checkpoint", "latest", "--out", gguf]);
+    const loop = ["--run-dir", run, "--steps", "60", "--batch-size", "8", "--lr", "3e-3", "--warmup", "10", "--eval-every", "0", "--max-val", "8", "--seed", "1", "--resume"];
+    trainAndExport([...distillTiny(target.folder, join(repoRoot, "trainer", "cosec_trainer")), ...loop], run, gguf);
   }
   return { target: target.gguf, expert: gguf, label: `random-weight llama 25m target / tiny expert distilled from it, ${m.vocab} (speed only)` };
 }
@@ -141,15 +148,14 @@ function trainedPair(): Pair | null {
     ["--run-dir", run, "--steps", String(steps), "--batch-size", "8", "--lr", lr, "--warmup", "30", "--eval-every", "0", "--save-every", "50", "--max-val", "16", "--seed", seed, "--resume"];
   if (!existsSync(target)) {
     console.error(`[bench] training a 25m target on ${data} into ${target} (about 15 minutes on 2 cores)`);
-    trainer(["pretrain", "--data", data, "--arch", "llama", "--size", "25m", "--tokenizer", tokenizer, "--context", "1024", "--block", "256", ...loop(targetRun, 600, "1e-3", "3")]);
-    trainer(["export", "--run", targetRun, "--checkpoint", "latest", "--out", target]);
+    const pretrain = ["pretrain", "--data", data, "--arch", "llama", "--size", "25m", "--tokenizer", tokenizer, "--context", "1024", "--block", "256"];
+    trainAndExport([...pretrain, ...loop(targetRun, 600, "1e-3", "3")], targetRun, target);
   }
   if (!existsSync(expert)) {
     console.error(`[bench] distilling a tiny expert from it into ${expert} (about 5 minutes)`);
     const teacher = latestModelDir(targetRun);
     if (!teacher) throw new Error(`${targetRun} has no checkpoint`);
-    trainer(["distill", "--teacher", teacher, "--student-size", "tiny", "--data", data, "--max-len", "256", ...loop(expertRun, 200, "2e-3", "4")]);
-    trainer(["export", "--run", expertRun, "--checkpoint", "latest", "--out", expert]);
+    trainAndExport([...distillTiny(teacher, data), ...loop(expertRun, 200, "2e-3", "4")], expertRun, expert);
   }
   return { target, expert, label: "trained llama 25m target / tiny expert distilled from it (demo data and tokenizer)" };
 }
