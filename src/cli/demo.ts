@@ -139,6 +139,16 @@ interface BuildArgs {
   until?: StageName;
 }
 
+/** " (synthetic 2008, sven_train 1)": the exclusions per kind of record, from the corpus counts. */
+function nearDuplicatesByKind(counts: unknown): string {
+  if (!counts || typeof counts !== "object") return "";
+  const parts = Object.entries(counts as Record<string, Record<string, number>>)
+    .map(([kind, c]) => [kind, c.near_duplicate_of_scenario ?? 0] as const)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${kind} ${n}`);
+  return parts.length ? ` (${parts.join(", ")}); none is left in the training data` : "";
+}
+
 async function build(outDir: string, budgetName: string, a: BuildArgs): Promise<number> {
   const budget = getBudget(budgetName);
   const abort = new AbortController();
@@ -151,7 +161,7 @@ async function build(outDir: string, budgetName: string, a: BuildArgs): Promise<
     const m = r.manifest;
     const corpus = m.stages.corpus?.info ?? {};
     console.log(`manifest: ${join(outDir, "manifest.json")}`);
-    console.log(`near duplicates of evaluation scenarios excluded from training: ${String(corpus.nearDuplicatesExcluded ?? "?")}`);
+    console.log(`near duplicates of evaluation scenarios excluded from training: ${String(corpus.nearDuplicatesExcluded ?? "?")}${nearDuplicatesByKind(corpus.counts)}`);
     return 0;
   } finally {
     process.off("SIGINT", onSignal);

@@ -21,6 +21,10 @@ export interface Budget {
   domainMix: number;
   /** Copies of each domain function in that data (the domain set is small). */
   domainRepeat: number;
+  /** Short Flask and C programs of the scenarios' domain written by the trainer's `synth_code`
+   * (seeded), added once each to the domain side of that data. */
+  syntheticPython: number;
+  syntheticC: number;
   /** Optimizer steps distilling the expert from the target (phase 1). */
   distillSteps: number;
   /** Epochs of the security LoRA on SVEN pairs (phase 2), converted to steps at build time. */
@@ -48,6 +52,8 @@ const BUDGETS: Record<BudgetName, Budget> = {
     targetDomainSteps: 6,
     domainMix: 0.5,
     domainRepeat: 1,
+    syntheticPython: 40,
+    syntheticC: 40,
     distillSteps: 6,
     securityEpochs: 1,
     securityMaxSteps: 6,
@@ -65,12 +71,16 @@ const BUDGETS: Record<BudgetName, Budget> = {
     expertSize: "tiny",
     // Sized from measured throughput on 2 free Zen 4 cores (4m preset, block 384, batch 8): 1,110
     // tokens/s in fp32, 2,680 with bf16 mixed precision, which the trainer picks on CPUs with native
-    // bf16. At bf16: ≈9 min of target training (≈1.4M tokens), ≈4 min distillation, ≈3 min
-    // security LoRA; on a CPU without bf16 the build takes about twice as long.
-    targetPretrainSteps: 300,
-    targetDomainSteps: 150,
-    domainMix: 0.5,
+    // bf16. At bf16 (measured build: 1,104 s): 10 min of target training (≈1.4M tokens: a short
+    // general phase, then the domain mix, which teaches the scenarios' kind of code), 4.3 min of
+    // distillation, 3.4 min of security LoRA; on a CPU without bf16 the build takes about twice as
+    // long.
+    targetPretrainSteps: 150,
+    targetDomainSteps: 300,
+    domainMix: 0.85,
     domainRepeat: 4,
+    syntheticPython: 5000,
+    syntheticC: 5000,
     distillSteps: 150,
     securityEpochs: 1,
     securityMaxSteps: 90,
@@ -88,6 +98,8 @@ const BUDGETS: Record<BudgetName, Budget> = {
     targetDomainSteps: 1500,
     domainMix: 0.5,
     domainRepeat: 4,
+    syntheticPython: 20000,
+    syntheticC: 20000,
     distillSteps: 2000,
     securityEpochs: 5,
     securityMaxSteps: 5000,

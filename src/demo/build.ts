@@ -60,7 +60,7 @@ export const LAYOUT = {
 
 const TRAINER = "cosec_trainer";
 /** Bumped when the corpus builder changes what it writes (a cached corpus is then rebuilt). */
-const CORPUS_VERSION = 2;
+const CORPUS_VERSION = 3;
 const DEMO_DATA = "cosec_trainer.demo_data";
 
 /** Prints trainer progress at most every few seconds per stage, and always the last line. */
@@ -139,7 +139,7 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
   const run = (stageName: string, module: string, args: string[]) =>
     runTrainerModule(module, args, { onEvent: progressPrinter(stageName, log), onText: (l) => log(`[${stageName}] ${l}`), signal: opts.signal });
 
-  await stage("corpus", { version: CORPUS_VERSION, data, maxStdlibFiles: budget.maxStdlibFiles ?? null, domainMix: budget.domainMix, domainRepeat: budget.domainRepeat }, [LAYOUT.data], async () => {
+  await stage("corpus", { version: CORPUS_VERSION, data, maxStdlibFiles: budget.maxStdlibFiles ?? null, domainMix: budget.domainMix, domainRepeat: budget.domainRepeat, synthetic: [budget.syntheticPython, budget.syntheticC] }, [LAYOUT.data], async () => {
     await run("corpus", DEMO_DATA, cli.corpusArgs(data, p(LAYOUT.data), seed, budget));
     const summary = JSON.parse(readFileSync(p(LAYOUT.corpusSummary), "utf8")) as Record<string, unknown>;
     return {

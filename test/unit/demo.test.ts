@@ -104,6 +104,16 @@ describe("trainer argument lists", () => {
     assert.ok(!a.includes("--size"));
     assert.throws(() => cli.pretrainArgs({ data: ["m.jsonl"], loop }, b), /needs size and tokenizer/);
   });
+  test("the corpus call passes the mix and the synthetic program counts of the budget", () => {
+    const a = cli.corpusArgs("/shared", "/out/data", 3, b);
+    const at = (flag: string) => a[a.indexOf(flag) + 1];
+    assert.equal(a[0], "corpus");
+    assert.equal(at("--seed"), "3");
+    assert.equal(at("--domain-share"), String(b.domainMix));
+    assert.equal(at("--synthetic-python"), String(b.syntheticPython));
+    assert.equal(at("--synthetic-c"), String(b.syntheticC));
+    assert.ok(b.syntheticPython > 0 && b.syntheticC > 0);
+  });
   test("distill and security use the expert preset and the corpus's SVEN folder", () => {
     const d = cli.distillArgs("/t", ["mix.jsonl"], b, loop);
     assert.equal(d[d.indexOf("--student-size") + 1], b.expertSize);
@@ -147,7 +157,10 @@ describe("build: corpus and tokenizer stages (real)", { skip: !haveData && "shar
     const m = readManifest(out)!;
     assert.equal(m.seed, 7);
     const info = m.stages.corpus!.info as Record<string, unknown>;
-    assert.equal(info.nearDuplicatesExcluded, 0);
+    // Of the real code none is near a scenario; some short synthetic C mains are, and are dropped.
+    const counts = info.counts as Record<string, Record<string, number>>;
+    assert.equal(info.nearDuplicatesExcluded, counts.synthetic?.near_duplicate_of_scenario ?? 0);
+    assert.ok((counts.synthetic?.kept ?? 0) > 0 && (info.records as Record<string, number>).synthetic === counts.synthetic!.kept);
     assert.ok((info.records as Record<string, number>).domain > 500);
     assert.match(String((info.provenance as Record<string, string>).general_py), /standard library/);
     assert.equal((m.stages.tokenizer!.info as { vocab_size: number }).vocab_size, budget.vocabSize);

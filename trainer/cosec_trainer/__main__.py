@@ -110,9 +110,14 @@ def cmd_pretrain(ns) -> int:
     return 0
 
 
-def _examples(paths, tok, max_len):
+def _examples(paths, tok, max_len, pack=False):
+    """One example per JSONL record (prompt/response or text), or with `pack` every document joined
+    by EOS and cut into full rows of max_len, as for pretraining (no padding: for plain code, where
+    records of very different lengths would otherwise pad most of each batch)."""
     from .data import Example, pack_blocks, read_examples, read_texts
 
+    if pack:
+        return [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts(paths), tok, max_len)]
     out = []
     for p in paths:
         if str(p).endswith(".jsonl") and Path(p).is_file():
@@ -137,8 +142,8 @@ def cmd_distill(ns) -> int:
         student = create_model(ns.student_arch or model_arch(teacher), ns.student_size, t_tok, seed=ns.seed)
     else:
         raise TrainerError("pass --student DIR or --student-size PRESET")
-    examples = _examples(ns.data, s_tok, ns.max_len)
-    train, val = (examples, _examples(ns.val, s_tok, ns.max_len)) if ns.val else _split(examples, ns.val_fraction, ns.seed)
+    examples = _examples(ns.data, s_tok, ns.max_len, ns.pack)
+    train, val = (examples, _examples(ns.val, s_tok, ns.max_len, ns.pack)) if ns.val else _split(examples, ns.val_fraction, ns.seed)
     val = val[: ns.max_val] if ns.max_val else val
     log(f"distill: {len(train)} training / {len(val)} validation sequences, loss {ns.loss} + {ns.ce_weight} * CE")
     run(DistillPhase(student, teacher, s_tok, train, val, ns.loss, ns.ce_weight), _loop(ns), _config(ns))
@@ -261,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--loss", choices=["fkl", "rkl"], default="fkl")
     d.add_argument("--ce-weight", type=float, default=0.0, help="add this times the cross-entropy on the data")
     d.add_argument("--max-len", type=int, default=512)
+    d.add_argument("--pack", action="store_true", help="join the documents with EOS and cut full rows of --max-len (plain text data; no prompt masks)")
     _loop_args(d)
     d.set_defaults(func=cmd_distill)
 

@@ -33,6 +33,8 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
+from . import synth_code
+
 EOT = "<|endoftext|>"
 
 # Languages the scenarios use, by file extension.
@@ -322,6 +324,12 @@ class CorpusOptions:
     domain_share: float = 0.5
     # Keep docstrings and comments of the general Python code (domain code always keeps them).
     general_prose: bool = False
+    # Short programs of the scenarios' domain written by `synth_code` (Flask handlers, C mains),
+    # the careless form of each risky step `synthetic_insecure_share` of the time. They join the
+    # domain side of the second phase's mix, once each.
+    synthetic_python: int = 0
+    synthetic_c: int = 0
+    synthetic_insecure_share: float = 0.7
 
 
 def _write_jsonl(path: str, rows: Iterable[dict]) -> int:
@@ -414,16 +422,22 @@ def build_corpus(opts: CorpusOptions, log=lambda msg: None) -> dict:
     log(f"general c: {counts.get('general_c', {}).get('kept', 0)} functions from {len(c_files)} files")
     random.Random(opts.seed).shuffle(general)
 
-    mix = domain_mix(domain, general, opts.domain_repeat, opts.domain_share, opts.seed)
+    synthetic = [r for r in synth_code.programs(opts.synthetic_python, opts.synthetic_c, opts.seed, opts.synthetic_insecure_share) if admit("synthetic", r["text"], r["source"])]
+    if synthetic:
+        log(f"synthetic: {len(synthetic)} programs of the scenarios' domain")
+
+    mix = domain_mix(domain, general, opts.domain_repeat, opts.domain_share, opts.seed, synthetic)
     files = {
         "domain": os.path.join(opts.out_dir, "domain.jsonl"),
         "general": os.path.join(opts.out_dir, "general.jsonl"),
         "domain_mix": os.path.join(opts.out_dir, "domain_mix.jsonl"),
+        "synthetic": os.path.join(opts.out_dir, "synthetic.jsonl"),
         "near_duplicates": os.path.join(opts.out_dir, "near_duplicates.jsonl"),
     }
     _write_jsonl(files["domain"], domain)
     _write_jsonl(files["general"], general)
     _write_jsonl(files["domain_mix"], mix)
+    _write_jsonl(files["synthetic"], synthetic)
     _write_jsonl(files["near_duplicates"], near_dups)
     # The security pairs in SVEN's own layout (<split>/<cwe>.jsonl), as the trainer reads them.
     for split in ("train", "val"):
@@ -447,14 +461,15 @@ def build_corpus(opts: CorpusOptions, log=lambda msg: None) -> dict:
         "near_duplicates_excluded": len(near_dups),
         "near_duplicates_excluded_from_sven_train": sum(1 for d in near_dups if d["kind"] == "sven_train"),
         "counts": counts,
-        "records": {"domain": len(domain), "general": len(general), "domain_mix": len(mix), "security_train": len(security["train"]), "security_val": len(security["val"])},
-        "chars": {k: sum(len(r["text"]) for r in v) for k, v in (("domain", domain), ("general", general), ("domain_mix", mix))},
+        "records": {"domain": len(domain), "synthetic": len(synthetic), "general": len(general), "domain_mix": len(mix), "security_train": len(security["train"]), "security_val": len(security["val"])},
+        "chars": {k: sum(len(r["text"]) for r in v) for k, v in (("domain", domain), ("synthetic", synthetic), ("general", general), ("domain_mix", mix))},
         "provenance": {
             "domain": "SVEN data_train_val/train func_src_before (MIT, eth-sri/sven)",
             "security": "SVEN data_train_val/{train,val} pairs (MIT, eth-sri/sven)",
             "general_py": f"Python {sys.version.split()[0]} standard library at {stdlib} (PSF license), functions extracted with ast"
             + ("" if opts.general_prose else ", docstrings and comment lines removed"),
             "general_c": f"{len(c_files)} C example files under /usr/share/doc/*/examples (licenses in each package's /usr/share/doc/<pkg>/copyright)",
+            "synthetic": f"written by cosec_trainer.synth_code (MIT, this project) from seed {opts.seed}, careless form {opts.synthetic_insecure_share:.0%} of the time",
         },
         "files": {k: {"path": os.path.relpath(v, opts.out_dir), "sha256": _sha256_file(v)} for k, v in files.items()},
         "seconds": round(time.time() - t0, 1),
@@ -464,12 +479,13 @@ def build_corpus(opts: CorpusOptions, log=lambda msg: None) -> dict:
     return summary
 
 
-def domain_mix(domain: list[dict], general: list[dict], repeat: int, share: float, seed: int) -> list[dict]:
-    """Domain records `repeat` times and general records (in corpus order, which is shuffled)
-    until domain is `share` of the characters; shuffled with the seed."""
+def domain_mix(domain: list[dict], general: list[dict], repeat: int, share: float, seed: int, synthetic: list[dict] | None = None) -> list[dict]:
+    """Domain records `repeat` times, synthetic domain programs once, and general records (in
+    corpus order, which is shuffled) until those two are `share` of the characters; shuffled with
+    the seed."""
     if not 0 < share <= 1:
         raise CorpusError(f"domain share {share}: must be in (0, 1]")
-    rows = [r for _ in range(repeat) for r in domain]
+    rows = [r for _ in range(repeat) for r in domain] + list(synthetic or [])
     dom_chars = sum(len(r["text"]) for r in rows)
     want = dom_chars * (1 - share) / share
     got = 0
@@ -518,10 +534,14 @@ def train_tokenizer(corpus_dir: str, out_dir: str, vocab_size: int = 4096, min_f
         show_progress=False,
     )
 
+    synthetic = os.path.join(corpus_dir, "synthetic.jsonl")  # absent in corpora built without it
+
     def texts() -> Iterator[str]:
         # Domain code twice: it is small next to the general code but is what prompts look like.
         for _ in range(2):
             yield from read_texts(files[0])
+        if os.path.isfile(synthetic):
+            yield from read_texts(synthetic)
         yield from read_texts(files[1])
 
     tok.train_from_iterator(texts(), trainer=trainer)
@@ -560,6 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--general-prose", action="store_true", help="keep docstrings/comments in general Python code")
     c.add_argument("--domain-repeat", type=int, default=4, help="copies of each domain function in domain_mix.jsonl")
     c.add_argument("--domain-share", type=float, default=0.5, help="domain share of domain_mix.jsonl (characters)")
+    c.add_argument("--synthetic-python", type=int, default=0, help="Flask programs written by synth_code for domain_mix.jsonl")
+    c.add_argument("--synthetic-c", type=int, default=0, help="C programs written by synth_code for domain_mix.jsonl")
+    c.add_argument("--synthetic-insecure-share", type=float, default=0.7, help="share of risky steps those programs write the careless way")
     t = sub.add_parser("tokenizer", help="train the byte-level BPE tokenizer on the corpus")
     t.add_argument("--corpus", required=True)
     t.add_argument("--out", required=True)
@@ -574,7 +597,8 @@ def main(argv: list[str] | None = None) -> int:
             opts = CorpusOptions(
                 args.data, args.out, seed=args.seed, max_stdlib_files=args.max_stdlib_files,
                 c_files=[] if args.no_c_examples else None, domain_repeat=args.domain_repeat, domain_share=args.domain_share,
-                general_prose=args.general_prose,
+                general_prose=args.general_prose, synthetic_python=args.synthetic_python, synthetic_c=args.synthetic_c,
+                synthetic_insecure_share=args.synthetic_insecure_share,
             )
             summary = build_corpus(opts, log)
             print(json.dumps({"event": "done", "records": summary["records"], "near_duplicates_excluded": summary["near_duplicates_excluded"]}), flush=True)

@@ -1,0 +1,452 @@
+"""Procedurally written programs of the evaluation's domain, for the demo's small target.
+
+A 5M-parameter model trained for minutes on two CPU cores cannot learn Python or C from the
+standard library alone: its completions of the SVEN scenarios were 18% valid and none reached a
+SQL, shell or file call. The SVEN training functions are the right kind of code but few (646) and
+long. This module writes many short, complete programs of the same kind, from a seeded grammar:
+
+  * Python: Flask apps whose handlers read request input and then query a database, run a shell
+    command, open a file or build HTML;
+  * C: `main` programs that parse numbers from argv or stdin, index arrays, allocate, copy and
+    format strings, and do integer arithmetic.
+
+Each risky step is written either the careless way or the careful way (string-built SQL or
+parameters, `shell=True` or an argument list, a bare path join or a checked one, unchecked or
+checked bounds, ...), with the careless way `insecure_share` of the time: the target learns the
+insecure habits real code models picked up from real code, without being unable to write the safe
+form. Prompts of the evaluation are never copied: the corpus builder drops any program that is a
+near duplicate of a scenario, as it does for every other record.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Iterator
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary
+
+_ENTITIES = [
+    ("user", ["username", "email", "password", "age", "city"]),
+    ("customer", ["name", "email", "phone", "address"]),
+    ("order", ["order_id", "product", "quantity", "price"]),
+    ("product", ["title", "category", "stock", "price"]),
+    ("message", ["sender", "recipient", "body", "created"]),
+    ("post", ["author", "title", "content", "likes"]),
+    ("book", ["isbn", "title", "author", "year"]),
+    ("ticket", ["owner", "status", "priority", "summary"]),
+    ("employee", ["employee_id", "department", "salary", "manager"]),
+    ("session", ["token", "user_id", "expires", "ip"]),
+    ("comment", ["author", "text", "post_id", "score"]),
+    ("account", ["account_id", "balance", "currency", "owner"]),
+    ("device", ["serial", "model", "owner", "firmware"]),
+    ("subscriber", ["email", "list_name", "joined", "active"]),
+]
+_FILE_PARAMS = ["filename", "name", "path", "doc", "report", "image", "file_name", "log_name", "page", "attachment"]
+_DIRS = ["/var/data/", "/srv/files/", "/home/app/uploads/", "/opt/reports/", "/tmp/exports/", "/var/www/static/", "/data/docs/"]
+_SHELL = [
+    ("host", ["ping -c 1 ", "nslookup ", "traceroute "]),
+    ("dirname", ["ls -l ", "du -sh ", "find "]),
+    ("filename", ["cat ", "wc -l ", "file ", "md5sum "]),
+    ("pattern", ["grep -r ", "grep -n "]),
+    ("package", ["pip show ", "apt-cache policy "]),
+    ("user", ["id ", "groups ", "finger "]),
+    ("url", ["curl -s ", "wget -q "]),
+]
+_VERBS = ["get", "show", "find", "list", "lookup", "fetch", "load", "check", "view", "search"]
+_C_NAMES = ["values", "scores", "ids", "counts", "items", "table", "prices", "levels", "codes", "ages"]
+_C_SCALARS = ["index", "idx", "pos", "n", "count", "offset", "k", "slot", "i"]
+_C_BUFS = ["buf", "buffer", "line", "name", "msg", "out", "dest", "text", "str", "data"]
+_C_STRUCTS = [
+    ("person", [("char", "name", 64), ("int", "age", 0), ("int", "status", 0)]),
+    ("account", [("char", "owner", 32), ("long", "balance", 0), ("int", "id", 0)]),
+    ("node", [("int", "value", 0), ("int", "weight", 0)]),
+    ("item", [("char", "label", 48), ("int", "quantity", 0), ("double", "price", 0)]),
+    ("record", [("int", "key", 0), ("char", "text", 128), ("int", "flags", 0)]),
+    ("point", [("double", "x", 0), ("double", "y", 0)]),
+]
+
+
+def _pick(r: random.Random, xs):
+    return xs[r.randrange(len(xs))]
+
+
+class _Lines:
+    """Lines of code at an indentation level, with optional comments before steps."""
+
+    def __init__(self, r: random.Random, indent: str, comment_prefix: str, comment_rate: float):
+        self.r, self.indent, self.cp, self.rate = r, indent, comment_prefix, comment_rate
+        self.out: list[str] = []
+        self.used: set[str] = set()  # C names declared in this function
+        self.db = "MySQLdb"  # the Python program's database module
+
+    def fresh(self, pool: list[str]) -> str:
+        """A name from `pool` not declared yet in this function (C forbids redeclaring)."""
+        free = [n for n in pool if n not in self.used] or [f"{n}{len(self.used)}" for n in pool]
+        name = self.r.choice(free)
+        self.used.add(name)
+        return name
+
+    def comment(self, text: str) -> None:
+        if self.r.random() < self.rate:
+            self.out.append(f"{self.indent}{self.cp} {text}")
+
+    def add(self, *lines: str) -> None:
+        self.out.extend(self.indent + ln if ln else "" for ln in lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python: Flask handlers
+
+
+def _py_input(r: random.Random, b: _Lines, var: str) -> None:
+    how = r.randrange(5)
+    b.comment(_pick(r, [f"get the {var} from the request", f"read {var} from the query string", f"the {var} parameter", f"get {var}"]))
+    if how == 0:
+        b.add(f"{var} = request.args.get('{var}')")
+    elif how == 1:
+        b.add(f"{var} = request.args['{var}']")
+    elif how == 2:
+        b.add(f"{var} = request.form['{var}']")
+    elif how == 3:
+        b.add(f"{var} = request.form.get('{var}', '')")
+    else:
+        b.add(f"{var} = request.values.get('{var}')")
+
+
+def _sql_query(r: random.Random, table: str, cols: list[str], key: str, other: str, insecure: bool, op: str) -> str:
+    """The query (or the execute call's arguments): insecure pastes the values into the SQL."""
+    if op == "insert":
+        if insecure:
+            style = r.randrange(3)
+            if style == 0:
+                return f'"INSERT INTO {table}s ({key}, {other}) VALUES (\'%s\', \'%s\')" % ({key}, {other})'
+            if style == 1:
+                return f'f"INSERT INTO {table}s ({key}, {other}) VALUES (\'{{{key}}}\', \'{{{other}}}\')"'
+            return f'"INSERT INTO {table}s ({key}, {other}) VALUES (\'" + {key} + "\', \'" + {other} + "\')"'
+        return f'"INSERT INTO {table}s ({key}, {other}) VALUES (%s, %s)", ({key}, {other})'
+    if op == "select":
+        col_list = ", ".join(r.sample(cols, k=r.randint(1, min(3, len(cols)))))
+        base = f"SELECT {col_list} FROM {table}s WHERE {key} = "
+    elif op == "delete":
+        base = f"DELETE FROM {table}s WHERE {key} = "
+    else:
+        base = f"UPDATE {table}s SET {other} = 0 WHERE {key} = "
+    if insecure:
+        style = r.randrange(4)
+        if style == 0:
+            return f'"{base}\'%s\'" % {key}'
+        if style == 1:
+            return f'f"{base}\'{{{key}}}\'"'
+        if style == 2:
+            return f'"{base}\'" + {key} + "\'"'
+        return f'"{base}\'{{}}\'".format({key})'
+    return f'"{base}%s", ({key},)'
+
+
+def _py_sql(r: random.Random, b: _Lines, ent: tuple[str, list[str]], insecure: bool, helper: bool) -> None:
+    table, cols = ent
+    key, other = r.sample(cols, k=2)
+    op = _pick(r, ["select", "select", "delete", "update", "insert"])
+    _py_input(r, b, key)
+    if op == "insert":
+        _py_input(r, b, other)
+    b.comment("connect to the database")
+    if helper:
+        b.add("db = get_db_connection()")
+    elif b.db == "MySQLdb":
+        user, pw, name = _pick(r, ["root", "app", "web"]), _pick(r, ["root", "secret", "pass"]), _pick(r, ["db", "app", "shop", "main"])
+        b.add(f'db = MySQLdb.connect(host="localhost", user="{user}", passwd="{pw}", db="{name}")')
+    else:
+        b.add(f'db = sqlite3.connect("{_pick(r, ["app.db", "data.db", "site.sqlite", "users.db"])}")')
+    b.add("cursor = db.cursor()")
+    query = _sql_query(r, table, cols, key, other, insecure, op)
+    b.comment(_pick(r, [f"{op} the {table}", "run the query", f"{op} the row for this {key}", f"query the {table}s table"]))
+    if not insecure or r.random() < 0.5:  # parameters go to execute itself
+        b.add(f"cursor.execute({query})")
+    else:
+        b.add(f"query = {query}", "cursor.execute(query)")
+    if op == "select":
+        fetch = _pick(r, ["fetchone", "fetchall"])
+        res = "rows" if fetch == "fetchall" else "row"
+        b.add(f"{res} = cursor.{fetch}()", "db.close()")
+        if r.random() < 0.5:
+            b.add(f"if {res}:", f"    return str({res})", "return 'not found', 404")
+        else:
+            b.add(f"if not {res}:", "    return redirect('/')", f"return str({res})")
+    else:
+        b.add("db.commit()", "db.close()")
+        b.add(_pick(r, ["return redirect('/')", "return 'ok'", f"return '{table} updated'", "return redirect('/home')"]))
+
+
+def _py_shell(r: random.Random, b: _Lines, insecure: bool) -> str:
+    var, cmds = _pick(r, _SHELL)
+    cmd = _pick(r, cmds)
+    _py_input(r, b, var)
+    b.comment(_pick(r, [f"run {cmd.split()[0]} on the {var}", "build the command", f"call {cmd.split()[0]}"]))
+    args = cmd.split()
+    if insecure:
+        style = r.randrange(5)
+        if style == 0:
+            b.add(f'os.system("{cmd}" + {var})', "return 'done'")
+        elif style == 1:
+            b.add(f'output = subprocess.check_output("{cmd}" + {var}, shell=True)', "return output")
+        elif style == 2:
+            b.add(f'command = "{cmd}{{}}".format({var})', "result = subprocess.run(command, shell=True, capture_output=True)", "return result.stdout")
+        elif style == 3:
+            b.add(f'out = os.popen(f"{cmd}{{{var}}}").read()', "return out")
+        else:
+            b.add(f'proc = subprocess.Popen("{cmd}" + {var}, shell=True, stdout=subprocess.PIPE)', "return proc.communicate()[0]")
+    else:
+        arglist = ", ".join(f'"{a}"' for a in args)
+        style = r.randrange(3)
+        if style == 0:
+            b.add(f"output = subprocess.check_output([{arglist}, {var}])", "return output")
+        elif style == 1:
+            b.add(f"result = subprocess.run([{arglist}, {var}], capture_output=True)", "return result.stdout")
+        else:
+            b.add(f"if not {var} or {var}.startswith('-'):", "    return 'bad request', 400", f"out = subprocess.check_output([{arglist}, {var}])", "return out")
+    return var
+
+
+def _py_file(r: random.Random, b: _Lines, insecure: bool) -> str:
+    var = _pick(r, _FILE_PARAMS)
+    base = _pick(r, _DIRS)
+    _py_input(r, b, var)
+    b.comment(_pick(r, [f"open the file in {base}", f"read the {var} from {base}", "return the file contents"]))
+    if insecure:
+        style = r.randrange(4)
+        if style == 0:
+            b.add(f"path = os.path.join('{base}', {var})", "with open(path) as f:", "    return f.read()")
+        elif style == 1:
+            b.add(f"return send_file('{base}' + {var})")
+        elif style == 2:
+            b.add(f"f = open('{base}' + {var}, 'rb')", "data = f.read()", "f.close()", "return data")
+        else:
+            b.add(f"full_path = '{base}{{}}'.format({var})", "if os.path.exists(full_path):", "    return open(full_path).read()", "return 'missing', 404")
+    else:
+        style = r.randrange(3)
+        if style == 0:
+            b.add(f"path = os.path.realpath(os.path.join('{base}', {var}))", f"if not path.startswith('{base}'):", "    abort(403)", "with open(path) as f:", "    return f.read()")
+        elif style == 1:
+            b.add(f"return send_from_directory('{base}', {var})")
+        else:
+            b.add(f"name = os.path.basename({var})", f"path = safe_join('{base}', name)", "if path is None:", "    abort(404)", "return send_file(path)")
+    return var
+
+
+def _py_html(r: random.Random, b: _Lines, insecure: bool) -> str:
+    var = _pick(r, ["username", "name", "query", "title", "comment", "message", "city", "q"])
+    _py_input(r, b, var)
+    tag = _pick(r, ["p", "h1", "div", "span", "b"])
+    text = _pick(r, ["Hello, ", "Results for ", "Welcome ", "You searched for ", "Saved: "])
+    b.comment(_pick(r, [f"say hello to the {var}", f"show the {var} on the page", "build the response"]))
+    if insecure:
+        style = r.randrange(3)
+        if style == 0:
+            b.add(f'return "<{tag}>{text}" + {var} + "</{tag}>"')
+        elif style == 1:
+            b.add(f'return f"<{tag}>{text}{{{var}}}</{tag}>"')
+        else:
+            b.add(f'html = "<{tag}>{text}%s</{tag}>" % {var}', "return html")
+    else:
+        style = r.randrange(3)
+        if style == 0:
+            b.add(f'return "<{tag}>{text}" + escape({var}) + "</{tag}>"')
+        elif style == 1:
+            b.add(f'return f"<{tag}>{text}{{escape({var})}}</{tag}>"')
+        else:
+            b.add(f"return render_template('{var}.html', {var}={var})")
+    return var
+
+
+_PY_KINDS: list[tuple[str, Callable]] = [("sql", _py_sql), ("shell", _py_shell), ("file", _py_file), ("html", _py_html)]
+
+
+def python_program(r: random.Random, insecure_share: float) -> str:
+    helper = r.random() < 0.4
+    kinds = [_pick(r, _PY_KINDS) for _ in range(r.randint(1, 3))]
+    names = {k for k, _ in kinds}
+    imports = ["from flask import Flask, request, redirect" + _pick(r, ["", ", abort", ", send_file", ", render_template, abort"])]
+    if "file" in names:
+        imports.append("from flask import send_from_directory, safe_join")
+    if "html" in names:
+        imports.append("from markupsafe import escape")
+    imports.append("import os")
+    if "shell" in names or r.random() < 0.3:
+        imports.append("import subprocess")
+    if r.random() < 0.3:
+        imports.append("import sys")
+    db = _pick(r, ["MySQLdb", "sqlite3"])
+    if "sql" in names or helper:
+        imports.append(f"import {db}")
+    out = (["#!/bin/python3", ""] if r.random() < 0.3 else []) + imports + ["", "app = Flask(__name__)", ""]
+    if helper:
+        connect = 'MySQLdb.connect(host="localhost", user="root", passwd="root", db="db")' if db == "MySQLdb" else f'sqlite3.connect("{_pick(r, ["app.db", "main.db"])}")'
+        out += ["def get_db_connection():", f"    db = {connect}", "    return db", ""]
+    used: set[str] = set()
+    for kind, fn in kinds:
+        b = _Lines(r, "    ", "#", 0.6)
+        b.db = db
+        if kind == "sql":
+            ent = _pick(r, _ENTITIES)
+            fn(r, b, ent, r.random() < insecure_share, helper)
+            noun = ent[0]
+        else:
+            var = fn(r, b, r.random() < insecure_share)
+            noun = var
+        name = f"{_pick(r, _VERBS)}_{noun}"
+        while name in used:
+            name += "_" + _pick(r, ["v2", "page", "api", "view"])
+        used.add(name)
+        if r.random() < 0.4:
+            out.append(f"# {_pick(r, ['handle', 'serve', 'process'])} {name.replace('_', ' ')} requests")
+        method = "" if r.random() < 0.6 else ", methods=['" + _pick(r, ["GET", "POST"]) + "']"
+        out += [f"@app.route('/{name.replace('_', '/') if r.random() < 0.3 else name}'{method})", f"def {name}():", *b.out, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# C: main programs
+
+
+def _c_read_int(r: random.Random, b: _Lines, var: str) -> None:
+    how = r.randrange(3)
+    if how == 0:
+        b.comment(f"read {var} from the command line")
+        b.add(f"int {var} = atoi(argv[1]);")
+    elif how == 1:
+        b.comment(f"prompt for {var}")
+        b.add(f"int {var};", f'printf("Enter {var.replace("_", " ")}: ");', f'scanf("%d", &{var});')
+    else:
+        b.comment(f"parse {var} from argv")
+        b.add(f"int {var} = 0;", "if (argc > 1) {", f"    {var} = atoi(argv[1]);", "}")
+
+
+def _c_index(r: random.Random, b: _Lines, insecure: bool) -> None:
+    arr, var = b.fresh(_C_NAMES), b.fresh(_C_SCALARS)
+    n = r.randint(3, 12)
+    vals = ", ".join(str(r.randint(0, 99)) for _ in range(min(n, 6)))
+    b.add(f"int {arr}[{n}] = {{{vals}}};")
+    _c_read_int(r, b, var)
+    b.comment(f"return the value at {var} in {arr}")
+    if insecure:
+        if r.random() < 0.5:
+            b.add(f'printf("%d\\n", {arr}[{var}]);')
+        else:
+            b.add(f"if ({var} < {n}) {{", f'    printf("%d\\n", {arr}[{var}]);', "}")
+    else:
+        b.add(f"if ({var} >= 0 && {var} < {n}) {{", f'    printf("%d\\n", {arr}[{var}]);', "} else {", '    printf("invalid index\\n");', "}")
+
+
+def _c_alloc(r: random.Random, b: _Lines, insecure: bool) -> None:
+    buf, var = b.fresh(_C_BUFS), b.fresh(["size", "len", "n", "count", "buffer_size"])
+    _c_read_int(r, b, var)
+    b.comment(f"allocate {buf}")
+    b.add(f"char *{buf} = (char *)malloc({var});" if r.random() < 0.5 else f"char *{buf} = malloc({var} + 1);")
+    if not insecure:
+        b.add(f"if ({buf} == NULL) {{", '    fprintf(stderr, "out of memory\\n");', "    return 1;", "}")
+    b.comment(f"fill {buf}")
+    b.add(f"memset({buf}, 'A', {var});" if r.random() < 0.5 else f"for (int j = 0; j < {var}; j++) {{\n{b.indent}    {buf}[j] = 'a' + j % 26;\n{b.indent}}}")
+    if insecure and r.random() < 0.5:
+        b.add(f"free({buf});", f'printf("%c\\n", {buf}[0]);')
+    else:
+        b.add(f'printf("%c\\n", {buf}[0]);', f"free({buf});")
+        if not insecure:
+            b.add(f"{buf} = NULL;")
+
+
+def _c_copy(r: random.Random, b: _Lines, insecure: bool) -> None:
+    buf = b.fresh(_C_BUFS)
+    size = _pick(r, [16, 32, 64, 128, 256])
+    b.add(f"char {buf}[{size}];")
+    b.comment(f"copy the first argument into {buf}")
+    if insecure:
+        b.add(_pick(r, [f"strcpy({buf}, argv[1]);", f'sprintf({buf}, "%s", argv[1]);', f"strcat({buf}, argv[1]);"]))
+    else:
+        b.add(_pick(r, [f"strncpy({buf}, argv[1], sizeof({buf}) - 1);\n{b.indent}{buf}[sizeof({buf}) - 1] = '\\0';", f'snprintf({buf}, sizeof({buf}), "%s", argv[1]);']))
+    b.add(f'printf("%s\\n", {buf});')
+
+
+def _c_format(r: random.Random, b: _Lines, insecure: bool) -> None:
+    var = b.fresh(["x", "value", "f", "ratio", "total"])
+    buf = b.fresh(_C_BUFS)
+    b.add(f"float {var} = (float)rand() / (float)RAND_MAX;")
+    b.comment(f"format {var} as a string")
+    if insecure:
+        size = _pick(r, [4, 8, 10])
+        b.add(f"char {buf}[{size}];", f'sprintf({buf}, "%f", {var});')
+    else:
+        size = _pick(r, [32, 48, 64])
+        b.add(f"char {buf}[{size}];", f'snprintf({buf}, sizeof({buf}), "%f", {var});')
+    b.add(f'printf("%s\\n", {buf});')
+
+
+def _c_arith(r: random.Random, b: _Lines, insecure: bool) -> None:
+    var = b.fresh(["value", "total", "amount", "sum", "count"])
+    add = _pick(r, ["1000", "100000000", "INT_MAX / 2", "65536", "123456789"])
+    _c_read_int(r, b, var)
+    res = b.fresh(["result", "new_value", "sum2", "out_value"])
+    b.comment(f"add {add} to {var}")
+    if insecure:
+        b.add(f"int {res} = {var} + {add};")
+    else:
+        b.add(f"if ({var} > INT_MAX - ({add})) {{", '    printf("overflow\\n");', "    return 1;", "}", f"int {res} = {var} + {add};")
+    b.add(f'printf("%d\\n", {res});')
+
+
+def _c_struct(r: random.Random, b: _Lines, insecure: bool, st: tuple[str, list]) -> None:
+    name, fields = st
+    var = b.fresh([name[0], "p", "obj"])
+    b.comment(f"allocate a new {name}")
+    b.add(f"{name} *{var} = ({name} *)malloc(sizeof({name}));" if r.random() < 0.6 else f"{name} *{var} = malloc(sizeof(*{var}));")
+    if not insecure:
+        b.add(f"if ({var} == NULL) {{", "    return 1;", "}")
+    for ty, fname, n in fields:
+        if n:
+            b.add(f'strcpy({var}->{fname}, "{_pick(r, ["John", "test", "alice", "none"])}");' if insecure else f'strncpy({var}->{fname}, "{_pick(r, ["John", "test", "alice", "none"])}", sizeof({var}->{fname}) - 1);')
+        else:
+            b.add(f"{var}->{fname} = {r.randint(0, 9)};")
+    b.add(f"free({var});")
+
+
+_C_KINDS = ["index", "alloc", "copy", "format", "arith", "struct"]
+
+
+def c_program(r: random.Random, insecure_share: float) -> str:
+    kinds = r.sample(_C_KINDS, k=r.randint(1, 2))
+    inc = ["#include <stdio.h>", "#include <stdlib.h>"]
+    if {"copy", "alloc", "struct"} & set(kinds) or r.random() < 0.4:
+        inc.append("#include <string.h>")
+    if "arith" in kinds or r.random() < 0.3:
+        inc.append("#include <limits.h>")
+    out = inc + [""]
+    st = _pick(r, _C_STRUCTS)
+    if "struct" in kinds:
+        out.append("typedef struct {")
+        for ty, fname, n in st[1]:
+            out.append(f"    {ty} {fname}[{n}];" if n else f"    {ty} {fname};")
+        out += [f"}} {st[0]};", ""]
+    out.append("int main(int argc, char *argv[]) {")
+    b = _Lines(r, "    ", "//", 0.7)
+    for i, k in enumerate(kinds):
+        if i:
+            b.add("")
+        ins = r.random() < insecure_share
+        if k == "struct":
+            _c_struct(r, b, ins, st)
+        else:
+            {"index": _c_index, "alloc": _c_alloc, "copy": _c_copy, "format": _c_format, "arith": _c_arith}[k](r, b, ins)
+    out += b.out + ["    return 0;", "}"]
+    return "\n".join(out) + "\n"
+
+
+def programs(n_python: int, n_c: int, seed: int, insecure_share: float = 0.7) -> Iterator[dict]:
+    """`n_python` Flask programs then `n_c` C programs, as corpus records."""
+    if not 0 <= insecure_share <= 1:
+        raise ValueError(f"insecure share {insecure_share}: must be in [0, 1]")
+    r = random.Random(seed)
+    for i in range(n_python):
+        yield {"text": python_program(r, insecure_share), "lang": "py", "source": f"synthetic:py:{seed}:{i}", "origin": "synthetic"}
+    for i in range(n_c):
+        yield {"text": c_program(r, insecure_share), "lang": "c", "source": f"synthetic:c:{seed}:{i}", "origin": "synthetic"}

@@ -1,0 +1,76 @@
+"""Tests for the synthetic domain programs: real syntax, seeded, and the insecure share honoured."""
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "trainer"))
+
+from cosec_trainer import demo_data as dd  # noqa: E402
+from cosec_trainer import synth_code as sc  # noqa: E402
+
+# The careless forms the generator writes (string-built SQL, shell strings, unchecked copies).
+PY_CARELESS = re.compile(r"shell=True|os\.system|os\.popen|execute\(f\"|\" \+ \w+ \+ \"|\" % \(?\w+|\.format\(\w+\)\)?$|<\w+>\{\w+\}|open\('/", re.M)
+PY_CAREFUL = re.compile(r"VALUES \(%s, %s\)\", \(|= %s\", \(|subprocess\.\w+\(\[|escape\(|realpath|send_from_directory\(|safe_join\('")
+C_CARELESS = re.compile(r"strcpy\(|sprintf\(\w+, \"%|strcat\(")
+C_CAREFUL = re.compile(r"snprintf\(|strncpy\(|== NULL|INT_MAX - ")
+
+
+def test_python_programs_parse_and_are_varied():
+    recs = list(sc.programs(400, 0, seed=3))
+    for r in recs:
+        ast.parse(r["text"])  # raises on any syntax error
+        assert r["lang"] == "py" and r["origin"] == "synthetic" and r["source"].startswith("synthetic:py:3:")
+    assert len({r["text"] for r in recs}) >= 395
+    joined = "\n".join(r["text"] for r in recs)
+    for call in ("cursor.execute(", "subprocess.", "open(", "request.args.get(", "@app.route("):
+        assert call in joined
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+def test_c_programs_compile(tmp_path):
+    recs = list(sc.programs(0, 60, seed=5))
+    for i, r in enumerate(recs):
+        f = tmp_path / f"p{i}.c"
+        f.write_text(r["text"])
+        res = subprocess.run(["gcc", "-fsyntax-only", "-std=gnu11", str(f)], capture_output=True, text=True)
+        assert res.returncode == 0, f"{res.stderr}\n{r['text']}"
+
+
+def test_seeded_and_deterministic():
+    assert list(sc.programs(20, 20, seed=1)) == list(sc.programs(20, 20, seed=1))
+    assert list(sc.programs(20, 20, seed=1)) != list(sc.programs(20, 20, seed=2))
+
+
+def test_insecure_share_is_honoured():
+    careful = "\n".join(r["text"] for r in sc.programs(200, 200, seed=0, insecure_share=0.0))
+    careless = "\n".join(r["text"] for r in sc.programs(200, 200, seed=0, insecure_share=1.0))
+    assert not PY_CARELESS.search(careful) and not C_CARELESS.search(careful)
+    assert PY_CAREFUL.search(careful) and C_CAREFUL.search(careful)
+    assert not PY_CAREFUL.search(careless) and not C_CAREFUL.search(careless)
+    assert PY_CARELESS.search(careless) and C_CARELESS.search(careless)
+    with pytest.raises(ValueError, match="insecure share"):
+        list(sc.programs(1, 0, seed=0, insecure_share=1.5))
+
+
+def test_synthetic_programs_join_the_domain_mix(tmp_path):
+    from test_demo_data import EVAL, _fake_shared, _rec  # the corpus tests' SVEN fixture
+
+    if not os.path.isdir(EVAL):
+        pytest.skip("shared data not found")
+    good = "def lookup(db, name):\n    cur = db.cursor()\n    cur.execute('SELECT * FROM t WHERE n = ' + name)\n    return cur.fetchall()\n"
+    shared = _fake_shared(tmp_path / "shared", [_rec(good, good)])
+    out = tmp_path / "out"
+    summary = dd.build_corpus(dd.CorpusOptions(str(shared), str(out), stdlib_dir=str(tmp_path), c_files=[], synthetic_python=30, synthetic_c=30))
+    synthetic = summary["counts"]["synthetic"]
+    # every program is kept or counted as excluded (near duplicates of a scenario are dropped)
+    assert sum(synthetic.values()) == 60 and synthetic["kept"] == summary["records"]["synthetic"] > 0
+    mix = [r for r in map(__import__("json").loads, open(out / "domain_mix.jsonl")) if r["origin"] == "synthetic"]
+    assert len(mix) == synthetic["kept"]
+    assert "synth_code" in summary["provenance"]["synthetic"]
