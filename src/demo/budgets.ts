@@ -71,10 +71,10 @@ const BUDGETS: Record<BudgetName, Budget> = {
     expertSize: "tiny",
     // Sized from measured throughput on 2 free Zen 4 cores (4m preset, block 384, batch 8): 1,110
     // tokens/s in fp32, 2,680 with bf16 mixed precision, which the trainer picks on CPUs with native
-    // bf16. At bf16 (measured build: 1,104 s): 10 min of target training (≈1.4M tokens: a short
-    // general phase, then the domain mix, which teaches the scenarios' kind of code), 4.3 min of
-    // distillation, 3.4 min of security LoRA; on a CPU without bf16 the build takes about twice as
-    // long.
+    // bf16. At bf16 (measured: stages summed to 1,068 s): 10 min of target training (≈1.4M tokens:
+    // a short general phase, then the domain mix, which teaches the scenarios' kind of code), 4.3
+    // min of distillation, 2.9 min of security LoRA; on a CPU without bf16 the build takes about
+    // twice as long.
     targetPretrainSteps: 150,
     targetDomainSteps: 300,
     domainMix: 0.85,

@@ -1,8 +1,10 @@
 """Training data for the demo's small model family, assembled offline with provenance.
 
-Two kinds of code go in:
+Three kinds of code go in:
   * domain code: the SVEN training functions (the *vulnerable* `func_src_before` for the target,
     the full pairs for the expert's security phase);
+  * synthetic domain code: short Flask and C programs of the scenarios' kind written by
+    `synth_code` from the seed (this project's own), mostly in the careless form;
   * general code that is on this machine anyway: the Python standard library of the interpreter
     running this module (PSF license) cut into functions, and C example programs shipped in
     /usr/share/doc/*/examples (each package's own license, see its copyright file).
