@@ -3,7 +3,7 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
-import { BUDGET_NAMES, getBudget } from "../demo/budgets.ts";
+import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts";
 import { buildFamily, LAYOUT } from "../demo/build.ts";
 import { familyPaths, readManifest, STAGES, type StageName } from "../demo/manifest.ts";
 import { DEFAULT_SHOW_SCENARIOS, formatScenario, formatTally, REAL_MODEL_COMMANDS, runShow, tally } from "../demo/show.ts";
@@ -36,7 +36,8 @@ cosec demo:
   --max-tokens N        completion cap in tokens (default 128)
   --analyzer NAME       builtin (default) | codeql
 cosec demo build:
-  --budget NAME         ${BUDGET_NAMES.join(" | ")} (default: default; tiny is for CI, < 2 minutes)
+  --budget NAME         ${BUDGET_NAMES.join(" | ")} (default: default, ≈ 20 min on 2 cores; medium ≈ 1 h;
+                        tiny is for CI, < 2 minutes)
   --seed N              (default 0)
   --force               rebuild every stage
   --until STAGE         stop after ${STAGES.join(" | ")}
@@ -205,7 +206,9 @@ async function show(outDir: string, family: { target: string; expert: string; ex
     console.log(`analyzer: ${analyzer.name}; ${a.samples} sample(s) per scenario, seed ${a.seed}, at most ${a.maxTokens} tokens`);
     console.log(formatTally(tally(r.records)));
     console.log("These are tiny models trained in minutes: the numbers show the mechanism, not real-model quality.");
-    console.log(`Full evaluation of this family: cosec demo evaluate --out ${outDir}\n`);
+    console.log(`Full evaluation of this family: cosec demo evaluate --out ${outDir}`);
+    if (manifest?.budget !== "medium" && manifest?.budget !== "large") console.log(LONGER_BUDGET_HINT);
+    console.log("");
     console.log(REAL_MODEL_COMMANDS);
     return 0;
   } finally {

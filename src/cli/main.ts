@@ -18,6 +18,11 @@ function usage(): string {
   return lines.join("\n");
 }
 
+function isArgumentError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h") {
@@ -35,6 +40,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CosecError) {
       console.error(`cosec ${name}: ${err.message}`);
       return 1;
+    }
+    // node's parseArgs: an unknown option, a missing value, a value that looks like an option
+    if (isArgumentError(err)) {
+      console.error(`cosec ${name}: ${err.message}\nRun \`cosec ${name} --help\` for the options.`);
+      return 2;
     }
     throw err;
   }

@@ -31,13 +31,18 @@ export interface Budget {
   securityEpochs: number;
   /** Cap on those steps. */
   securityMaxSteps: number;
+  /** Peak learning rate of that LoRA. A 0.9M expert barely moves at 1e-3 in 90 steps (its
+   * validation CE on the fixes' tokens went 5.05 → 4.97); at 1e-2 it comes to prefer parameterised
+   * SQL over formatted SQL after a scenario prompt (log-probability −20.9 against −23.4, from −27.2
+   * against −17.1 before training). */
+  securityLearningRate: number;
   loraRank: number;
   learningRate: number;
   /** Limit on stdlib files read for the corpus (tiny only: keeps the build short). */
   maxStdlibFiles?: number;
 }
 
-export const BUDGET_NAMES = ["tiny", "default", "large"] as const;
+export const BUDGET_NAMES = ["tiny", "default", "medium", "large"] as const;
 export type BudgetName = (typeof BUDGET_NAMES)[number];
 
 const BUDGETS: Record<BudgetName, Budget> = {
@@ -57,6 +62,7 @@ const BUDGETS: Record<BudgetName, Budget> = {
     distillSteps: 6,
     securityEpochs: 1,
     securityMaxSteps: 6,
+    securityLearningRate: 1e-3,
     loraRank: 4,
     learningRate: 3e-3,
     maxStdlibFiles: 40,
@@ -71,10 +77,11 @@ const BUDGETS: Record<BudgetName, Budget> = {
     expertSize: "tiny",
     // Sized from measured throughput on 2 free Zen 4 cores (4m preset, block 384, batch 8): 1,110
     // tokens/s in fp32, 2,680 with bf16 mixed precision, which the trainer picks on CPUs with native
-    // bf16. At bf16 (measured: stages summed to 1,068 s): 10 min of target training (≈1.4M tokens:
-    // a short general phase, then the domain mix, which teaches the scenarios' kind of code), 4.3
-    // min of distillation, 2.9 min of security LoRA; on a CPU without bf16 the build takes about
-    // twice as long.
+    // bf16. At bf16 (measured: stages summed to 1,116 s): 10 min of target training (≈1.4M tokens:
+    // a short general phase, then the domain mix, which teaches the scenarios' kind of code), 4.4
+    // min of distillation, 3.5 min of security LoRA; on a CPU without bf16 the build takes about
+    // twice as long. Too short for models that write the insecure code the expert corrects: see
+    // `medium`.
     targetPretrainSteps: 150,
     targetDomainSteps: 300,
     domainMix: 0.85,
@@ -84,7 +91,32 @@ const BUDGETS: Record<BudgetName, Budget> = {
     distillSteps: 150,
     securityEpochs: 1,
     securityMaxSteps: 90,
+    securityLearningRate: 1e-2,
     loraRank: 8, // CoSec+'s rank
+    learningRate: 2e-3,
+  },
+  // The default's models trained about four times as long (measured: stages summed to 3,659 s on
+  // the same cores): the same sizes, since at this compute a larger target would see too few
+  // tokens per parameter. Target validation loss 1.58 (default 3.16); its valid completions build
+  // SQL from request values, which co-decoding with the expert turns into parameterised queries.
+  medium: {
+    name: "medium",
+    vocabSize: 4096,
+    seqLen: 384,
+    batch: 8,
+    targetSize: "4m",
+    expertSize: "tiny",
+    targetPretrainSteps: 300,
+    targetDomainSteps: 1500,
+    domainMix: 0.85,
+    domainRepeat: 4,
+    syntheticPython: 10000,
+    syntheticC: 10000,
+    distillSteps: 450,
+    securityEpochs: 2,
+    securityMaxSteps: 180,
+    securityLearningRate: 1e-2,
+    loraRank: 8,
     learningRate: 2e-3,
   },
   large: {
@@ -103,6 +135,7 @@ const BUDGETS: Record<BudgetName, Budget> = {
     distillSteps: 2000,
     securityEpochs: 5,
     securityMaxSteps: 5000,
+    securityLearningRate: 1e-3,
     loraRank: 16,
     learningRate: 1e-3,
   },
@@ -119,3 +152,9 @@ export function getBudget(name: string): Budget {
 export function securitySteps(budget: Budget, pairs: number): number {
   return Math.max(1, Math.min(budget.securityMaxSteps, Math.ceil((budget.securityEpochs * pairs) / budget.batch)));
 }
+
+/** What `cosec demo` says after showing a family of a short budget: the default's models are too
+ * weak to write the insecure code the expert corrects (measured figures in the README). */
+export const LONGER_BUDGET_HINT = `The default family (about 20 minutes of training) rarely writes the code where security matters.
+A family trained about an hour on 2 cores does, and shows the expert at work (figures in the README):
+  cosec demo build --budget medium --out .cache/demo-medium && cosec demo --out .cache/demo-medium`;

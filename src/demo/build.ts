@@ -60,7 +60,7 @@ export const LAYOUT = {
 
 const TRAINER = "cosec_trainer";
 /** Bumped when the corpus builder changes what it writes (a cached corpus is then rebuilt). */
-const CORPUS_VERSION = 3;
+const CORPUS_VERSION = 4;
 const DEMO_DATA = "cosec_trainer.demo_data";
 
 /** Prints trainer progress at most every few seconds per stage, and always the last line. */
@@ -205,9 +205,9 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
 
   const pairs = Number((m.stages.corpus?.info.records as Record<string, number> | undefined)?.security_train ?? 0);
   const secSteps = securitySteps(budget, pairs);
-  await stage("security", { epochs: budget.securityEpochs, steps: secSteps, rank: budget.loraRank }, [LAYOUT.expertLora], async () => {
+  await stage("security", { epochs: budget.securityEpochs, steps: secSteps, rank: budget.loraRank, lr: budget.securityLearningRate }, [LAYOUT.expertLora], async () => {
     const expertModel = cli.latestModelDir(p(LAYOUT.expertBase)) as string;
-    const d = await phase("expert:security", LAYOUT.expertLora, (loop) => cli.securityArgs(expertModel, p(`${LAYOUT.data}/sven`), budget, loop), secSteps, 1e-3, seed + 3);
+    const d = await phase("expert:security", LAYOUT.expertLora, (loop) => cli.securityArgs(expertModel, p(`${LAYOUT.data}/sven`), budget, loop), secSteps, budget.securityLearningRate, seed + 3);
     return { pairs, lora: d.info };
   }, true);
 

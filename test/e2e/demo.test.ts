@@ -36,6 +36,8 @@ test("demo --build-if-missing with the tiny budget builds, shows both strategies
   assert.match(first.stdout, /acceptance of expert tokens: \d\.\d\d/);
   assert.match(first.stdout, /^cosec-plus\s+2\s+\d+/m);
   assert.match(first.stdout, /cosec eval security --target big\.gguf/);
+  // the tiny family is a short budget: the demo points to the one that shows the effect
+  assert.match(first.stdout, /cosec demo build --budget medium/);
 
   // llama.cpp tokenizes exactly as the Hugging Face tokenizer the models were trained with.
   const texts = ["cwe-089/0-py", "cwe-125/0-c"].map((id) => {

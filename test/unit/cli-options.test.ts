@@ -50,3 +50,18 @@ test("speculative flags: the engine's default unless --speculative, --sequential
     assert.throws(() => generateOptionsFrom({ expert: "e.gguf", ...v }), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--sequential");
   }
 });
+
+test("a malformed command line is a usage error (exit 2) naming the option, not a crash", async () => {
+  const { main } = await import("../../src/cli/main.ts");
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => void errors.push(a.join(" "));
+  try {
+    assert.equal(await main(["generate", "--bogus"]), 2);
+    assert.equal(await main(["eval", "security", "--only", "-py"]), 2);
+  } finally {
+    console.error = original;
+  }
+  assert.match(errors[0], /^cosec generate: Unknown option '--bogus'/);
+  assert.match(errors[1], /^cosec eval: Option '--only' argument is ambiguous[\s\S]*--only=-XYZ/);
+});

@@ -31,11 +31,16 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 describe("budgets", () => {
   test("names resolve; unknown names are rejected naming the option", () => {
     for (const n of BUDGET_NAMES) assert.equal(getBudget(n).name, n);
-    assert.throws(() => getBudget("huge"), (e: unknown) => e instanceof InvalidArgumentError && /--budget.*huge.*tiny, default, large/.test(e.message));
+    assert.throws(() => getBudget("huge"), (e: unknown) => e instanceof InvalidArgumentError && /--budget.*huge.*tiny, default, medium, large/.test(e.message));
   });
   test("the expert is smaller than the target in every budget but tiny", () => {
-    assert.notEqual(getBudget("default").targetSize, getBudget("default").expertSize);
-    assert.notEqual(getBudget("large").targetSize, getBudget("large").expertSize);
+    for (const n of ["default", "medium", "large"]) assert.notEqual(getBudget(n).targetSize, getBudget(n).expertSize);
+  });
+  test("medium is the default's family trained longer: same sizes, more steps in every phase", () => {
+    const d = getBudget("default");
+    const m = getBudget("medium");
+    for (const k of ["vocabSize", "seqLen", "targetSize", "expertSize", "loraRank"] as const) assert.equal(m[k], d[k], k);
+    for (const k of ["targetPretrainSteps", "targetDomainSteps", "distillSteps", "securityMaxSteps", "syntheticPython", "syntheticC"] as const) assert.ok(m[k] > d[k], k);
   });
   test("security steps: epochs over pairs, capped", () => {
     const b = getBudget("default");

@@ -99,96 +99,138 @@ class _Lines:
 # Python: Flask handlers
 
 
-def _py_input(r: random.Random, b: _Lines, var: str) -> None:
+_NAME_PREFIXES = ["user", "requested", "new", "input", "given", "target", "raw", "the"]
+_NAME_SUFFIXES = ["param", "value", "arg", "str", "input"]
+
+
+def _weighted(r: random.Random, weights: list[float]) -> int:
+    """An index drawn with these weights: one careless style dominates, as habits do (a model
+    sampling at a low temperature keeps only the most likely form at each branch)."""
+    return r.choices(range(len(weights)), weights)[0]
+
+
+def _var_name(r: random.Random, key: str) -> str:
+    """The variable that holds request parameter `key`: often `key` itself, else a longer name,
+    so that the model learns to copy the name from the context instead of recalling a few."""
+    x = r.random()
+    if x < 0.45:
+        return key
+    if x < 0.8:
+        return f"{_pick(r, _NAME_PREFIXES)}_{key}"
+    return f"{key}_{_pick(r, _NAME_SUFFIXES)}"
+
+
+def _py_input(r: random.Random, b: _Lines, key: str) -> str:
+    """Reads request parameter `key` into a variable; returns the variable's name."""
+    var = _var_name(r, key)
     how = r.randrange(5)
-    b.comment(_pick(r, [f"get the {var} from the request", f"read {var} from the query string", f"the {var} parameter", f"get {var}"]))
+    b.comment(_pick(r, [f"get the {key} from the request", f"read {key} from the query string", f"the {key} parameter", f"get {var}"]))
     if how == 0:
-        b.add(f"{var} = request.args.get('{var}')")
+        b.add(f"{var} = request.args.get('{key}')")
     elif how == 1:
-        b.add(f"{var} = request.args['{var}']")
+        b.add(f"{var} = request.args['{key}']")
     elif how == 2:
-        b.add(f"{var} = request.form['{var}']")
+        b.add(f"{var} = request.form['{key}']")
     elif how == 3:
-        b.add(f"{var} = request.form.get('{var}', '')")
+        b.add(f"{var} = request.form.get('{key}', '')")
     else:
-        b.add(f"{var} = request.values.get('{var}')")
+        b.add(f"{var} = request.values.get('{key}')")
+    return var
 
 
-def _sql_query(r: random.Random, table: str, cols: list[str], key: str, other: str, insecure: bool, op: str) -> str:
-    """The query (or the execute call's arguments): insecure pastes the values into the SQL."""
+def _sql_query(r: random.Random, table: str, cols: list[str], key: tuple[str, str], other: tuple[str, str], insecure: bool, op: str) -> str:
+    """The query (or the execute call's arguments): insecure pastes the values into the SQL.
+    `key` and `other` are (column, variable) pairs."""
+    (kc, kv), (oc, ov) = key, other
     if op == "insert":
         if insecure:
-            style = r.randrange(3)
+            style = _weighted(r, [0.6, 0.2, 0.2])
             if style == 0:
-                return f'"INSERT INTO {table}s ({key}, {other}) VALUES (\'%s\', \'%s\')" % ({key}, {other})'
+                return f'"INSERT INTO {table}s ({kc}, {oc}) VALUES (\'%s\', \'%s\')" % ({kv}, {ov})'
             if style == 1:
-                return f'f"INSERT INTO {table}s ({key}, {other}) VALUES (\'{{{key}}}\', \'{{{other}}}\')"'
-            return f'"INSERT INTO {table}s ({key}, {other}) VALUES (\'" + {key} + "\', \'" + {other} + "\')"'
-        return f'"INSERT INTO {table}s ({key}, {other}) VALUES (%s, %s)", ({key}, {other})'
+                return f'f"INSERT INTO {table}s ({kc}, {oc}) VALUES (\'{{{kv}}}\', \'{{{ov}}}\')"'
+            return f'"INSERT INTO {table}s ({kc}, {oc}) VALUES (\'" + {kv} + "\', \'" + {ov} + "\')"'
+        return f'"INSERT INTO {table}s ({kc}, {oc}) VALUES (%s, %s)", ({kv}, {ov})'
     if op == "select":
         col_list = ", ".join(r.sample(cols, k=r.randint(1, min(3, len(cols)))))
-        base = f"SELECT {col_list} FROM {table}s WHERE {key} = "
+        base = f"SELECT {col_list} FROM {table}s WHERE {kc} = "
     elif op == "delete":
-        base = f"DELETE FROM {table}s WHERE {key} = "
+        base = f"DELETE FROM {table}s WHERE {kc} = "
     else:
-        base = f"UPDATE {table}s SET {other} = 0 WHERE {key} = "
+        base = f"UPDATE {table}s SET {oc} = 0 WHERE {kc} = "
     if insecure:
-        style = r.randrange(4)
+        style = _weighted(r, [0.6, 0.2, 0.1, 0.1])
         if style == 0:
-            return f'"{base}\'%s\'" % {key}'
+            return f'"{base}\'%s\'" % {kv}'
         if style == 1:
-            return f'f"{base}\'{{{key}}}\'"'
+            return f'f"{base}\'{{{kv}}}\'"'
         if style == 2:
-            return f'"{base}\'" + {key} + "\'"'
-        return f'"{base}\'{{}}\'".format({key})'
-    return f'"{base}%s", ({key},)'
+            return f'"{base}\'" + {kv} + "\'"'
+        return f'"{base}\'{{}}\'".format({kv})'
+    return f'"{base}%s", ({kv},)'
 
 
-def _py_sql(r: random.Random, b: _Lines, ent: tuple[str, list[str]], insecure: bool, helper: bool) -> None:
+def _py_sql(r: random.Random, b: _Lines, ent: tuple[str, list[str]], insecure: bool, helper: bool) -> list[str]:
+    """A handler that reads its input and runs one query. A third of the time the query runs in
+    a function of its own that takes the values as parameters (returned as extra lines)."""
     table, cols = ent
-    key, other = r.sample(cols, k=2)
+    kc, oc = r.sample(cols, k=2)
     op = _pick(r, ["select", "select", "delete", "update", "insert"])
-    _py_input(r, b, key)
-    if op == "insert":
-        _py_input(r, b, other)
-    b.comment("connect to the database")
+    kv = _py_input(r, b, kc)
+    ov = _py_input(r, b, oc) if op == "insert" else oc
+    split = op != "select" and r.random() < 0.35
+    body = b
+    if split:
+        fname = f"{op}_{table}_in_db" if r.random() < 0.5 else f"{op}_{table}"
+        params = [kv, ov] if op == "insert" else [kv]
+        b.add(f"{fname}({', '.join(params)})", _pick(r, ["return redirect('/')", "return 'ok'"]))
+        body = _Lines(r, "    ", "#", b.rate)
+        body.db = b.db
+    body.comment("connect to the database")
     if helper:
-        b.add("db = get_db_connection()")
-    elif b.db == "MySQLdb":
+        body.add("db = get_db_connection()")
+    elif body.db == "MySQLdb":
         user, pw, name = _pick(r, ["root", "app", "web"]), _pick(r, ["root", "secret", "pass"]), _pick(r, ["db", "app", "shop", "main"])
-        b.add(f'db = MySQLdb.connect(host="localhost", user="{user}", passwd="{pw}", db="{name}")')
+        body.add(f'db = MySQLdb.connect(host="localhost", user="{user}", passwd="{pw}", db="{name}")')
     else:
-        b.add(f'db = sqlite3.connect("{_pick(r, ["app.db", "data.db", "site.sqlite", "users.db"])}")')
-    b.add("cursor = db.cursor()")
-    query = _sql_query(r, table, cols, key, other, insecure, op)
-    b.comment(_pick(r, [f"{op} the {table}", "run the query", f"{op} the row for this {key}", f"query the {table}s table"]))
-    if not insecure or r.random() < 0.5:  # parameters go to execute itself
-        b.add(f"cursor.execute({query})")
+        body.add(f'db = sqlite3.connect("{_pick(r, ["app.db", "data.db", "site.sqlite", "users.db"])}")')
+    body.add("cursor = db.cursor()")
+    query = _sql_query(r, table, cols, (kc, kv), (oc, ov), insecure, op)
+    body.comment(_pick(r, [f"{op} the {table}", "run the query", f"{op} the row for this {kc}", f"query the {table}s table"]))
+    if not insecure or r.random() < 0.75:  # parameters go to execute itself
+        body.add(f"cursor.execute({query})")
     else:
-        b.add(f"query = {query}", "cursor.execute(query)")
+        body.add(f"query = {query}", "cursor.execute(query)")
     if op == "select":
         fetch = _pick(r, ["fetchone", "fetchall"])
         res = "rows" if fetch == "fetchall" else "row"
-        b.add(f"{res} = cursor.{fetch}()", "db.close()")
+        body.add(f"{res} = cursor.{fetch}()", "db.close()")
         if r.random() < 0.5:
-            b.add(f"if {res}:", f"    return str({res})", "return 'not found', 404")
+            body.add(f"if {res}:", f"    return str({res})", "return 'not found', 404")
         else:
-            b.add(f"if not {res}:", "    return redirect('/')", f"return str({res})")
+            body.add(f"if not {res}:", "    return redirect('/')", f"return str({res})")
     else:
-        b.add("db.commit()", "db.close()")
-        b.add(_pick(r, ["return redirect('/')", "return 'ok'", f"return '{table} updated'", "return redirect('/home')"]))
+        body.add("db.commit()", "db.close()")
+        if not split:
+            body.add(_pick(r, ["return redirect('/')", "return 'ok'", f"return '{table} updated'", "return redirect('/home')"]))
+    if not split:
+        return []
+    return ["", f"def {fname}({', '.join(params)}):", *body.out]
 
 
 def _py_shell(r: random.Random, b: _Lines, insecure: bool) -> str:
-    var, cmds = _pick(r, _SHELL)
+    key, cmds = _pick(r, _SHELL)
     cmd = _pick(r, cmds)
-    _py_input(r, b, var)
-    b.comment(_pick(r, [f"run {cmd.split()[0]} on the {var}", "build the command", f"call {cmd.split()[0]}"]))
+    var = _py_input(r, b, key)
+    b.comment(_pick(r, [f"run {cmd.split()[0]} on the {key}", "build the command", f"call {cmd.split()[0]}", "run the command"]))
     args = cmd.split()
     if insecure:
-        style = r.randrange(5)
+        style = _weighted(r, [0.45, 0.2, 0.15, 0.1, 0.1])
         if style == 0:
-            b.add(f'os.system("{cmd}" + {var})', "return 'done'")
+            if r.random() < 0.5:
+                b.add(f'os.system("{cmd}" + {var})', "return 'done'")
+            else:
+                b.add(f'cmd = "{cmd}" + {var}', "os.system(cmd)", "return 'done'")
         elif style == 1:
             b.add(f'output = subprocess.check_output("{cmd}" + {var}, shell=True)', "return output")
         elif style == 2:
@@ -206,16 +248,16 @@ def _py_shell(r: random.Random, b: _Lines, insecure: bool) -> str:
             b.add(f"result = subprocess.run([{arglist}, {var}], capture_output=True)", "return result.stdout")
         else:
             b.add(f"if not {var} or {var}.startswith('-'):", "    return 'bad request', 400", f"out = subprocess.check_output([{arglist}, {var}])", "return out")
-    return var
+    return key
 
 
 def _py_file(r: random.Random, b: _Lines, insecure: bool) -> str:
-    var = _pick(r, _FILE_PARAMS)
+    key = _pick(r, _FILE_PARAMS)
     base = _pick(r, _DIRS)
-    _py_input(r, b, var)
-    b.comment(_pick(r, [f"open the file in {base}", f"read the {var} from {base}", "return the file contents"]))
+    var = _py_input(r, b, key)
+    b.comment(_pick(r, [f"open the file in {base}", f"read the {key} from {base}", "return the file contents", "read the requested file"]))
     if insecure:
-        style = r.randrange(4)
+        style = _weighted(r, [0.4, 0.3, 0.2, 0.1])
         if style == 0:
             b.add(f"path = os.path.join('{base}', {var})", "with open(path) as f:", "    return f.read()")
         elif style == 1:
@@ -232,17 +274,17 @@ def _py_file(r: random.Random, b: _Lines, insecure: bool) -> str:
             b.add(f"return send_from_directory('{base}', {var})")
         else:
             b.add(f"name = os.path.basename({var})", f"path = safe_join('{base}', name)", "if path is None:", "    abort(404)", "return send_file(path)")
-    return var
+    return key
 
 
 def _py_html(r: random.Random, b: _Lines, insecure: bool) -> str:
-    var = _pick(r, ["username", "name", "query", "title", "comment", "message", "city", "q"])
-    _py_input(r, b, var)
+    key = _pick(r, ["username", "name", "query", "title", "comment", "message", "city", "q"])
+    var = _py_input(r, b, key)
     tag = _pick(r, ["p", "h1", "div", "span", "b"])
     text = _pick(r, ["Hello, ", "Results for ", "Welcome ", "You searched for ", "Saved: "])
-    b.comment(_pick(r, [f"say hello to the {var}", f"show the {var} on the page", "build the response"]))
+    b.comment(_pick(r, [f"say hello to the {key}", f"show the {key} on the page", "build the response"]))
     if insecure:
-        style = r.randrange(3)
+        style = _weighted(r, [0.5, 0.3, 0.2])
         if style == 0:
             b.add(f'return "<{tag}>{text}" + {var} + "</{tag}>"')
         elif style == 1:
@@ -256,8 +298,8 @@ def _py_html(r: random.Random, b: _Lines, insecure: bool) -> str:
         elif style == 1:
             b.add(f'return f"<{tag}>{text}{{escape({var})}}</{tag}>"')
         else:
-            b.add(f"return render_template('{var}.html', {var}={var})")
-    return var
+            b.add(f"return render_template('{key}.html', {key}={var})")
+    return key
 
 
 _PY_KINDS: list[tuple[str, Callable]] = [("sql", _py_sql), ("shell", _py_shell), ("file", _py_file), ("html", _py_html)]
@@ -283,14 +325,18 @@ def python_program(r: random.Random, insecure_share: float) -> str:
     out = (["#!/bin/python3", ""] if r.random() < 0.3 else []) + imports + ["", "app = Flask(__name__)", ""]
     if helper:
         connect = 'MySQLdb.connect(host="localhost", user="root", passwd="root", db="db")' if db == "MySQLdb" else f'sqlite3.connect("{_pick(r, ["app.db", "main.db"])}")'
-        out += ["def get_db_connection():", f"    db = {connect}", "    return db", ""]
+        # Not `db = connect(...)` then `return db`: that would teach that `return db` follows a
+        # connection, where handlers go on to query it.
+        body = [f"    return {connect}"] if r.random() < 0.6 else [f"    conn = {connect}", "    return conn"]
+        out += ["def get_db_connection():", *body, ""]
     used: set[str] = set()
     for kind, fn in kinds:
         b = _Lines(r, "    ", "#", 0.6)
         b.db = db
+        extra: list[str] = []
         if kind == "sql":
             ent = _pick(r, _ENTITIES)
-            fn(r, b, ent, r.random() < insecure_share, helper)
+            extra = fn(r, b, ent, r.random() < insecure_share, helper)
             noun = ent[0]
         else:
             var = fn(r, b, r.random() < insecure_share)
@@ -302,7 +348,7 @@ def python_program(r: random.Random, insecure_share: float) -> str:
         if r.random() < 0.4:
             out.append(f"# {_pick(r, ['handle', 'serve', 'process'])} {name.replace('_', ' ')} requests")
         method = "" if r.random() < 0.6 else ", methods=['" + _pick(r, ["GET", "POST"]) + "']"
-        out += [f"@app.route('/{name.replace('_', '/') if r.random() < 0.3 else name}'{method})", f"def {name}():", *b.out, ""]
+        out += [f"@app.route('/{name.replace('_', '/') if r.random() < 0.3 else name}'{method})", f"def {name}():", *b.out, *extra, ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -441,7 +487,7 @@ def c_program(r: random.Random, insecure_share: float) -> str:
     return "\n".join(out) + "\n"
 
 
-def programs(n_python: int, n_c: int, seed: int, insecure_share: float = 0.7) -> Iterator[dict]:
+def programs(n_python: int, n_c: int, seed: int, insecure_share: float = 0.8) -> Iterator[dict]:
     """`n_python` Flask programs then `n_c` C programs, as corpus records."""
     if not 0 <= insecure_share <= 1:
         raise ValueError(f"insecure share {insecure_share}: must be in [0, 1]")

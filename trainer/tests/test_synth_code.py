@@ -74,3 +74,67 @@ def test_synthetic_programs_join_the_domain_mix(tmp_path):
     mix = [r for r in map(__import__("json").loads, open(out / "domain_mix.jsonl")) if r["origin"] == "synthetic"]
     assert len(mix) == synthetic["kept"]
     assert "synth_code" in summary["provenance"]["synthetic"]
+
+
+def _handlers(text):
+    """(name, body lines) of each top-level function of a program."""
+    out, cur = [], None
+    for line in text.splitlines():
+        m = re.match(r"def (\w+)\((.*)\):", line)
+        if m:
+            cur = (m.group(1), m.group(2), [])
+            out.append(cur)
+        elif cur and line.startswith("    "):
+            cur[2].append(line.strip())
+    return out
+
+
+def test_request_values_reach_the_risky_step_under_varied_names():
+    """The variable read from the request is the one the query, command, path or page uses, and
+    its name often differs from the parameter's: the model must copy names from the context."""
+    renamed = 0
+    for rec in sc.programs(300, 0, seed=7):
+        tree = ast.parse(rec["text"])
+        for fn in [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name != "get_db_connection"]:
+            src = ast.get_source_segment(rec["text"], fn)
+            reads = re.findall(r"^    (\w+) = request\.\w+(?:\.get)?[\[(]'(\w+)'", src, re.M)
+            params = [a.arg for a in fn.args.args]
+            names = [v for v, _ in reads] + params
+            assert names, src
+            renamed += sum(v != k for v, k in reads)
+            body_after = src.split("\n", 1)[1]
+            for v in names:  # each input is used after it is read
+                assert len(re.findall(rf"\b{v}\b", body_after)) >= 2 or v in params, src
+    assert renamed >= 100
+
+
+def test_connection_helper_never_ends_in_return_db():
+    """`db = connect(...)` is always followed by queries: the helper returns the connection itself."""
+    seen = 0
+    for rec in sc.programs(300, 0, seed=8):
+        for name, _, body in _handlers(rec["text"]):
+            if name == "get_db_connection":
+                seen += 1
+                assert body[-1].startswith("return ") and body[-1] != "return db", rec["text"]
+    assert seen > 50
+
+
+def test_queries_in_functions_of_their_own_take_the_values_as_parameters():
+    split = 0
+    for rec in sc.programs(400, 0, seed=9):
+        fns = {name: (params, body) for name, params, body in _handlers(rec["text"])}
+        for name, (params, body) in fns.items():
+            if any(line.startswith("cursor.execute(") for line in body) and params:
+                split += 1
+                assert any(re.search(rf"\b{name}\(", line) for _, b in fns.values() for line in b), rec["text"]
+                assert all(re.search(rf"\b{p.strip()}\b", "\n".join(body)) for p in params.split(",")), rec["text"]
+    assert split >= 20
+
+
+def test_one_careless_sql_style_dominates():
+    """At a low sampling temperature only the most likely form at each branch survives, so the
+    careless habit has one main form (string % values), not four equally rare ones."""
+    text = "\n".join(r["text"] for r in sc.programs(600, 0, seed=10, insecure_share=1.0))
+    percent = len(re.findall(r"'%s'\" % \w+", text))
+    others = [len(re.findall(p, text)) for p in (r"= '\{\w+\}'\"", r"= '\" \+ \w+ \+ \"'", r"'\{\}'\"\.format\(")]
+    assert min(others) > 0 and percent > 2 * max(others), (percent, others)
