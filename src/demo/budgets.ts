@@ -45,6 +45,35 @@ export interface Budget {
 export const BUDGET_NAMES = ["tiny", "default", "medium", "large"] as const;
 export type BudgetName = (typeof BUDGET_NAMES)[number];
 
+const DEFAULT: Budget = {
+  name: "default",
+  vocabSize: 4096,
+  seqLen: 384,
+  batch: 8,
+  // With the 4k vocabulary: target ≈5.4M parameters, expert ≈0.9M (about 1/6).
+  targetSize: "4m",
+  expertSize: "tiny",
+  // Sized from measured throughput on 2 free Zen 4 cores (4m preset, block 384, batch 8): 1,110
+  // tokens/s in fp32, 2,680 with bf16 mixed precision, which the trainer picks on CPUs with native
+  // bf16. At bf16 (measured: stages summed to 1,116 s): 10 min of target training (≈1.4M tokens:
+  // a short general phase, then the domain mix, which teaches the scenarios' kind of code), 4.4
+  // min of distillation, 3.5 min of security LoRA; on a CPU without bf16 the build takes about
+  // twice as long. Too short for models that write the insecure code the expert corrects: see
+  // `medium`.
+  targetPretrainSteps: 150,
+  targetDomainSteps: 300,
+  domainMix: 0.85,
+  domainRepeat: 4,
+  syntheticPython: 5000,
+  syntheticC: 5000,
+  distillSteps: 150,
+  securityEpochs: 1,
+  securityMaxSteps: 90,
+  securityLearningRate: 1e-2,
+  loraRank: 8, // CoSec+'s rank
+  learningRate: 2e-3,
+};
+
 const BUDGETS: Record<BudgetName, Budget> = {
   tiny: {
     name: "tiny",
@@ -67,57 +96,21 @@ const BUDGETS: Record<BudgetName, Budget> = {
     learningRate: 3e-3,
     maxStdlibFiles: 40,
   },
-  default: {
-    name: "default",
-    vocabSize: 4096,
-    seqLen: 384,
-    batch: 8,
-    // With the 4k vocabulary: target ≈5.4M parameters, expert ≈0.9M (about 1/6).
-    targetSize: "4m",
-    expertSize: "tiny",
-    // Sized from measured throughput on 2 free Zen 4 cores (4m preset, block 384, batch 8): 1,110
-    // tokens/s in fp32, 2,680 with bf16 mixed precision, which the trainer picks on CPUs with native
-    // bf16. At bf16 (measured: stages summed to 1,116 s): 10 min of target training (≈1.4M tokens:
-    // a short general phase, then the domain mix, which teaches the scenarios' kind of code), 4.4
-    // min of distillation, 3.5 min of security LoRA; on a CPU without bf16 the build takes about
-    // twice as long. Too short for models that write the insecure code the expert corrects: see
-    // `medium`.
-    targetPretrainSteps: 150,
-    targetDomainSteps: 300,
-    domainMix: 0.85,
-    domainRepeat: 4,
-    syntheticPython: 5000,
-    syntheticC: 5000,
-    distillSteps: 150,
-    securityEpochs: 1,
-    securityMaxSteps: 90,
-    securityLearningRate: 1e-2,
-    loraRank: 8, // CoSec+'s rank
-    learningRate: 2e-3,
-  },
+  default: DEFAULT,
   // The default's models trained about four times as long (measured: stages summed to 3,659 s on
   // the same cores): the same sizes, since at this compute a larger target would see too few
   // tokens per parameter. Target validation loss 1.58 (default 3.16); its valid completions build
   // SQL from request values, which co-decoding with the expert turns into parameterised queries.
   medium: {
+    ...DEFAULT,
     name: "medium",
-    vocabSize: 4096,
-    seqLen: 384,
-    batch: 8,
-    targetSize: "4m",
-    expertSize: "tiny",
     targetPretrainSteps: 300,
     targetDomainSteps: 1500,
-    domainMix: 0.85,
-    domainRepeat: 4,
     syntheticPython: 10000,
     syntheticC: 10000,
     distillSteps: 450,
     securityEpochs: 2,
     securityMaxSteps: 180,
-    securityLearningRate: 1e-2,
-    loraRank: 8,
-    learningRate: 2e-3,
   },
   large: {
     name: "large",
