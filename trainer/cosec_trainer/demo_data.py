@@ -331,7 +331,7 @@ class CorpusOptions:
     # domain side of the second phase's mix, once each.
     synthetic_python: int = 0
     synthetic_c: int = 0
-    synthetic_insecure_share: float = 0.8
+    synthetic_insecure_share: float = synth_code.INSECURE_SHARE
 
 
 def _write_jsonl(path: str, rows: Iterable[dict]) -> int:
@@ -584,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--domain-share", type=float, default=0.5, help="domain share of domain_mix.jsonl (characters)")
     c.add_argument("--synthetic-python", type=int, default=0, help="Flask programs written by synth_code for domain_mix.jsonl")
     c.add_argument("--synthetic-c", type=int, default=0, help="C programs written by synth_code for domain_mix.jsonl")
-    c.add_argument("--synthetic-insecure-share", type=float, default=0.8, help="share of risky steps those programs write the careless way")
+    c.add_argument("--synthetic-insecure-share", type=float, default=synth_code.INSECURE_SHARE, help="share of risky steps those programs write the careless way")
     t = sub.add_parser("tokenizer", help="train the byte-level BPE tokenizer on the corpus")
     t.add_argument("--corpus", required=True)
     t.add_argument("--out", required=True)

@@ -67,6 +67,10 @@ _C_STRUCTS = [
 ]
 
 
+# Share of risky steps written the careless way, unless the caller says otherwise.
+INSECURE_SHARE = 0.8
+
+
 def _pick(r: random.Random, xs):
     return xs[r.randrange(len(xs))]
 
@@ -487,7 +491,7 @@ def c_program(r: random.Random, insecure_share: float) -> str:
     return "\n".join(out) + "\n"
 
 
-def programs(n_python: int, n_c: int, seed: int, insecure_share: float = 0.8) -> Iterator[dict]:
+def programs(n_python: int, n_c: int, seed: int, insecure_share: float = INSECURE_SHARE) -> Iterator[dict]:
     """`n_python` Flask programs then `n_c` C programs, as corpus records."""
     if not 0 <= insecure_share <= 1:
         raise ValueError(f"insecure share {insecure_share}: must be in [0, 1]")
