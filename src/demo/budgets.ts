@@ -25,6 +25,12 @@ export interface Budget {
    * (seeded), added once each to the domain side of that data. */
   syntheticPython: number;
   syntheticC: number;
+  /** Careless/careful pairs of such programs (`synth_code.security_pairs`, all ten risky steps of
+   * both languages) added to SVEN's pairs for the security LoRA: SVEN's pairs alone moved the
+   * medium expert on SQL only. */
+  syntheticPairs: number;
+  /** GGUF tensor type of the exported models (the LoRA stays f32: it is small). */
+  outtype: "f32" | "f16";
   /** Optimizer steps distilling the expert from the target (phase 1). */
   distillSteps: number;
   /** Epochs of the security LoRA on SVEN pairs (phase 2), converted to steps at build time. */
@@ -66,6 +72,8 @@ const DEFAULT: Budget = {
   domainRepeat: 4,
   syntheticPython: 5000,
   syntheticC: 5000,
+  syntheticPairs: 1000,
+  outtype: "f32",
   distillSteps: 150,
   securityEpochs: 1,
   securityMaxSteps: 90,
@@ -88,6 +96,8 @@ const BUDGETS: Record<BudgetName, Budget> = {
     domainRepeat: 1,
     syntheticPython: 40,
     syntheticC: 40,
+    syntheticPairs: 20,
+    outtype: "f32",
     distillSteps: 6,
     securityEpochs: 1,
     securityMaxSteps: 6,
@@ -108,9 +118,11 @@ const BUDGETS: Record<BudgetName, Budget> = {
     targetDomainSteps: 1500,
     syntheticPython: 10000,
     syntheticC: 10000,
+    syntheticPairs: 2000,
+    outtype: "f16",
     distillSteps: 450,
     securityEpochs: 2,
-    securityMaxSteps: 180,
+    securityMaxSteps: 300,
   },
   large: {
     name: "large",
@@ -125,6 +137,8 @@ const BUDGETS: Record<BudgetName, Budget> = {
     domainRepeat: 4,
     syntheticPython: 20000,
     syntheticC: 20000,
+    syntheticPairs: 4000,
+    outtype: "f16",
     distillSteps: 2000,
     securityEpochs: 5,
     securityMaxSteps: 5000,

@@ -2,11 +2,14 @@
 //   corpus → tokenizer → target (general code, then the vulnerable SVEN functions mixed in)
 //   → expert (distilled from the target, phase 1) → security LoRA (SVEN pairs, phase 2) → GGUF.
 // Every stage is recorded in the manifest with a key of its settings; reruns skip finished stages.
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join, relative } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { dataRoot } from "../paths.ts";
 import { securitySteps, type Budget } from "./budgets.ts";
 import {
+  DemoManifestError,
   invalidateFrom,
   MANIFEST_VERSION,
   STAGES,
@@ -60,7 +63,7 @@ export const LAYOUT = {
 
 const TRAINER = "cosec_trainer";
 /** Bumped when the corpus builder changes what it writes (a cached corpus is then rebuilt). */
-const CORPUS_VERSION = 4;
+const CORPUS_VERSION = 5;
 const DEMO_DATA = "cosec_trainer.demo_data";
 
 /** Prints trainer progress at most every few seconds per stage, and always the last line. */
@@ -86,6 +89,69 @@ function lastEvent(events: TrainerEvent[], name: string): Record<string, unknown
   return rest;
 }
 
+/** A digest of the shared data the corpus reads (SVEN's pairs and evaluation scenarios): the
+ * corpus key names the data by content, not by path, so a clone elsewhere computes the same key. */
+export function dataFingerprint(data: string): string {
+  const sven = join(data, "datasets", "sven");
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk(join(sven, "data_train_val"));
+  walk(join(sven, "data_eval", "trained"));
+  if (files.length === 0) throw new DemoManifestError(`no SVEN data under ${sven} (pass --data or set COSEC_DATA)`);
+  const h = createHash("sha256");
+  for (const f of files) h.update(relative(sven, f)).update("\0").update(readFileSync(f)).update("\0");
+  return h.digest("hex").slice(0, 16);
+}
+
+/** The trainer modules that write the corpus (the data generator and the corpus builder): their
+ * digest is part of the corpus key, so a change to the data they write invalidates a built or
+ * shipped family instead of drifting silently away from it. */
+const CORPUS_CODE = ["trainer/cosec_trainer/synth_code.py", "trainer/cosec_trainer/demo_data.py"];
+
+export function corpusCodeDigest(): string {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const h = createHash("sha256");
+  for (const f of CORPUS_CODE) h.update(f).update("\0").update(readFileSync(join(root, f))).update("\0");
+  return h.digest("hex").slice(0, 16);
+}
+
+/** What each stage's output depends on, for a budget, the data's digest and the number of
+ * security pairs the corpus holds (known once the corpus is built; the manifest records it). */
+export function stageSettings(budget: Budget, fingerprint: string, pairs: number): Record<StageName, Record<string, unknown>> {
+  return {
+    corpus: { version: CORPUS_VERSION, code: corpusCodeDigest(), data: fingerprint, maxStdlibFiles: budget.maxStdlibFiles ?? null, domainMix: budget.domainMix, domainRepeat: budget.domainRepeat, synthetic: [budget.syntheticPython, budget.syntheticC, budget.syntheticPairs] },
+    tokenizer: { vocabSize: budget.vocabSize },
+    target: { size: budget.targetSize, context: cli.modelContext(budget), seqLen: budget.seqLen, batch: budget.batch, lr: budget.learningRate, steps: [budget.targetPretrainSteps, budget.targetDomainSteps] },
+    expert: { size: budget.expertSize, steps: budget.distillSteps, lr: budget.learningRate },
+    security: { epochs: budget.securityEpochs, steps: securitySteps(budget, pairs), rank: budget.loraRank, lr: budget.securityLearningRate },
+    export: { outtype: budget.outtype },
+  };
+}
+
+/** The key of each stage: its settings, the seed and the previous stage's key. */
+export function stageKeys(budget: Budget, seed: number, fingerprint: string, pairs: number): Record<StageName, string> {
+  const settings = stageSettings(budget, fingerprint, pairs);
+  let prev = "";
+  const keys = {} as Record<StageName, string>;
+  for (const name of STAGES) {
+    prev = JSON.stringify({ ...settings[name], seed, prev });
+    keys[name] = prev;
+  }
+  return keys;
+}
+
+/** Training pairs of the security phase, as the finished corpus stage recorded them. */
+export function corpusPairs(m: Manifest): number {
+  return Number((m.stages.corpus?.info.records as Record<string, number> | undefined)?.security_train ?? 0);
+}
+
 export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { outDir, budget } = opts;
@@ -102,18 +168,19 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
   m.data = data;
   const built: StageName[] = [];
   const skipped: StageName[] = [];
-  let prevKey = "";
+  const fingerprint = dataFingerprint(data);
+  // The security stage's key needs the corpus's pair count: computed again once the corpus exists.
+  const keyOf = (name: StageName) => stageKeys(budget, seed, fingerprint, corpusPairs(m))[name];
 
   /** `resumable`: the outputs are trainer run folders, kept (and resumed) when the key matches. */
   let stopped = false;
-  async function stage(name: StageName, settings: Record<string, unknown>, outputs: string[], work: () => Promise<Record<string, unknown>>, resumable = false) {
+  async function stage(name: StageName, outputs: string[], work: () => Promise<Record<string, unknown>>, resumable = false) {
     if (stopped) return;
     if (opts.until && STAGES.indexOf(name) > STAGES.indexOf(opts.until)) {
       stopped = true;
       return;
     }
-    const key = JSON.stringify({ ...settings, seed, prev: prevKey });
-    prevKey = key;
+    const key = keyOf(name);
     if (stageIsDone(outDir, m, name, key)) {
       skipped.push(name);
       log(`[${name}] done earlier (${m.stages[name]?.seconds ?? "?"} s), skipped`);
@@ -139,7 +206,7 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
   const run = (stageName: string, module: string, args: string[]) =>
     runTrainerModule(module, args, { onEvent: progressPrinter(stageName, log), onText: (l) => log(`[${stageName}] ${l}`), signal: opts.signal });
 
-  await stage("corpus", { version: CORPUS_VERSION, data, maxStdlibFiles: budget.maxStdlibFiles ?? null, domainMix: budget.domainMix, domainRepeat: budget.domainRepeat, synthetic: [budget.syntheticPython, budget.syntheticC] }, [LAYOUT.data], async () => {
+  await stage("corpus", [LAYOUT.data], async () => {
     await run("corpus", DEMO_DATA, cli.corpusArgs(data, p(LAYOUT.data), seed, budget));
     const summary = JSON.parse(readFileSync(p(LAYOUT.corpusSummary), "utf8")) as Record<string, unknown>;
     return {
@@ -154,7 +221,7 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
     };
   });
 
-  await stage("tokenizer", { vocabSize: budget.vocabSize }, [LAYOUT.tokenizer], async () => {
+  await stage("tokenizer", [LAYOUT.tokenizer], async () => {
     const ev = await run("tokenizer", DEMO_DATA, cli.tokenizerArgs(p(LAYOUT.data), p(LAYOUT.tokenizer), budget));
     return lastEvent(ev, "done");
   });
@@ -176,8 +243,7 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
     return { model, info: { steps, trainableParams: start.trainable_params ?? null, precision: start.precision ?? null, ...lastEvent(events, "done") } };
   }
 
-  const targetSettings = { size: budget.targetSize, context: cli.modelContext(budget), seqLen: budget.seqLen, batch: budget.batch, lr: budget.learningRate, steps: [budget.targetPretrainSteps, budget.targetDomainSteps] };
-  await stage("target", targetSettings, [LAYOUT.targetGeneral, LAYOUT.target], async () => {
+  await stage("target", [LAYOUT.targetGeneral, LAYOUT.target], async () => {
     const pre = await phase(
       "target:general",
       LAYOUT.targetGeneral,
@@ -198,25 +264,25 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
   }, true);
 
   const targetModel = () => cli.latestModelDir(p(LAYOUT.target)) as string;
-  await stage("expert", { size: budget.expertSize, steps: budget.distillSteps, lr: budget.learningRate }, [LAYOUT.expertBase], async () => {
+  await stage("expert", [LAYOUT.expertBase], async () => {
     const d = await phase("expert:distill", LAYOUT.expertBase, (loop) => cli.distillArgs(targetModel(), [domainMix], budget, loop), budget.distillSteps, budget.learningRate, seed + 2);
     return { size: budget.expertSize, distill: d.info };
   }, true);
 
-  const pairs = Number((m.stages.corpus?.info.records as Record<string, number> | undefined)?.security_train ?? 0);
+  const pairs = corpusPairs(m);
   const secSteps = securitySteps(budget, pairs);
-  await stage("security", { epochs: budget.securityEpochs, steps: secSteps, rank: budget.loraRank, lr: budget.securityLearningRate }, [LAYOUT.expertLora], async () => {
+  await stage("security", [LAYOUT.expertLora], async () => {
     const expertModel = cli.latestModelDir(p(LAYOUT.expertBase)) as string;
     const d = await phase("expert:security", LAYOUT.expertLora, (loop) => cli.securityArgs(expertModel, p(`${LAYOUT.data}/sven`), budget, loop), secSteps, budget.securityLearningRate, seed + 3);
     return { pairs, lora: d.info };
   }, true);
 
   const g = LAYOUT.gguf;
-  await stage("export", { outtype: "f32" }, [g.target, g.expert, g.expertLora], async () => {
+  await stage("export", [g.target, g.expert, g.expertLora], async () => {
     // Results of earlier models are not results of these: drop them.
     for (const d of [LAYOUT.show, LAYOUT.eval]) rmSync(p(d), { recursive: true, force: true });
-    await run("export", TRAINER, cli.exportRunArgs(p(LAYOUT.target), p(g.target)));
-    await run("export", TRAINER, cli.exportRunArgs(p(LAYOUT.expertBase), p(g.expert)));
+    await run("export", TRAINER, cli.exportRunArgs(p(LAYOUT.target), p(g.target), budget.outtype));
+    await run("export", TRAINER, cli.exportRunArgs(p(LAYOUT.expertBase), p(g.expert), budget.outtype));
     await run("export", TRAINER, cli.exportRunArgs(p(LAYOUT.expertLora), p(g.expertLora)));
     return {};
   });

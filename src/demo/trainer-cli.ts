@@ -6,7 +6,7 @@ import type { Budget } from "./budgets.ts";
 
 export function corpusArgs(data: string, out: string, seed: number, budget: Budget): string[] {
   const a = ["corpus", "--data", data, "--out", out, "--seed", String(seed), "--domain-repeat", String(budget.domainRepeat), "--domain-share", String(budget.domainMix)];
-  a.push("--synthetic-python", String(budget.syntheticPython), "--synthetic-c", String(budget.syntheticC));
+  a.push("--synthetic-python", String(budget.syntheticPython), "--synthetic-c", String(budget.syntheticC), "--synthetic-pairs", String(budget.syntheticPairs));
   if (budget.maxStdlibFiles !== undefined) a.push("--max-stdlib-files", String(budget.maxStdlibFiles));
   return a;
 }
@@ -93,8 +93,8 @@ export function securityArgs(model: string, sven: string, budget: Budget, loop: 
 }
 
 /** Export a run's latest checkpoint (a full model, or a LoRA adapter against its base). */
-export function exportRunArgs(runDir: string, out: string): string[] {
-  return ["export", "--run", runDir, "--checkpoint", "latest", "--out", out, "--outtype", "f32"];
+export function exportRunArgs(runDir: string, out: string, outtype: "f32" | "f16" = "f32"): string[] {
+  return ["export", "--run", runDir, "--checkpoint", "latest", "--out", out, "--outtype", outtype];
 }
 
 /** The model folder of a run's latest checkpoint, or null when it has none. */

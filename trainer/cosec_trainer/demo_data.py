@@ -332,6 +332,10 @@ class CorpusOptions:
     synthetic_python: int = 0
     synthetic_c: int = 0
     synthetic_insecure_share: float = synth_code.INSECURE_SHARE
+    # Vulnerable/fixed pairs of those programs (`synth_code.security_pairs`) added to the security
+    # phase's training pairs: SVEN's pairs are long functions of other projects, these teach the
+    # careful form of each risky step in the code the target writes.
+    synthetic_pairs: int = 0
 
 
 def _write_jsonl(path: str, rows: Iterable[dict]) -> int:
@@ -410,6 +414,24 @@ def build_corpus(opts: CorpusOptions, log=lambda msg: None) -> dict:
             if split == "train" and admit("domain", rec["func_src_before"].rstrip() + "\n", source):
                 domain.append({"text": rec["func_src_before"].rstrip() + "\n", "lang": lang, "source": source, "origin": "sven-train-vulnerable", "cwe": rec["vul_type"]})
     log(f"domain: {len(domain)} vulnerable functions, security pairs {len(security['train'])}/{len(security['val'])}")
+    synthetic_pairs = 0
+    for rec in synth_code.security_pairs(opts.synthetic_pairs, opts.seed):
+        source = rec.pop("source")
+        key = _norm_key(rec["func_src_after"])
+        if key in seen:
+            bump("synthetic_pair", "exact_duplicate")
+            continue
+        dup = near_duplicate_of(rec["func_src_before"] + "\n" + rec["func_src_after"], scenarios, opts.ngram, opts.jaccard_min, opts.containment_min)
+        if dup is not None:
+            near_dups.append({"kind": "synthetic_pair", "source": source, **dup})
+            bump("synthetic_pair", "near_duplicate_of_scenario")
+            continue
+        seen.add(key)
+        bump("synthetic_pair", "kept")
+        security["train"].append({**rec, "source": source, "_file": rec["vul_type"] + ".jsonl"})
+        synthetic_pairs += 1
+    if opts.synthetic_pairs:
+        log(f"synthetic security pairs: {synthetic_pairs} of {opts.synthetic_pairs}")
 
     stdlib = opts.stdlib_dir or python_stdlib_dir()
     general = []
@@ -463,11 +485,12 @@ def build_corpus(opts: CorpusOptions, log=lambda msg: None) -> dict:
         "near_duplicates_excluded": len(near_dups),
         "near_duplicates_excluded_from_sven_train": sum(1 for d in near_dups if d["kind"] == "sven_train"),
         "counts": counts,
-        "records": {"domain": len(domain), "synthetic": len(synthetic), "general": len(general), "domain_mix": len(mix), "security_train": len(security["train"]), "security_val": len(security["val"])},
+        "records": {"domain": len(domain), "synthetic": len(synthetic), "general": len(general), "domain_mix": len(mix), "security_train": len(security["train"]), "security_val": len(security["val"]), "synthetic_pairs": synthetic_pairs},
         "chars": {k: sum(len(r["text"]) for r in v) for k, v in (("domain", domain), ("synthetic", synthetic), ("general", general), ("domain_mix", mix))},
         "provenance": {
             "domain": "SVEN data_train_val/train func_src_before (MIT, eth-sri/sven)",
-            "security": "SVEN data_train_val/{train,val} pairs (MIT, eth-sri/sven)",
+            "security": "SVEN data_train_val/{train,val} pairs (MIT, eth-sri/sven)"
+            + (f", plus {synthetic_pairs} careless/careful pairs written by cosec_trainer.synth_code (train only)" if synthetic_pairs else ""),
             "general_py": f"Python {sys.version.split()[0]} standard library at {stdlib} (PSF license), functions extracted with ast"
             + ("" if opts.general_prose else ", docstrings and comment lines removed"),
             "general_c": f"{len(c_files)} C example files under /usr/share/doc/*/examples (licenses in each package's /usr/share/doc/<pkg>/copyright)",
@@ -584,6 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--domain-share", type=float, default=0.5, help="domain share of domain_mix.jsonl (characters)")
     c.add_argument("--synthetic-python", type=int, default=0, help="Flask programs written by synth_code for domain_mix.jsonl")
     c.add_argument("--synthetic-c", type=int, default=0, help="C programs written by synth_code for domain_mix.jsonl")
+    c.add_argument("--synthetic-pairs", type=int, default=0, help="careless/careful pairs written by synth_code for the security phase")
     c.add_argument("--synthetic-insecure-share", type=float, default=synth_code.INSECURE_SHARE, help="share of risky steps those programs write the careless way")
     t = sub.add_parser("tokenizer", help="train the byte-level BPE tokenizer on the corpus")
     t.add_argument("--corpus", required=True)
@@ -600,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.data, args.out, seed=args.seed, max_stdlib_files=args.max_stdlib_files,
                 c_files=[] if args.no_c_examples else None, domain_repeat=args.domain_repeat, domain_share=args.domain_share,
                 general_prose=args.general_prose, synthetic_python=args.synthetic_python, synthetic_c=args.synthetic_c,
-                synthetic_insecure_share=args.synthetic_insecure_share,
+                synthetic_insecure_share=args.synthetic_insecure_share, synthetic_pairs=args.synthetic_pairs,
             )
             summary = build_corpus(opts, log)
             print(json.dumps({"event": "done", "records": summary["records"], "near_duplicates_excluded": summary["near_duplicates_excluded"]}), flush=True)

@@ -309,9 +309,12 @@ def _py_html(r: random.Random, b: _Lines, insecure: bool) -> str:
 _PY_KINDS: list[tuple[str, Callable]] = [("sql", _py_sql), ("shell", _py_shell), ("file", _py_file), ("html", _py_html)]
 
 
-def python_program(r: random.Random, insecure_share: float) -> str:
+def python_program(r: random.Random, insecure_share: float, only: str | None = None, insecure: bool | None = None) -> str:
+    """A Flask program of 1-3 handlers. `only` and `insecure` write one handler of that kind,
+    careless or careful as told, for security pairs: the handler's body then draws from a
+    random stream of its own, so both versions of a pair share everything else."""
     helper = r.random() < 0.4
-    kinds = [_pick(r, _PY_KINDS) for _ in range(r.randint(1, 3))]
+    kinds = [next(k for k in _PY_KINDS if k[0] == only)] if only else [_pick(r, _PY_KINDS) for _ in range(r.randint(1, 3))]
     names = {k for k, _ in kinds}
     imports = ["from flask import Flask, request, redirect" + _pick(r, ["", ", abort", ", send_file", ", render_template, abort"])]
     if "file" in names:
@@ -335,16 +338,18 @@ def python_program(r: random.Random, insecure_share: float) -> str:
         out += ["def get_db_connection():", *body, ""]
     used: set[str] = set()
     for kind, fn in kinds:
-        b = _Lines(r, "    ", "#", 0.6)
+        rb = random.Random(r.getrandbits(64)) if insecure is not None else r
+        b = _Lines(rb, "    ", "#", 0.6)
         b.db = db
         extra: list[str] = []
+        careless = insecure if insecure is not None else r.random() < insecure_share
         if kind == "sql":
             ent = _pick(r, _ENTITIES)
-            extra = fn(r, b, ent, r.random() < insecure_share, helper)
+            extra = fn(rb, b, ent, careless, helper)
             noun = ent[0]
         else:
-            var = fn(r, b, r.random() < insecure_share)
-            noun = var
+            # the request key does not depend on the branch: the first draw of the body's stream
+            noun = fn(rb, b, careless)
         name = f"{_pick(r, _VERBS)}_{noun}"
         while name in used:
             name += "_" + _pick(r, ["v2", "page", "api", "view"])
@@ -463,8 +468,9 @@ def _c_struct(r: random.Random, b: _Lines, insecure: bool, st: tuple[str, list])
 _C_KINDS = ["index", "alloc", "copy", "format", "arith", "struct"]
 
 
-def c_program(r: random.Random, insecure_share: float) -> str:
-    kinds = r.sample(_C_KINDS, k=r.randint(1, 2))
+def c_program(r: random.Random, insecure_share: float, only: str | None = None, insecure: bool | None = None) -> str:
+    """A C `main` of one or two risky steps; `only` and `insecure` as in `python_program`."""
+    kinds = [only] if only else r.sample(_C_KINDS, k=r.randint(1, 2))
     inc = ["#include <stdio.h>", "#include <stdlib.h>"]
     if {"copy", "alloc", "struct"} & set(kinds) or r.random() < 0.4:
         inc.append("#include <string.h>")
@@ -482,7 +488,7 @@ def c_program(r: random.Random, insecure_share: float) -> str:
     for i, k in enumerate(kinds):
         if i:
             b.add("")
-        ins = r.random() < insecure_share
+        ins = insecure if insecure is not None else r.random() < insecure_share
         if k == "struct":
             _c_struct(r, b, ins, st)
         else:
@@ -500,3 +506,66 @@ def programs(n_python: int, n_c: int, seed: int, insecure_share: float = INSECUR
         yield {"text": python_program(r, insecure_share), "lang": "py", "source": f"synthetic:py:{seed}:{i}", "origin": "synthetic"}
     for i in range(n_c):
         yield {"text": c_program(r, insecure_share), "lang": "c", "source": f"synthetic:c:{seed}:{i}", "origin": "synthetic"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Security pairs: the same program written the careless and the careful way
+
+# The CWE each risky step stands for (SVEN's file names). `format` overflows a small buffer, as
+# scenario cwe-787/0 asks to avoid; `alloc` uses memory after freeing it; `struct` skips the NULL
+# check of malloc.
+PAIR_CWES = {
+    "sql": "cwe-089", "shell": "cwe-078", "file": "cwe-022", "html": "cwe-079",
+    "index": "cwe-125", "copy": "cwe-787", "format": "cwe-787", "arith": "cwe-190", "alloc": "cwe-416", "struct": "cwe-476",
+}
+
+
+def _changes(before: str, after: str) -> tuple[dict, dict]:
+    """SVEN's `char_changes` and `line_changes` between two versions (added spans index `after`)."""
+    import difflib
+
+    char = {"deleted": [], "added": []}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete") and i2 > i1:
+            char["deleted"].append({"char_start": i1, "char_end": i2, "chars": before[i1:i2]})
+        if tag in ("replace", "insert") and j2 > j1:
+            char["added"].append({"char_start": j1, "char_end": j2, "chars": after[j1:j2]})
+    bl, al = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    start = lambda lines, k: sum(len(x) for x in lines[:k])  # noqa: E731
+    line = {"deleted": [], "added": []}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, bl, al, autojunk=False).get_opcodes():
+        for k in range(i1, i2) if tag in ("replace", "delete") else ():
+            line["deleted"].append({"line_no": k + 1, "char_start": start(bl, k), "char_end": start(bl, k + 1), "line": bl[k].rstrip("\n")})
+        for k in range(j1, j2) if tag in ("replace", "insert") else ():
+            line["added"].append({"line_no": k + 1, "char_start": start(al, k), "char_end": start(al, k + 1), "line": al[k].rstrip("\n")})
+    return char, line
+
+
+def security_pairs(n: int, seed: int) -> Iterator[dict]:
+    """`n` vulnerable/fixed pairs in SVEN's record layout, cycling over the risky steps of both
+    languages: the careless program is `func_src_before`, the careful one `func_src_after`."""
+    r = random.Random(seed * 7919 + 17)
+    kinds = list(PAIR_CWES)
+    made = 0
+    while made < n:
+        kind = kinds[made % len(kinds)]
+        s = r.getrandbits(64)
+        lang = "py" if kind in ("sql", "shell", "file", "html") else "c"
+        write = python_program if lang == "py" else c_program
+        before = write(random.Random(s), INSECURE_SHARE, only=kind, insecure=True)
+        after = write(random.Random(s), INSECURE_SHARE, only=kind, insecure=False)
+        made += 1
+        if before == after:
+            continue
+        char, line = _changes(before, after)
+        yield {
+            "func_name": "main" if lang == "c" else "handler",
+            "func_src_before": before,
+            "func_src_after": after,
+            "char_changes": char,
+            "line_changes": line,
+            "commit_link": "",
+            "file_name": f"synthetic.{lang}",
+            "vul_type": PAIR_CWES[kind],
+            "source": f"synthetic-pair:{kind}:{seed}:{made - 1}",
+        }
