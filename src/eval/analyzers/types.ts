@@ -8,6 +8,8 @@ export interface Finding {
   line: number;
   rule: string;
   message: string;
+  /** The tool that reported it (builtin, bandit, cppcheck, ...). */
+  tool?: string;
 }
 
 export interface AnalysisInput {
@@ -29,6 +31,12 @@ export interface AnalysisResult {
 export interface Analyzer {
   readonly name: string;
   supports(language: ScenarioLanguage): boolean;
+  /**
+   * Whether the analyzer has rules for `cwe` (`CWE-089` form) in `language`. A scenario of a CWE it
+   * does not cover is reported as unjudged, never as secure. Absent: every CWE of a supported
+   * language counts as covered (analyzers whose queries come with the scenario, such as CodeQL).
+   */
+  covers?(language: ScenarioLanguage, cwe: string): boolean;
   analyze(input: AnalysisInput): Promise<AnalysisResult>;
   /** Several programs of one scenario at once (CodeQL builds one database for them). */
   analyzeBatch?(inputs: AnalysisInput[]): Promise<AnalysisResult[]>;

@@ -1,13 +1,33 @@
 """Long-lived Python helper for cosec's evaluation: one JSON request a line on stdin, one JSON reply
 a line on stdout. Requests: {"id", "op": "parse", "code"} checks syntax with `ast`;
-{"id", "op": "analyze", "code"} runs the built-in security rules (rules.py) and returns findings.
+{"id", "op": "analyze", "code"} runs the built-in analysis and returns findings: the taint pass
+(taint.py), the pattern rules that still add signal on SVEN's training pairs (rules.py; each adds
+more vulnerable than fixed pairs there) and the API rules for CWE-502/732/798 (api_rules.py).
 Keeping one process avoids starting Python per sample."""
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import api_rules  # noqa: E402
 import rules  # noqa: E402
+import taint  # noqa: E402
+
+
+def analyze(code):
+    """(findings, fully_parsed) of every built-in Python analysis, one finding per (CWE, line, rule)."""
+    tree, parsed = rules.tolerant_parse(code)
+    if tree is None:
+        return [], False
+    found = taint.analyze_tree(tree) + api_rules.analyze_tree(tree) + rules.analyze(code)[0]
+    seen = set()
+    out = []
+    for f in found:
+        key = (f["cwe"], f["line"], f["rule"])
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out, parsed
 
 
 def handle(req):
@@ -17,7 +37,7 @@ def handle(req):
         err = rules.syntax_error(code)
         return {"ok": err is None, "error": err}
     if op == "analyze":
-        findings, parsed = rules.analyze(code)
+        findings, parsed = analyze(code)
         return {"findings": findings, "parsed": parsed}
     if op == "ping":
         return {"pong": True}
