@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatasetLineError, InvalidArgumentError } from "../errors.ts";
-import type { Analyzer } from "./analyzers/types.ts";
+import type { AnalysisResult, Analyzer } from "./analyzers/types.ts";
 import type { ScenarioLanguage } from "./scenarios.ts";
 
 export interface LabelledPair {
@@ -96,22 +96,36 @@ export async function evaluatePairs(
   concurrency = 4,
 ): Promise<PairOutcome[]> {
   const out: PairOutcome[] = new Array(pairs.length);
+  const input = (p: LabelledPair, code: string) => ({
+    language: p.language,
+    code,
+    scenario: { id: `${p.cwe}:${p.line}`, dir: p.file, cwe: p.cwe, checkQl: DEFAULT_QUERY[p.cwe] ?? null, customQueries: [] },
+  });
+  const ofCwe = (r: AnalysisResult, cwe: string) => r.findings.filter((f) => f.cwe === cwe).length;
+  const record = (k: number, countBefore: number, countAfter: number) => {
+    out[k] = { pair: pairs[k], flaggedBefore: countBefore > 0, flaggedAfter: countAfter > 0, countBefore, countAfter };
+  };
+  if (analyzer.analyzeBatch) {
+    // Analyzers that start a process (or build a database) per call judge a CWE's pairs in chunks.
+    const chunk = 32;
+    const byCwe = new Map<string, number[]>();
+    pairs.forEach((p, k) => byCwe.set(p.cwe, [...(byCwe.get(p.cwe) ?? []), k]));
+    for (const ks of byCwe.values()) {
+      for (let i = 0; i < ks.length; i += chunk) {
+        const part = ks.slice(i, i + chunk);
+        const results = await analyzer.analyzeBatch(part.flatMap((k) => [input(pairs[k], pairs[k].before), input(pairs[k], pairs[k].after)]));
+        part.forEach((k, j) => record(k, ofCwe(results[2 * j], pairs[k].cwe), ofCwe(results[2 * j + 1], pairs[k].cwe)));
+      }
+    }
+    return out;
+  }
   let next = 0;
-  const count = async (p: LabelledPair, code: string) =>
-    (
-      await analyzer.analyze({
-        language: p.language,
-        code,
-        scenario: { id: `${p.cwe}:${p.line}`, dir: p.file, cwe: p.cwe, checkQl: DEFAULT_QUERY[p.cwe] ?? null, customQueries: [] },
-      })
-    ).findings.filter((f) => f.cwe === p.cwe).length;
+  const count = async (p: LabelledPair, code: string) => ofCwe(await analyzer.analyze(input(p, code)), p.cwe);
   async function worker(): Promise<void> {
     while (next < pairs.length) {
       const k = next++;
       const p = pairs[k];
-      const countBefore = await count(p, p.before);
-      const countAfter = await count(p, p.after);
-      out[k] = { pair: p, flaggedBefore: countBefore > 0, flaggedAfter: countAfter > 0, countBefore, countAfter };
+      record(k, await count(p, p.before), await count(p, p.after));
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker));
