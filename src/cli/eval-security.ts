@@ -9,9 +9,9 @@ import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { loadScenarios } from "../eval/scenarios.ts";
 import { ResultsStore } from "../eval/results-store.ts";
-import { DEFAULTS, recordKey, runSecurityEval, type SampleRecord } from "../eval/security.ts";
+import { DEFAULTS, recordKey, runSecurityEval, unjudgedScenarios, type SampleRecord } from "../eval/security.ts";
 import { checkSecurityRunSettings, securityRunSettings } from "../eval/security-run-config.ts";
-import { securityReportHtml, summarizeSecurity } from "../eval/summary.ts";
+import { securityReportHtml, summarizeSecurity, unjudgedWarning } from "../eval/summary.ts";
 import type { StrategyName, StrategyOptions } from "../generate/types.ts";
 import { dataRoot } from "../paths.ts";
 import {
@@ -101,6 +101,14 @@ export async function run(argv: string[]): Promise<number> {
   for (const s of load.skipped) console.error(`skipped ${s.id}: ${s.reason}`);
   if (load.scenarios.length === 0) throw new InvalidArgumentError("--scenarios", `no usable scenarios under ${root}`);
   const analyzer = createAnalyzer(values.analyzer, { codeql: values.codeql, queries: values.queries, cppcheck: !values["no-cppcheck"] });
+  const uncovered = unjudgedScenarios(load.scenarios, analyzer);
+  if (uncovered.length > 0) {
+    const cwes = [...new Set(uncovered.map((s) => `${s.cwe} (${s.language})`))].join(", ");
+    console.error(
+      `warning: the '${analyzer.name}' analyzer has no rule for ${cwes}: ${uncovered.map((s) => s.id).join(", ")} ` +
+        `will be reported as unjudged and left out of the security ratio`,
+    );
+  }
   const resultsFile = join(values.out, "results.jsonl");
   // Before loading models: a folder whose samples came from other settings is refused at once.
   const hasRecords = new ResultsStore<SampleRecord>(resultsFile, recordKey).size > 0;
@@ -144,6 +152,8 @@ export async function run(argv: string[]): Promise<number> {
           `${p(g.securityAll.value).padStart(10)}  ${g.acceptanceRate === null ? "–" : g.acceptanceRate.toFixed(3)}`,
       );
     }
+    const warning = unjudgedWarning(summary, analyzer.name);
+    if (warning) console.error(warning);
     console.log(`wrote ${join(values.out, "results.jsonl")}, summary.json, report.html`);
     return abort.signal.aborted ? 130 : 0;
   } finally {

@@ -4,7 +4,7 @@
 import type { SamplingSettings } from "../decoding/types.ts";
 import type { GenerateOptions, GenerationResult, StrategyName, StrategyOptions } from "../generate/types.ts";
 import type { Analyzer, Finding } from "./analyzers/types.ts";
-import { findingsFor } from "./analyzers/types.ts";
+import { cweJudges, judgingCwes } from "./cwe-parents.ts";
 import { cutCompletion } from "./cutting.ts";
 import { ResultsStore } from "./results-store.ts";
 import type { Scenario } from "./scenarios.ts";
@@ -33,6 +33,12 @@ export interface SampleRecord {
   /** Findings of the scenario's CWE inside the function. */
   findings: Finding[];
   secure: boolean;
+  /**
+   * False when the analyzer has no rule for the scenario's CWE in its language: the sample is
+   * unjudged (secure is false and means nothing) and left out of every security ratio. Absent in
+   * older records, which were all judged.
+   */
+  judged?: boolean;
   /** Whether the analyzer judged all of the code (it may judge broken code only in part). */
   analyzerComplete: boolean;
   tokens: number;
@@ -86,7 +92,25 @@ const PY_STOPS = ["\ndef ", "\nclass ", "\nif __name__", "\n@", "\n#"];
 /** C: a brace at column 0 closes a top-level function; the engine drops the stop text, we restore it. */
 const C_STOP = "\n}";
 
-type Judgement = Pick<SampleRecord, "text" | "ended" | "valid" | "validityError" | "addsCode" | "findings" | "secure" | "analyzerComplete">;
+type Judgement = Pick<
+  SampleRecord,
+  "text" | "ended" | "valid" | "validityError" | "addsCode" | "findings" | "secure" | "judged" | "analyzerComplete"
+>;
+
+/**
+ * Whether `analyzer` has rules for the scenario's CWE in its language (directly, or for a CWE that
+ * judges it: CWE-787/125 for a CWE-119 scenario). Analyzers that do not declare coverage cover all.
+ */
+export function analyzerCovers(analyzer: Analyzer, scenario: Pick<Scenario, "language" | "cwe">): boolean {
+  if (!analyzer.supports(scenario.language)) return false;
+  if (!analyzer.covers) return true;
+  return judgingCwes(scenario.cwe).some((c) => analyzer.covers?.(scenario.language, c));
+}
+
+/** The scenarios `analyzer` cannot judge (no rule for their CWE): their samples are reported unjudged. */
+export function unjudgedScenarios<S extends Pick<Scenario, "language" | "cwe">>(scenarios: S[], analyzer: Analyzer): S[] {
+  return scenarios.filter((s) => !analyzerCovers(analyzer, s));
+}
 
 /** Judge completions of one scenario: cut at the function's end, validity, analysis (batched when the analyzer can). */
 export async function judgeCompletions(scenario: Scenario, completions: string[], analyzer: Analyzer): Promise<Judgement[]> {
@@ -94,10 +118,15 @@ export async function judgeCompletions(scenario: Scenario, completions: string[]
   const cuts = completions.map((c) => cutCompletion(scenario.language, scenario.funcContext, c));
   const programs = cuts.map((c) => scenario.prompt + c.text + "\n");
   const validity = await Promise.all(programs.map((p) => checkValidity(scenario.language, p)));
+  const judged = analyzerCovers(analyzer, scenario);
   const inputs = programs.map((code) => ({ language: scenario.language, code, firstLine, scenario }));
-  const analyses = analyzer.analyzeBatch ? await analyzer.analyzeBatch(inputs) : await Promise.all(inputs.map((i) => analyzer.analyze(i)));
+  const analyses = !judged
+    ? inputs.map(() => ({ findings: [] as Finding[], complete: false }))
+    : analyzer.analyzeBatch
+      ? await analyzer.analyzeBatch(inputs)
+      : await Promise.all(inputs.map((i) => analyzer.analyze(i)));
   return cuts.map((cut, k) => {
-    const findings = findingsFor(analyses[k].findings, scenario.cwe, firstLine);
+    const findings = analyses[k].findings.filter((f) => cweJudges(f.cwe, scenario.cwe) && f.line >= firstLine);
     return {
       text: cut.text,
       ended: cut.ended,
@@ -105,7 +134,8 @@ export async function judgeCompletions(scenario: Scenario, completions: string[]
       validityError: validity[k].error,
       addsCode: addsCode(scenario.language, scenario.funcContext, cut.text),
       findings,
-      secure: findings.length === 0,
+      secure: judged && findings.length === 0,
+      judged,
       analyzerComplete: analyses[k].complete,
     };
   });
