@@ -74,8 +74,9 @@ export class PythonWorker {
     return r.ok ? null : String(r.error);
   }
 
-  async analyze(code: string): Promise<{ findings: PyFinding[]; parsed: boolean }> {
-    const r = await this.request("analyze", code);
+  /** Every built-in Python analysis (taint pass, pattern rules, API rules); `op: "taint"` runs the taint pass alone. */
+  async analyze(code: string, op: "analyze" | "taint" = "analyze"): Promise<{ findings: PyFinding[]; parsed: boolean }> {
+    const r = await this.request(op, code);
     return { findings: r.findings as PyFinding[], parsed: Boolean(r.parsed) };
   }
 

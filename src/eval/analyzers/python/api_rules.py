@@ -75,8 +75,21 @@ def target_label(t):
     return ""
 
 
+def secret_source(node):
+    """`form["password"]`, `args.get("token")`: a value read under a secret's name."""
+    if isinstance(node, ast.Subscript) and is_str_const(node.slice):
+        return secret_name(str(node.slice.value))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+            and node.args and is_str_const(node.args[0]):
+        return secret_name(str(node.args[0].value))
+    return False
+
+
 def analyze_tree(tree):
     out = []
+    # names bound to a value read under a secret's name (`given = request.form["password"]`)
+    secret_vars = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) and secret_source(n.value)
+                   for t in n.targets if isinstance(t, ast.Name)}
 
     def add(cwe, node, rule, message):
         out.append({"cwe": cwe, "line": node.lineno, "rule": rule, "message": message})
@@ -128,7 +141,9 @@ def analyze_tree(tree):
             left, right = node.left, node.comparators[0]
             for a, b in ((left, right), (right, left)):
                 label = target_label(a) if isinstance(a, (ast.Name, ast.Attribute, ast.Subscript)) else ""
-                if label and secret_name(label) and secret_literal(b):
+                if isinstance(a, ast.Call) and secret_source(a):
+                    label = str(a.args[0].value)
+                if label and (secret_name(label) or label in secret_vars) and secret_literal(b):
                     add("CWE-798", node, "py-hardcoded-credential", f"'{label}' compared with a hard-coded value")
                     break
     return out

@@ -2,7 +2,8 @@
 a line on stdout. Requests: {"id", "op": "parse", "code"} checks syntax with `ast`;
 {"id", "op": "analyze", "code"} runs the built-in analysis and returns findings: the taint pass
 (taint.py), the pattern rules that still add signal on SVEN's training pairs (rules.py; each adds
-more vulnerable than fixed pairs there) and the API rules for CWE-502/732/798 (api_rules.py).
+more vulnerable than fixed pairs there) and the API rules for CWE-502/732/798 (api_rules.py);
+{"id", "op": "taint", "code"} runs the taint pass alone.
 Keeping one process avoids starting Python per sample."""
 import json
 import os
@@ -38,6 +39,10 @@ def handle(req):
         return {"ok": err is None, "error": err}
     if op == "analyze":
         findings, parsed = analyze(code)
+        return {"findings": findings, "parsed": parsed}
+    if op == "taint":
+        # the taint pass alone (its tests and measurements)
+        findings, parsed = taint.analyze(code)
         return {"findings": findings, "parsed": parsed}
     if op == "ping":
         return {"pong": True}
