@@ -47,7 +47,8 @@ evaluation options:
   --batch N                 samples decoded together per request (default ${DEFAULTS.batch})
   --seed S                  seed (default ${DEFAULTS.seed})
   --max-tokens N            (default ${DEFAULTS.maxTokens})
-  --analyzer NAME           builtin (default) | codeql
+  --analyzer NAME           builtin (default) | bandit | codeql; scenarios of a CWE the analyzer has
+                            no rule for are reported unjudged (left out of the security ratio)
   --codeql PATH             codeql binary (default: codeql on PATH)
   --queries DIR             CodeQL query packs the scenarios' check_ql paths resolve against
   --no-cppcheck             builtin analyzer without cppcheck's extra C findings
