@@ -18,6 +18,7 @@ const APT_TOOLS = [
   { bin: "cppcheck", pkg: "cppcheck" },
   { bin: "flawfinder", pkg: "flawfinder" },
   { bin: "gcc", pkg: "gcc" },
+  { bin: "bandit", pkg: "bandit" },
 ];
 
 function log(msg) {

@@ -1,43 +1,51 @@
 // `cosec demo [build|evaluate]`: build the small model family with the project's trainer, show
 // target vs cosec-plus on a few scenarios, or run the full security evaluation on the family.
-import { join, resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts";
 import { buildFamily, LAYOUT } from "../demo/build.ts";
-import { familyPaths, readManifest, STAGES, type StageName } from "../demo/manifest.ts";
-import { DEFAULT_SHOW_SCENARIOS, formatScenario, formatTally, REAL_MODEL_COMMANDS, runShow, tally } from "../demo/show.ts";
+import { familyPaths, readManifest, STAGES, type Manifest, type StageName } from "../demo/manifest.ts";
+import { SHIPPED_DIR, shipFamily, verifiedShipped } from "../demo/shipped.ts";
+import { DEFAULT_SHOW_SAMPLES, demoFigures, demoReportHtml, formatScenario, formatSummary, REAL_MODEL_COMMANDS, runShow } from "../demo/show.ts";
 import { createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { defaultScenarioRoot, loadScenarios } from "../eval/scenarios.ts";
+import type { SampleRecord } from "../eval/security.ts";
 import { cacheRoot, dataRoot } from "../paths.ts";
 
 const DEFAULT_OUT = join(cacheRoot, "demo");
+/** Where results on the shipped family go (models/demo itself is never written to). */
+const SHIPPED_RESULTS = join(cacheRoot, "demo-shipped");
 
-const HELP = `usage: cosec demo [options]            show target vs cosec-plus on a few scenarios
-       cosec demo build [options]      build the small model family (GGUF) with the project's trainer
-       cosec demo evaluate [options]   security evaluation of target, expert and cosec-plus
+const HELP = `usage: cosec demo [options]            target, expert and cosec-plus on the trained scenarios
+       cosec demo evaluate [options]   the full security evaluation (25 samples) and HumanEval pass@1
+       cosec demo build [options]      build a model family (GGUF) with the project's trainer
+       cosec demo ship --from DIR      copy a built family into models/demo with its checksums
 
-The family: a target trained on general code (Python standard library, C examples on this machine)
-and on the vulnerable versions of SVEN's training functions; an expert about 1/6 of its size,
-distilled from the target, with a security LoRA trained on SVEN's pairs. Built once into
---out (default .cache/demo); a rerun skips finished stages (see manifest.json).
+The family: a target trained on general code (Python standard library, C examples on this machine),
+on the vulnerable versions of SVEN's training functions and on short programs of the scenarios'
+domain; an expert about 1/6 of its size, distilled from the target, with a security LoRA trained on
+SVEN's pairs and careless/careful pairs of those programs. One is shipped in models/demo (checked by
+SHA-256 before use): without --out, cosec demo and cosec demo evaluate run on it, with no training.
 
 options (all):
-  --out DIR             family folder (default .cache/demo)
+  --out DIR             a family built by cosec demo build (default: the shipped family; build's
+                        default is .cache/demo)
   --data DIR            data folder (default: $COSEC_DATA or ../shared)
   -h, --help            this help
 cosec demo:
-  --build-if-missing    build the family first when --out has none (budget: --budget)
-  --scenarios LIST      scenario ids (default ${DEFAULT_SHOW_SCENARIOS.join(",")})
-  --samples N           samples per scenario and strategy (default 2)
+  --build-if-missing    with --out: build the family first when DIR has none (budget: --budget)
+  --scenarios LIST      scenario ids (default: every trained scenario)
+  --samples N           samples per scenario and strategy (default ${DEFAULT_SHOW_SAMPLES})
   --seed N              (default 1)
   --max-tokens N        completion cap in tokens (default 128)
   --analyzer NAME       builtin (default) | codeql
 cosec demo build:
-  --budget NAME         ${BUDGET_NAMES.join(" | ")} (default: default, ≈ 20 min on 2 cores; medium ≈ 1 h;
-                        tiny is for CI, < 2 minutes)
+  --budget NAME         ${BUDGET_NAMES.join(" | ")} (default: default, ≈ 20 min on 2 cores; medium ≈ 1 h,
+                        the shipped family; tiny is for CI, < 2 minutes)
   --seed N              (default 0)
   --force               rebuild every stage
   --until STAGE         stop after ${STAGES.join(" | ")}
@@ -46,7 +54,10 @@ cosec demo evaluate:
   --samples N           samples per scenario and strategy (default 25, as SVEN)
   --humaneval-problems N  HumanEval problems for pass@1 (default 20; 5 samples each)
   --scenarios LIST      only scenario ids containing one of these (default: all)
-  --seed N, --max-tokens N (default 128), --analyzer NAME as above`;
+  --seed N, --max-tokens N (default 128), --analyzer NAME as above
+cosec demo ship:
+  --from DIR            the built family to ship (its cosec demo evaluate figures go along)
+  --to DIR              (default models/demo)`;
 
 function int(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -69,6 +80,8 @@ const OPTIONS = {
   "humaneval-problems": { type: "string" },
   "max-tokens": { type: "string" },
   analyzer: { type: "string", default: "builtin" },
+  from: { type: "string" },
+  to: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -79,57 +92,93 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const sub = positionals[0] ?? "show";
-  if (positionals.length > 1 || !["show", "build", "evaluate"].includes(sub)) {
-    throw new InvalidArgumentError("command", `unknown demo command '${positionals.join(" ")}' (build | evaluate, or none)`);
+  if (positionals.length > 1 || !["show", "build", "evaluate", "ship"].includes(sub)) {
+    throw new InvalidArgumentError("command", `unknown demo command '${positionals.join(" ")}' (build | evaluate | ship, or none)`);
   }
-  const outDir = resolve(values.out ?? DEFAULT_OUT);
   const threads = values.threads === undefined ? undefined : int(values.threads, "--threads", 0) || undefined;
   if (values.until !== undefined && !(STAGES as readonly string[]).includes(values.until)) {
     throw new InvalidArgumentError("--until", `unknown stage '${values.until}' (one of ${STAGES.join(", ")})`);
   }
   const until = values.until as StageName | undefined;
-  if (sub === "build") return build(outDir, values.budget ?? "default", { seed: int(values.seed, "--seed", 0), data: values.data, force: !!values.force, threads, until });
+  if (sub === "build") return build(resolve(values.out ?? DEFAULT_OUT), values.budget ?? "default", { seed: int(values.seed, "--seed", 0), data: values.data, force: !!values.force, threads, until });
+  if (sub === "ship") {
+    if (!values.from) throw new InvalidArgumentError("--from", "cosec demo ship needs --from DIR (a family built by cosec demo build)");
+    const shipped = shipFamily(resolve(values.from), resolve(values.to ?? SHIPPED_DIR));
+    for (const [role, f] of Object.entries(shipped.files)) console.log(`${role.padEnd(10)} ${f.file}  ${f.bytes} bytes  sha256 ${f.sha256}`);
+    console.log(`shipped the ${shipped.budget} family to ${values.to ?? relative(process.cwd(), SHIPPED_DIR)}${shipped.figures ? " with its evaluation figures" : " (no cosec demo evaluate figures found in --from)"}`);
+    return 0;
+  }
 
-  let family = familyPaths(outDir);
-  if (!family && values["build-if-missing"]) {
-    console.log(`No demo family in ${outDir} yet: building it (budget ${values.budget ?? "default"}).`);
-    const rc = await build(outDir, values.budget ?? "default", { seed: 0, data: values.data, force: false, threads });
-    if (rc !== 0) return rc;
-    family = familyPaths(outDir);
+  let fam: Family | null;
+  if (values.out === undefined) {
+    const v = verifiedShipped(); // a missing or damaged shipped file is a named error here
+    fam = { paths: v.paths, manifest: v.manifest, results: SHIPPED_RESULTS, label: `shipped ${v.shipped.budget} family in ${relative(process.cwd(), SHIPPED_DIR)}` };
+  } else {
+    const outDir = resolve(values.out);
+    fam = builtFamily(outDir);
+    if (!fam && values["build-if-missing"]) {
+      console.log(`No demo family in ${outDir} yet: building it (budget ${values.budget ?? "default"}).`);
+      const rc = await build(outDir, values.budget ?? "default", { seed: 0, data: values.data, force: false, threads });
+      if (rc !== 0) return rc;
+      fam = builtFamily(outDir);
+    }
+    if (!fam) {
+      console.error(`cosec demo: no model family in ${outDir}; run \`cosec demo build --out ${values.out}\` (or add --build-if-missing), or leave out --out to use the shipped family.`);
+      return 1;
+    }
   }
-  if (!family) {
-    console.error(`cosec demo: no model family in ${outDir}; run \`cosec demo build\` (or \`cosec demo --build-if-missing\`).`);
-    return 1;
-  }
+  const family = fam.paths;
   const seed = int(values.seed, "--seed", 1);
   const maxTokens = int(values["max-tokens"], "--max-tokens", 128);
   if (sub === "evaluate") {
     const { run: evalSecurity } = await import("./eval-security.ts");
+    const evalDir = join(fam.results, LAYOUT.eval, `seed${seed}-max${maxTokens}`);
     const args = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
-    args.push("--strategies", "target,expert,cosec-plus", "--out", join(outDir, LAYOUT.eval, `seed${seed}-max${maxTokens}`), "--samples", String(int(values.samples, "--samples", 25)));
+    args.push("--strategies", "target,expert,cosec-plus", "--out", evalDir, "--samples", String(int(values.samples, "--samples", 25)));
     args.push("--seed", String(seed), "--max-tokens", String(maxTokens), "--analyzer", values.analyzer);
     if (values.data) args.push("--data", values.data);
     if (values.scenarios) args.push("--only", values.scenarios);
     const securityStatus = await evalSecurity(args);
     if (securityStatus !== 0) return securityStatus;
+    const { ResultsStore } = await import("../eval/results-store.ts");
+    const { recordKey } = await import("../eval/security.ts");
+    const figures = demoFigures(new ResultsStore<SampleRecord>(join(evalDir, "results.jsonl"), recordKey).records());
+    console.log("");
+    console.log(formatSummary(figures));
+    writeFileSync(join(evalDir, "demo-figures.json"), JSON.stringify({ gain: figures.gain, cwesWithGain: figures.cwesWithGain }, null, 2) + "\n");
     // HumanEval exercises the functional-correctness pipeline; models this small score ~0 and the
     // figure claims nothing. A subset keeps the demo's evaluation within minutes on a CPU.
     const { run: evalHumaneval } = await import("./eval-humaneval.ts");
     const he = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
-    he.push("--strategies", "target,expert,cosec-plus", "--out", join(outDir, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`));
+    he.push("--strategies", "target,expert,cosec-plus", "--out", join(fam.results, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`));
     he.push("--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1");
     he.push("--seed", String(seed), "--max-tokens", String(maxTokens));
     if (values.data) he.push("--data", values.data);
     return evalHumaneval(he);
   }
-  return show(outDir, family, {
-    scenarioIds: values.scenarios?.split(",").map((s) => s.trim()) ?? [...DEFAULT_SHOW_SCENARIOS],
-    samples: Math.max(1, int(values.samples, "--samples", 2)),
+  return show(fam, {
+    scenarioIds: values.scenarios?.split(",").map((s) => s.trim()),
+    samples: Math.max(1, int(values.samples, "--samples", DEFAULT_SHOW_SAMPLES)),
     seed,
     maxTokens,
     analyzerName: values.analyzer,
     data: values.data,
   });
+}
+
+interface Family {
+  paths: { target: string; expert: string; expertLora: string };
+  manifest: Manifest | null;
+  /** Where this family's demo and evaluation results go. */
+  results: string;
+  label: string;
+}
+
+function builtFamily(outDir: string): Family | null {
+  const paths = familyPaths(outDir);
+  if (!paths) return null;
+  const manifest = readManifest(outDir);
+  return { paths, manifest, results: outDir, label: `${manifest?.budget ?? "?"} family (seed ${manifest?.seed ?? "?"}) in ${relative(process.cwd(), outDir) || "."}` };
 }
 
 interface BuildArgs {
@@ -171,7 +220,8 @@ async function build(outDir: string, budgetName: string, a: BuildArgs): Promise<
 }
 
 interface ShowArgs {
-  scenarioIds: string[];
+  /** Scenario ids; all trained scenarios when absent. */
+  scenarioIds?: string[];
   samples: number;
   seed: number;
   maxTokens: number;
@@ -179,35 +229,46 @@ interface ShowArgs {
   data?: string;
 }
 
-async function show(outDir: string, family: { target: string; expert: string; expertLora: string }, a: ShowArgs): Promise<number> {
+async function show(fam: Family, a: ShowArgs): Promise<number> {
+  const started = Date.now();
   const root = a.data ? join(dataRoot(a.data), "datasets", "sven", "data_eval", "trained") : defaultScenarioRoot();
-  const load = loadScenarios(root, { only: a.scenarioIds });
-  const scenarios = a.scenarioIds.map((id) => load.scenarios.find((s) => s.id === id)).filter((s) => s !== undefined);
-  const unknown = a.scenarioIds.filter((id) => !scenarios.some((s) => s.id === id));
+  const load = loadScenarios(root, a.scenarioIds ? { only: a.scenarioIds } : {});
+  const ids = a.scenarioIds ?? load.scenarios.map((s) => s.id);
+  const scenarios = ids.map((id) => load.scenarios.find((s) => s.id === id)).filter((s) => s !== undefined);
+  const unknown = ids.filter((id) => !scenarios.some((s) => s.id === id));
   if (unknown.length) throw new InvalidArgumentError("--scenarios", `not found under ${root}: ${unknown.join(", ")}`);
-  const manifest = readManifest(outDir);
   const analyzer = createAnalyzer(a.analyzerName);
   const { Engine } = await import("../generate/engine.ts");
-  const engine = await Engine.load({ ...family, maxSequences: a.samples });
+  const engine = await Engine.load({ ...fam.paths, maxSequences: a.samples });
   try {
-    console.log(`demo family (${manifest?.budget ?? "?"} budget, seed ${manifest?.seed ?? "?"}) in ${outDir}`);
+    console.log(`demo: ${fam.label}; ${scenarios.length} scenarios × ${a.samples} samples × target, expert alone, cosec-plus`);
+    const showDir = join(fam.results, LAYOUT.show);
     const r = await runShow({
       scenarios,
       generate: (prompt, opts) => engine.generate(prompt, opts),
       analyzer,
-      outDir: join(outDir, LAYOUT.show),
+      outDir: showDir,
       samples: a.samples,
       seed: a.seed,
       maxTokens: a.maxTokens,
       onProgress: progressBar("demo"),
     });
-    for (const s of scenarios) console.log(formatScenario(s, r.records));
+    const colour = !!process.stdout.isTTY && !process.env.NO_COLOR;
+    for (const s of scenarios) console.log(formatScenario(s, r.records, { colour }));
     console.log("");
-    console.log(`analyzer: ${analyzer.name}; ${a.samples} sample(s) per scenario, seed ${a.seed}, at most ${a.maxTokens} tokens`);
-    console.log(formatTally(tally(r.records)));
-    console.log("These are tiny models trained in minutes: the numbers show the mechanism, not real-model quality.");
-    console.log(`Full evaluation of this family: cosec demo evaluate --out ${outDir}`);
-    if (manifest?.budget !== "medium" && manifest?.budget !== "large") console.log(LONGER_BUDGET_HINT);
+    console.log(`Lines marked ▌ are the ones the other completion lacks. analyzer: ${analyzer.name}; ${a.samples} sample(s) per scenario and strategy, seed ${a.seed}, at most ${a.maxTokens} tokens`);
+    const figures = demoFigures(r.records);
+    console.log(formatSummary(figures));
+    mkdirSync(showDir, { recursive: true });
+    const report = join(showDir, `report-seed${a.seed}-max${a.maxTokens}.html`);
+    const subtitle = `${fam.label}; ${scenarios.length} scenarios × ${a.samples} samples; analyzer ${analyzer.name}; seed ${a.seed}; ${new Date().toISOString()}`;
+    writeFileSync(report, demoReportHtml(scenarios, r.records, figures, analyzer.name, subtitle));
+    console.log("");
+    console.log(`report (every sample side by side): ${report}`);
+    console.log(`results: ${r.resultsFile} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log("These are small models trained on 2 CPU cores: the numbers show the mechanism, not real-model quality.");
+    console.log(`Full evaluation (25 samples per scenario, HumanEval pass@1): cosec demo evaluate${fam.results === SHIPPED_RESULTS ? "" : ` --out ${relative(process.cwd(), fam.results)}`}`);
+    if (fam.manifest?.budget !== "medium" && fam.manifest?.budget !== "large") console.log(LONGER_BUDGET_HINT);
     console.log("");
     console.log(REAL_MODEL_COMMANDS);
     return 0;

@@ -163,5 +163,6 @@ export function securitySteps(budget: Budget, pairs: number): number {
 /** What `cosec demo` says after showing a family of a short budget: the default's models are too
  * weak to write the insecure code the expert corrects (measured figures in the README). */
 export const LONGER_BUDGET_HINT = `The default family (about 20 minutes of training) rarely writes the code where security matters.
-A family trained about an hour on 2 cores does, and shows the expert at work (figures in the README):
-  cosec demo build --budget medium --out .cache/demo-medium && cosec demo --out .cache/demo-medium`;
+The shipped family (budget medium, about an hour on 2 cores) does, and shows the expert at work:
+  cosec demo                     (no --out: runs on models/demo, no training)
+  cosec demo build --budget medium --out .cache/demo-medium   (rebuilds it from scratch)`;

@@ -1,14 +1,20 @@
-// The demo itself: a few scenarios, target alone vs cosec-plus (target + security expert), each
-// completion cut at the function's end and judged by the analyzer, printed side by side with the
-// expert's acceptance rate. Generation and judging go through the security evaluation (so there is
-// one generation path and one judging path); its JSONL records make reruns instant.
+// The demo itself: every trained scenario, target alone, expert alone and cosec-plus (target +
+// security expert), each completion cut at the function's end and judged by the analyzer. The
+// terminal shows one telling sample per scenario, target and cosec-plus side by side with the lines
+// that differ marked, then the summary with intervals; the HTML report holds every sample.
+// Generation and judging go through the security evaluation (one generation path, one judging
+// path); its JSONL records make reruns instant.
 import { join } from "node:path";
 import type { Analyzer } from "../eval/analyzers/types.ts";
+import { pairedBootstrap, type PairedDifference } from "../eval/paired-bootstrap.ts";
+import { renderReport, type ReportSection } from "../eval/report/index.ts";
 import type { Scenario } from "../eval/scenarios.ts";
 import { runSecurityEval, type GenerateFn, type SampleRecord } from "../eval/security.ts";
+import type { Proportion } from "../eval/stats.ts";
+import { securitySections, summarizeSecurity, type GroupSummary, type SecuritySummary } from "../eval/summary.ts";
 
-export const DEFAULT_SHOW_SCENARIOS = ["cwe-089/0-py", "cwe-078/0-py", "cwe-022/0-py", "cwe-079/0-py"] as const;
-
+export const SHOW_STRATEGIES = ["target", "expert", "cosec-plus"] as const;
+export const DEFAULT_SHOW_SAMPLES = 5;
 export interface ShowOptions {
   scenarios: Scenario[];
   generate: GenerateFn;
@@ -31,7 +37,7 @@ export async function runShow(opts: ShowOptions): Promise<ShowResult> {
   const resultsFile = join(opts.outDir, `show-seed${opts.seed}-max${opts.maxTokens}.jsonl`);
   const records = await runSecurityEval({
     scenarios: opts.scenarios,
-    strategies: ["target", "cosec-plus"],
+    strategies: [...SHOW_STRATEGIES],
     generate: opts.generate,
     analyzer: opts.analyzer,
     out: resultsFile,
@@ -47,75 +53,169 @@ export async function runShow(opts: ShowOptions): Promise<ShowResult> {
 }
 
 function verdict(r: SampleRecord): string {
+  if (r.judged === false) return "UNJUDGED (no rule for this CWE)";
   if (!r.valid) return "INVALID";
   if (r.secure) return "secure";
-  return `VULNERABLE (${r.findings.map((f) => f.rule).join(", ")})`;
+  return `VULNERABLE (${[...new Set(r.findings.map((f) => f.rule))].join(", ")})`;
 }
 
-/** Lines of `text` wrapped/padded to `width` columns (tabs expanded, long lines cut with …). */
-function column(text: string, width: number, maxLines: number): string[] {
-  const lines = text.replace(/\t/g, "    ").split("\n");
-  const out = lines.slice(0, maxLines).map((l) => (l.length > width ? l.slice(0, width - 1) + "…" : l.padEnd(width)));
-  if (lines.length > maxLines) out.push(`… ${lines.length - maxLines} more lines`.padEnd(width));
+/** For each line of `a` and of `b`: whether it is missing from the other (a line diff by LCS). */
+export function changedLines(a: string[], b: string[]): { a: boolean[]; b: boolean[] } {
+  const norm = (l: string) => l.trim();
+  const n = a.length;
+  const m = b.length;
+  const L = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = norm(a[i]) === norm(b[j]) ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
+  const ca = new Array<boolean>(n).fill(true);
+  const cb = new Array<boolean>(m).fill(true);
+  for (let i = 0, j = 0; i < n && j < m; ) {
+    if (norm(a[i]) === norm(b[j])) {
+      ca[i++] = false;
+      cb[j++] = false;
+    } else if (L[i + 1][j] >= L[i][j + 1]) i++;
+    else j++;
+  }
+  return { a: ca, b: cb };
+}
+
+/** The sample that tells most: target vulnerable and cosec-plus secure, else verdicts that differ,
+ * else both valid, else the first. */
+export function tellingSample(records: SampleRecord[], scenario: string): { target: SampleRecord; cosec: SampleRecord } | null {
+  const pairs = [...new Set(records.filter((r) => r.scenario === scenario).map((r) => r.sample))]
+    .sort((x, y) => x - y)
+    .map((k) => ({
+      target: records.find((r) => r.scenario === scenario && r.sample === k && r.strategy === "target"),
+      cosec: records.find((r) => r.scenario === scenario && r.sample === k && r.strategy.startsWith("cosec-plus")),
+    }))
+    .filter((p): p is { target: SampleRecord; cosec: SampleRecord } => !!p.target && !!p.cosec);
+  const score = (p: { target: SampleRecord; cosec: SampleRecord }) =>
+    (p.target.valid && !p.target.secure && p.cosec.valid && p.cosec.secure ? 8 : 0) + (verdict(p.target) !== verdict(p.cosec) ? 4 : 0) + (p.target.valid && p.cosec.valid ? 2 : 0) + (p.cosec.valid ? 1 : 0);
+  return pairs.reduce<(typeof pairs)[number] | null>((best, p) => (best === null || score(p) > score(best) ? p : best), null);
+}
+
+/** Lines of `text` for a column of `width` (tabs expanded, long lines cut with …), changed ones marked. */
+function column(lines: string[], changed: boolean[], width: number, maxLines: number, colour: string | null): string[] {
+  const out = lines.slice(0, maxLines).map((l, i) => {
+    const mark = changed[i] ? "▌" : " ";
+    const t = l.replace(/\t/g, "    ");
+    const cut = (t.length > width - 2 ? t.slice(0, width - 3) + "…" : t).padEnd(width - 2);
+    return colour && changed[i] ? `${colour}${mark} ${cut}\x1b[0m` : `${mark} ${cut}`;
+  });
+  if (lines.length > maxLines) out.push(`  … ${lines.length - maxLines} more lines`.padEnd(width));
   return out;
 }
 
-/** Side-by-side text of one scenario's samples (target on the left, cosec-plus on the right). */
-export function formatScenario(scenario: Scenario, records: SampleRecord[], width = 60, maxLines = 18): string {
-  const mine = records.filter((r) => r.scenario === scenario.id);
+function counts(records: SampleRecord[], scenario: string, strategy: string): string {
+  const rs = records.filter((r) => r.scenario === scenario && r.strategy === strategy);
+  const valid = rs.filter((r) => r.valid);
+  return `${valid.filter((r) => r.secure).length}/${valid.length} valid secure`;
+}
+
+/**
+ * One scenario: its telling sample, target on the left and cosec-plus on the right; lines that
+ * the other side lacks are marked ▌ (and coloured when `colour` is set: red left, green right).
+ */
+export function formatScenario(scenario: Scenario, records: SampleRecord[], opts: { width?: number; maxLines?: number; colour?: boolean } = {}): string {
+  const width = opts.width ?? 60;
+  const maxLines = opts.maxLines ?? 14;
   const out: string[] = [];
   out.push("=".repeat(width * 2 + 3));
   out.push(`${scenario.id} (${scenario.cwe}): ${scenario.description}`);
+  out.push(`  target ${counts(records, scenario.id, "target")}; cosec-plus ${counts(records, scenario.id, "cosec-plus")}; expert alone ${counts(records, scenario.id, "expert")}`);
   out.push("prompt ends with:");
   for (const l of scenario.funcContext.trimEnd().split("\n").slice(-3)) out.push(`  ${l}`);
-  const samples = [...new Set(mine.map((r) => r.sample))].sort((a, b) => a - b);
-  for (const k of samples) {
-    const t = mine.find((r) => r.sample === k && r.strategy === "target");
-    const c = mine.find((r) => r.sample === k && r.strategy.startsWith("cosec-plus"));
-    if (!t || !c) continue;
-    out.push("-".repeat(width * 2 + 3));
-    out.push(`${`target, sample ${k}: ${verdict(t)}`.padEnd(width)} | ${`cosec-plus, sample ${k}: ${verdict(c)}`}`);
-    out.push(`${"".padEnd(width)} | acceptance of expert tokens: ${c.acceptanceRate === null ? "–" : c.acceptanceRate.toFixed(2)}`);
-    const left = column(t.text, width, maxLines);
-    const right = column(c.text, width, maxLines);
-    for (let i = 0; i < Math.max(left.length, right.length); i++) out.push(`${left[i] ?? "".padEnd(width)} | ${right[i] ?? ""}`);
-  }
+  const p = tellingSample(records, scenario.id);
+  if (!p) return out.join("\n");
+  const t = p.target.text.trimEnd().split("\n");
+  const c = p.cosec.text.trimEnd().split("\n");
+  const diff = changedLines(t, c);
+  out.push("-".repeat(width * 2 + 3));
+  out.push(`${`target, sample ${p.target.sample}: ${verdict(p.target)}`.padEnd(width)} | ${`cosec-plus, sample ${p.cosec.sample}: ${verdict(p.cosec)}`}`);
+  out.push(`${"".padEnd(width)} | acceptance of expert tokens: ${p.cosec.acceptanceRate === null ? "–" : p.cosec.acceptanceRate.toFixed(2)}`);
+  const left = column(t, diff.a, width, maxLines, opts.colour ? "\x1b[31m" : null);
+  const right = column(c, diff.b, width, maxLines, opts.colour ? "\x1b[32m" : null);
+  for (let i = 0; i < Math.max(left.length, right.length); i++) out.push(`${left[i] ?? "".padEnd(width)} | ${right[i] ?? ""}`);
   return out.join("\n");
 }
 
-export interface Tally {
-  strategy: string;
-  samples: number;
-  valid: number;
-  secure: number;
-  meanAcceptance: number | null;
+const pct = (p: Proportion) => (p.value === null ? "–" : `${(100 * p.value).toFixed(1)}%`);
+const ci = (p: Proportion) => (p.value === null ? "–" : `${(100 * p.value).toFixed(1)}% [${(100 * (p.low ?? 0)).toFixed(1)}, ${(100 * (p.high ?? 0)).toFixed(1)}]`);
+const pts = (x: number | null) => (x === null ? "–" : `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`);
+
+export interface DemoFigures {
+  summary: SecuritySummary;
+  /** cosec-plus − target security ratio, paired bootstrap over scenarios. */
+  gain: PairedDifference;
+  /** CWEs where cosec-plus's security ratio is above the target's. */
+  cwesWithGain: string[];
 }
 
-/** Counts per strategy: validity, secure among valid, mean acceptance. */
-export function tally(records: SampleRecord[]): Tally[] {
-  const by = new Map<string, SampleRecord[]>();
-  for (const r of records) by.set(r.strategy, [...(by.get(r.strategy) ?? []), r]);
-  return [...by].map(([strategy, rs]) => {
-    const acc = rs.map((r) => r.acceptanceRate).filter((x): x is number => x !== null);
-    return {
-      strategy,
-      samples: rs.length,
-      valid: rs.filter((r) => r.valid).length,
-      secure: rs.filter((r) => r.valid && r.secure).length,
-      meanAcceptance: acc.length ? acc.reduce((a, b) => a + b, 0) / acc.length : null,
-    };
+export function demoFigures(records: SampleRecord[]): DemoFigures {
+  const summary = summarizeSecurity(records);
+  const sec = (st: string, cwe: string) => summary.byCwe.find((g) => g.strategy === st && g.group === cwe)?.security.value ?? null;
+  const cwesWithGain = summary.cwes.filter((c) => {
+    const t = sec("target", c);
+    const p = sec("cosec-plus", c);
+    return t !== null && p !== null && p > t;
   });
+  return { summary, gain: pairedBootstrap(records, "target", "cosec-plus"), cwesWithGain };
 }
 
-export function formatTally(t: Tally[]): string {
-  const lines = ["strategy     samples  valid  secure/valid  mean acceptance"];
-  for (const x of t) {
-    const ratio = x.valid ? `${x.secure}/${x.valid} (${((100 * x.secure) / x.valid).toFixed(0)}%)` : "0/0";
-    lines.push(
-      `${x.strategy.padEnd(12)} ${String(x.samples).padStart(7)}  ${String(x.valid).padStart(5)}  ${ratio.padStart(12)}  ${x.meanAcceptance === null ? "–" : x.meanAcceptance.toFixed(2)}`,
-    );
+function row(g: GroupSummary): string {
+  return `${g.strategy.padEnd(11)} ${String(g.samples).padStart(7)}  ${pct(g.validity).padStart(6)}  ${pct(g.validWithCode).padStart(14)}  ${ci(g.security).padStart(24)}  ${g.acceptanceRate === null ? "–" : g.acceptanceRate.toFixed(2)}`;
+}
+
+/** The summary table (95% Wilson intervals), the paired gain and the per-CWE security ratios. */
+export function formatSummary(f: DemoFigures): string {
+  const lines = ["strategy    samples  valid  valid+adds code  security ratio (valid) [95% CI]  acceptance"];
+  for (const g of f.summary.overall) lines.push(row(g));
+  const g = f.gain;
+  lines.push("");
+  lines.push(`cosec-plus − target, security ratio: ${pts(g.difference)} points (paired bootstrap over ${g.scenarios} scenarios, 95% interval ${pts(g.low)} to ${pts(g.high)})`);
+  lines.push("");
+  lines.push(`security ratio per CWE    ${f.summary.strategies.map((s) => s.padStart(16)).join("")}`);
+  for (const cwe of f.summary.cwes) {
+    const cells = f.summary.strategies.map((st) => {
+      const x = f.summary.byCwe.find((r) => r.strategy === st && r.group === cwe)?.security;
+      return (x && x.value !== null ? `${(100 * x.value).toFixed(0)}% (${x.successes}/${x.total})` : "–").padStart(16);
+    });
+    lines.push(`${cwe.padEnd(26)}${cells.join("")}${f.cwesWithGain.includes(cwe) ? "   ↑" : ""}`);
   }
+  lines.push(`CWEs where cosec-plus is more secure than the target: ${f.cwesWithGain.length ? f.cwesWithGain.join(", ") : "none"}`);
   return lines.join("\n");
+}
+
+/** The HTML report: the evaluation's sections, then every sample pair side by side. */
+export function demoReportHtml(scenarios: Scenario[], records: SampleRecord[], f: DemoFigures, analyzer: string, subtitle: string): string {
+  const sections: ReportSection[] = [
+    {
+      kind: "text",
+      title: "Co-decoding gain",
+      text: `cosec-plus − target, security ratio over valid completions: ${pts(f.gain.difference)} points; paired bootstrap over ${f.gain.scenarios} scenarios (${f.gain.resamples} resamples): 95% interval ${pts(f.gain.low)} to ${pts(f.gain.high)}. CWEs with a gain: ${f.cwesWithGain.join(", ") || "none"}.`,
+    },
+    ...securitySections(f.summary, analyzer),
+  ];
+  for (const s of scenarios) {
+    const ks = [...new Set(records.filter((r) => r.scenario === s.id).map((r) => r.sample))].sort((a, b) => a - b);
+    for (const k of ks) {
+      const t = records.find((r) => r.scenario === s.id && r.sample === k && r.strategy === "target");
+      const c = records.find((r) => r.scenario === s.id && r.sample === k && r.strategy.startsWith("cosec-plus"));
+      if (!t || !c) continue;
+      const tl = t.text.trimEnd().split("\n");
+      const cl = c.text.trimEnd().split("\n");
+      const d = changedLines(tl, cl);
+      sections.push({
+        kind: "columns",
+        title: k === ks[0] ? `${s.id} (${s.cwe}): ${s.description}` : undefined,
+        note: k === ks[0] ? `Prompt ends with: ${s.funcContext.trimEnd().split("\n").slice(-2).join(" ⏎ ")}` : undefined,
+        columns: [
+          { heading: `target, sample ${k}: ${verdict(t)}`, lines: tl.map((text, i) => ({ text, changed: d.a[i] })) },
+          { heading: `cosec-plus, sample ${k}: ${verdict(c)} (acceptance ${c.acceptanceRate === null ? "–" : c.acceptanceRate.toFixed(2)})`, lines: cl.map((text, i) => ({ text, changed: d.b[i] })) },
+        ],
+      });
+    }
+  }
+  return renderReport({ title: "cosec demo: target alone and co-decoded with the security expert", subtitle, sections });
 }
 
 export const REAL_MODEL_COMMANDS = `With real models (GGUF files you have, e.g. a CodeGen/Qwen2.5-Coder target and a small expert of

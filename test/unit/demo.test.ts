@@ -18,7 +18,8 @@ import {
   type Manifest,
 } from "../../src/demo/manifest.ts";
 import { runTrainerModule, TrainerProcessError } from "../../src/demo/python.ts";
-import { formatScenario, formatTally, tally } from "../../src/demo/show.ts";
+import { changedLines, demoFigures, formatScenario, formatSummary, tellingSample } from "../../src/demo/show.ts";
+import { pairedBootstrap } from "../../src/eval/paired-bootstrap.ts";
 import * as cli from "../../src/demo/trainer-cli.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import type { SampleRecord } from "../../src/eval/security.ts";
@@ -164,7 +165,11 @@ describe("build: corpus and tokenizer stages (real)", { skip: !haveData && "shar
     const info = m.stages.corpus!.info as Record<string, unknown>;
     // Of the real code none is near a scenario; some short synthetic C mains are, and are dropped.
     const counts = info.counts as Record<string, Record<string, number>>;
-    assert.equal(info.nearDuplicatesExcluded, counts.synthetic?.near_duplicate_of_scenario ?? 0);
+    assert.equal(info.nearDuplicatesExcluded, (counts.synthetic?.near_duplicate_of_scenario ?? 0) + (counts.synthetic_pair?.near_duplicate_of_scenario ?? 0));
+    // the synthetic security pairs join SVEN's training pairs
+    const records = info.records as Record<string, number>;
+    assert.equal(records.synthetic_pairs, counts.synthetic_pair!.kept);
+    assert.ok(records.synthetic_pairs > 0 && records.security_train > records.synthetic_pairs);
     assert.ok((counts.synthetic?.kept ?? 0) > 0 && (info.records as Record<string, number>).synthetic === counts.synthetic!.kept);
     assert.ok((info.records as Record<string, number>).domain > 500);
     assert.match(String((info.provenance as Record<string, string>).general_py), /standard library/);
@@ -215,6 +220,7 @@ describe("side-by-side output", () => {
     tokens: 5,
     finishReason: "stop",
     acceptanceRate: acc,
+    addsCode: valid,
   });
   const records = [
     rec("target", 0, "    db.execute('x' % email)", true, false, null),
@@ -222,22 +228,50 @@ describe("side-by-side output", () => {
     rec("target", 1, "    )(", false, true, null),
     rec("cosec-plus", 1, "    return", true, true, 0.8),
   ];
-  test("each sample shows both completions with verdicts and acceptance", () => {
+  test("the telling sample is shown: both completions with verdicts, acceptance and changed lines marked", () => {
+    assert.equal(tellingSample(records, scenario.id)?.target.sample, 0, "target vulnerable, cosec-plus secure wins");
     const s = formatScenario(scenario, records);
     assert.match(s, /target, sample 0: VULNERABLE \(sql-format\)\s+\| cosec-plus, sample 0: secure/);
-    assert.match(s, /target, sample 1: INVALID/);
     assert.match(s, /acceptance of expert tokens: 0\.60/);
-    assert.match(s, /db\.execute\('x' % email\)\s+\|\s+db\.execute\('x', \(email,\)\)/);
+    assert.match(s, /▌ +db\.execute\('x' % email\)\s+\| ▌ +db\.execute\('x', \(email,\)\)/);
+    assert.match(s, /target 0\/1 valid secure; cosec-plus 2\/2 valid secure/);
+    // colour: red on the left, green on the right, only on changed lines
+    assert.match(formatScenario(scenario, records, { colour: true }), /\x1b\[31m▌.*\x1b\[0m \| \x1b\[32m▌/);
   });
-  test("tally counts validity, security among valid and mean acceptance", () => {
-    const t = tally(records);
-    assert.deepEqual(
-      t.map((x) => [x.strategy, x.samples, x.valid, x.secure, x.meanAcceptance]),
-      [
-        ["target", 2, 1, 0, null],
-        ["cosec-plus", 2, 2, 2, 0.7],
-      ],
-    );
-    assert.match(formatTally(t), /cosec-plus\s+2\s+2\s+2\/2 \(100%\)\s+0\.70/);
+  test("changed lines: an LCS line diff, indentation ignored", () => {
+    assert.deepEqual(changedLines(["a", " b", "c"], ["a", "b", "x", "c"]), { a: [false, false, false], b: [false, false, true, false] });
+    assert.deepEqual(changedLines([], ["y"]), { a: [], b: [true] });
+  });
+  test("summary: validity, security with intervals, the paired gain and CWEs with a gain", () => {
+    const f = demoFigures(records);
+    const text = formatSummary(f);
+    assert.match(text, /^target\s+2\s+50\.0%\s+50\.0%\s+0\.0% \[0\.0, 79\.3\]/m);
+    assert.match(text, /^cosec-plus\s+2\s+100\.0%\s+100\.0%\s+100\.0% \[34\.2, 100\.0\]\s+0\.70/m);
+    assert.match(text, /\+100\.0 points \(paired bootstrap over 1 scenarios/);
+    assert.deepEqual(f.cwesWithGain, ["CWE-089"]);
+  });
+});
+
+describe("paired bootstrap over scenarios", () => {
+  const r = (scenario: string, strategy: string, secure: boolean, valid = true) =>
+    ({ scenario, strategy, secure, valid, cwe: "CWE-089", judged: true }) as SampleRecord;
+  test("the difference of pooled ratios, with an interval that covers it and excludes 0 for a consistent gain", () => {
+    const rs: SampleRecord[] = [];
+    for (let s = 0; s < 10; s++) for (let k = 0; k < 4; k++) rs.push(r(`s${s}`, "target", k === 0), r(`s${s}`, "cosec-plus", k < 3));
+    const d = pairedBootstrap(rs, "target", "cosec-plus");
+    assert.equal(d.scenarios, 10);
+    assert.ok(Math.abs(d.difference! - 0.5) < 1e-9);
+    assert.ok(d.low! > 0 && d.low! <= 0.5 && d.high! >= 0.5);
+    assert.deepEqual(pairedBootstrap(rs, "target", "cosec-plus"), d, "seeded: the same interval every run");
+  });
+  test("a gain in one scenario only gives an interval that reaches 0", () => {
+    const rs: SampleRecord[] = [];
+    for (let s = 0; s < 10; s++) for (let k = 0; k < 4; k++) rs.push(r(`s${s}`, "target", false), r(`s${s}`, "cosec-plus", s === 0));
+    const d = pairedBootstrap(rs, "target", "cosec-plus");
+    assert.ok(d.difference! > 0 && d.low === 0);
+  });
+  test("invalid and unjudged samples are left out", () => {
+    const rs = [r("a", "target", false), r("a", "cosec-plus", true), r("a", "cosec-plus", false, false), { ...r("a", "target", true), judged: false }];
+    assert.equal(pairedBootstrap(rs, "target", "cosec-plus").difference, 1);
   });
 });

@@ -138,3 +138,43 @@ def test_one_careless_sql_style_dominates():
     percent = len(re.findall(r"'%s'\" % \w+", text))
     others = [len(re.findall(p, text)) for p in (r"= '\{\w+\}'\"", r"= '\" \+ \w+ \+ \"'", r"'\{\}'\"\.format\(")]
     assert min(others) > 0 and percent > 2 * max(others), (percent, others)
+
+
+def test_security_pairs_are_careless_then_careful_versions_of_one_program(tmp_path):
+    from cosec_trainer.sven import read_pairs
+
+    pairs = list(sc.security_pairs(60, seed=2))
+    assert len(pairs) >= 55 and {p["vul_type"] for p in pairs} == set(sc.PAIR_CWES.values())
+    for p in pairs:
+        before, after = p["func_src_before"], p["func_src_after"]
+        if p["file_name"].endswith(".py"):
+            ast.parse(before)
+            ast.parse(after)
+            # the handler's name and route are shared: only the risky step differs
+            assert re.findall(r"^def \w+", before, re.M) == re.findall(r"^def \w+", after, re.M)
+        # added spans index the fixed version and rebuild its changed characters
+        for a in p["char_changes"]["added"]:
+            assert after[a["char_start"] : a["char_end"]] == a["chars"]
+        for d in p["char_changes"]["deleted"]:
+            assert before[d["char_start"] : d["char_end"]] == d["chars"]
+        changed = sum(a["char_end"] - a["char_start"] for a in p["char_changes"]["added"])
+        assert 0 < changed < len(after) / 2, "a fix, not a rewrite"
+    careless = "\n".join(p["func_src_before"] for p in pairs)
+    careful = "\n".join(p["func_src_after"] for p in pairs)
+    assert PY_CARELESS.search(careless) and C_CARELESS.search(careless)
+    assert PY_CAREFUL.search(careful) and C_CAREFUL.search(careful)
+    # the trainer reads them as SVEN pairs
+    f = tmp_path / "cwe-089.jsonl"
+    f.write_text("\n".join(__import__("json").dumps(p) for p in pairs if p["vul_type"] == "cwe-089") + "\n")
+    read = read_pairs(f)
+    assert read and all(r.spans for r in read)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+def test_security_pairs_in_c_compile_on_both_sides(tmp_path):
+    for i, p in enumerate(x for x in sc.security_pairs(40, seed=4) if x["file_name"].endswith(".c")):
+        for side in ("func_src_before", "func_src_after"):
+            f = tmp_path / f"p{i}-{side}.c"
+            f.write_text(p[side])
+            res = subprocess.run(["gcc", "-fsyntax-only", "-std=gnu11", str(f)], capture_output=True, text=True)
+            assert res.returncode == 0, f"{res.stderr}\n{p[side]}"

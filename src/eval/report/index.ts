@@ -27,7 +27,16 @@ export interface BarChartSection {
   percent?: boolean;
 }
 
-export type ReportSection = TextSection | TableSection | BarChartSection;
+/** Texts side by side (e.g. two completions of one prompt), each line optionally marked as one
+ * that the other column lacks. */
+export interface ColumnsSection {
+  kind: "columns";
+  title?: string;
+  note?: string;
+  columns: { heading: string; lines: { text: string; changed: boolean }[] }[];
+}
+
+export type ReportSection = TextSection | TableSection | BarChartSection | ColumnsSection;
 
 export interface Report {
   title: string;
@@ -108,6 +117,12 @@ function renderSection(s: ReportSection): string {
     const body = s.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c === null ? "–" : String(c))}</td>`).join("")}</tr>`).join("");
     return `${title}<table>${head}${body}</table>`;
   }
+  if (s.kind === "columns") {
+    const cols = s.columns
+      .map((c) => `<div class="col"><h3>${escapeHtml(c.heading)}</h3><pre>${c.lines.map((l) => (l.changed ? `<mark>${escapeHtml(l.text)}</mark>` : escapeHtml(l.text))).join("\n")}</pre></div>`)
+      .join("");
+    return `${title}${s.note ? `<p>${escapeHtml(s.note)}</p>` : ""}<div class="cols">${cols}</div>`;
+  }
   return `${title}<div class="chart">${renderBarChart(s)}</div>`;
 }
 
@@ -119,6 +134,8 @@ body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#22
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}.chart{overflow-x:auto}
+.cols{display:flex;gap:1em}.col{flex:1;min-width:0}.col pre{background:#f7f7f7;padding:6px;overflow-x:auto;font-size:12px}
+.col h3{font-size:13px;margin:.3em 0}mark{background:#d8f5d0}
 </style></head><body>
 <h1>${escapeHtml(r.title)}</h1>${r.subtitle ? `<p>${escapeHtml(r.subtitle)}</p>` : ""}
 ${r.sections.map(renderSection).join("\n")}

@@ -1,0 +1,57 @@
+// A paired bootstrap over scenarios of the difference in security ratio between two strategies:
+// scenarios are resampled with replacement and both pooled ratios (secure / valid over the drawn
+// scenarios' samples) recomputed on the same draw, so the interval reflects how much the gain
+// depends on which scenarios were evaluated.
+import type { SampleRecord } from "./security.ts";
+import { isJudged } from "./summary.ts";
+
+export interface PairedDifference {
+  /** Strategy names: `b − a`. */
+  a: string;
+  b: string;
+  scenarios: number;
+  difference: number | null;
+  low: number | null;
+  high: number | null;
+  resamples: number;
+}
+
+/** mulberry32: a small seeded generator, so the interval is the same on every run. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function pairedBootstrap(records: SampleRecord[], a: string, b: string, resamples = 2000, seed = 0): PairedDifference {
+  // Per scenario: [secure, valid] of each strategy (judged samples only).
+  const counts = new Map<string, number[]>();
+  for (const r of records) {
+    if (!isJudged(r) || !r.valid || (r.strategy !== a && r.strategy !== b)) continue;
+    const c = counts.get(r.scenario) ?? [0, 0, 0, 0];
+    const k = r.strategy === a ? 0 : 2;
+    c[k] += r.secure ? 1 : 0;
+    c[k + 1] += 1;
+    counts.set(r.scenario, c);
+  }
+  const rows = [...counts.values()];
+  const diff = (draw: number[][]): number | null => {
+    const t = draw.reduce((s, c) => s.map((x, i) => x + c[i]), [0, 0, 0, 0]);
+    return t[1] && t[3] ? t[2] / t[3] - t[0] / t[1] : null;
+  };
+  const point = diff(rows);
+  const rnd = random(seed);
+  const ds: number[] = [];
+  for (let i = 0; i < resamples && rows.length; i++) {
+    const d = diff(rows.map(() => rows[Math.floor(rnd() * rows.length)]));
+    if (d !== null) ds.push(d);
+  }
+  ds.sort((x, y) => x - y);
+  const q = (p: number) => (ds.length ? ds[Math.min(ds.length - 1, Math.floor(p * ds.length))] : null);
+  return { a, b, scenarios: rows.length, difference: point, low: q(0.025), high: q(0.975), resamples };
+}
