@@ -4,7 +4,7 @@
 // skip every stage on a rerun.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -71,4 +71,31 @@ test("demo without a family and without --build-if-missing says how to build one
   const r = cosec(["demo", "--out", join(out, "empty")]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cosec demo build/);
+});
+
+test("demo on the shipped family: no training, side by side, summary with intervals, HTML report", { timeout: 10 * 60_000 }, () => {
+  const r = cosec(["demo", "--scenarios", "cwe-089/0-py,cwe-787/0-c", "--samples", "2", "--max-tokens", "64"]);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /demo: shipped medium family in models\/demo; 2 scenarios × 2 samples/);
+  assert.doesNotMatch(r.stdout, /building/);
+  assert.match(r.stdout, /cosec-plus, sample \d: (secure|INVALID|VULNERABLE)/);
+  assert.match(r.stdout, /^target\s+4\s+\d+\.\d%/m);
+  assert.match(r.stdout, /^expert\s+4\s+/m);
+  assert.match(r.stdout, /cosec-plus − target, security ratio: .* \(paired bootstrap over \d scenarios/);
+  const report = r.stdout.match(/report \(every sample side by side\): (\S+)/)?.[1];
+  assert.ok(report && existsSync(report), "the report is written");
+  assert.match(readFileSync(report, "utf8"), /<div class="cols">/);
+});
+
+test("demo on a damaged copy of the shipped family: a named error, and the files are left untouched", () => {
+  const copy = join(out, "shipped-copy");
+  execFileSync("cp", ["-r", join(repoRoot, "models", "demo"), copy]);
+  const path = join(copy, "target.gguf");
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 5] ^= 0x55;
+  writeFileSync(path, bytes);
+  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "cosec.mjs"), "demo"], { cwd: repoRoot, encoding: "utf8", env: { ...process.env, COSEC_DEMO_MODELS: copy } });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /shipped demo target .*target\.gguf: SHA-256 .* does not match .*demo build --budget medium/);
+  assert.deepEqual(readFileSync(path), bytes);
 });
