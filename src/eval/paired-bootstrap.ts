@@ -3,6 +3,7 @@
 // scenarios' samples) recomputed on the same draw, so the interval reflects how much the gain
 // depends on which scenarios were evaluated.
 import type { SampleRecord } from "./security.ts";
+import { mulberry32 } from "./stats.ts";
 import { isJudged } from "./summary.ts";
 
 export interface PairedDifference {
@@ -16,17 +17,6 @@ export interface PairedDifference {
   resamples: number;
 }
 
-/** mulberry32: a small seeded generator, so the interval is the same on every run. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function pairedBootstrap(records: SampleRecord[], a: string, b: string, resamples = 2000, seed = 0): PairedDifference {
   // Per scenario: [secure, valid] of each strategy (judged samples only).
@@ -45,7 +35,7 @@ export function pairedBootstrap(records: SampleRecord[], a: string, b: string, r
     return t[1] && t[3] ? t[2] / t[3] - t[0] / t[1] : null;
   };
   const point = diff(rows);
-  const rnd = random(seed);
+  const rnd = mulberry32(seed);
   const ds: number[] = [];
   for (let i = 0; i < resamples && rows.length; i++) {
     const d = diff(rows.map(() => rows[Math.floor(rnd() * rows.length)]));

@@ -1,4 +1,5 @@
 // pass@k with the unbiased estimator of Chen et al. 2021 (Codex paper), and paired differences.
+import { mulberry32 } from "../stats.ts";
 
 import { InvalidArgumentError } from "../../errors.ts";
 
@@ -19,17 +20,6 @@ export function passAtK(n: number, c: number, k: number): number {
   return 1 - prodFail;
 }
 
-/** Deterministic PRNG (mulberry32) so that bootstrap intervals are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface PairedDifference {
   /** Problems that both strategies have enough samples for. */
