@@ -132,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
   const maxTokens = int(values["max-tokens"], "--max-tokens", 128);
   if (sub === "evaluate") {
     const { run: evalSecurity } = await import("./eval-security.ts");
-    const evalDir = join(fam.results, LAYOUT.eval, `seed${seed}-max${maxTokens}`);
+    const evalDir = join(fam.results, LAYOUT.evalRun(seed, maxTokens));
     const args = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
     args.push("--strategies", "target,expert,cosec-plus", "--out", evalDir, "--samples", String(int(values.samples, "--samples", 25)));
     args.push("--seed", String(seed), "--max-tokens", String(maxTokens), "--analyzer", values.analyzer);

@@ -58,6 +58,8 @@ export const LAYOUT = {
   /** `cosec demo` and `cosec demo evaluate` results (JSONL, resumable) for the current models. */
   show: "show",
   eval: "eval",
+  /** One security evaluation of `cosec demo evaluate` (results.jsonl, summary.json, report.html). */
+  evalRun: (seed: number, maxTokens: number) => `eval/seed${seed}-max${maxTokens}`,
   gguf: { target: "gguf/target.gguf", expert: "gguf/expert.gguf", expertLora: "gguf/expert-security-lora.gguf" },
 } as const;
 
@@ -115,11 +117,15 @@ export function dataFingerprint(data: string): string {
  * shipped family instead of drifting silently away from it. */
 const CORPUS_CODE = ["trainer/cosec_trainer/synth_code.py", "trainer/cosec_trainer/demo_data.py"];
 
+let codeDigest: string | undefined;
+
+/** Read once per process: the key of every stage is computed from it again at each stage. */
 export function corpusCodeDigest(): string {
+  if (codeDigest) return codeDigest;
   const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const h = createHash("sha256");
   for (const f of CORPUS_CODE) h.update(f).update("\0").update(readFileSync(join(root, f))).update("\0");
-  return h.digest("hex").slice(0, 16);
+  return (codeDigest = h.digest("hex").slice(0, 16));
 }
 
 /** What each stage's output depends on, for a budget, the data's digest and the number of

@@ -96,7 +96,7 @@ export function verifiedShipped(dir = SHIPPED_DIR): { paths: Record<FamilyRole, 
 
 /** The headline figures of a `cosec demo evaluate` summary (summary.json of the security evaluation). */
 function figuresOf(from: string, seed: number): Record<string, unknown> | null {
-  const dir = join(from, LAYOUT.eval, `seed${seed}-max128`);
+  const dir = join(from, LAYOUT.evalRun(seed, 128));
   const path = join(dir, "summary.json");
   if (!existsSync(path)) return null;
   const s = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;

@@ -1177,11 +1177,20 @@ def is_web_handler(func):
     return func.name in ("get", "post", "put", "delete", "patch", "render", "handle") or "view" in func.name
 
 
-def analyze(code):
-    """All findings of all Python rules in `code`: (findings, fully_parsed)."""
-    tree, parsed = tolerant_parse(code)
-    if tree is None:
-        return [], False
+def unique_findings(found):
+    """Findings with duplicates (same CWE, line and rule) dropped, in order."""
+    seen = set()
+    out = []
+    for f in found:
+        key = (f["cwe"], f["line"], f["rule"])
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def analyze_tree(tree):
+    """Findings of all Python rules in a parsed module (duplicates possible)."""
     out = []
     funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     for f in funcs:
@@ -1196,11 +1205,12 @@ def analyze(code):
         checker = FunctionChecker(fake, False, out)
         checker.run(top)
         checker.finish()
-    seen = set()
-    uniq = []
-    for f in out:
-        key = (f["cwe"], f["line"], f["rule"])
-        if key not in seen:
-            seen.add(key)
-            uniq.append(f)
-    return uniq, parsed
+    return out
+
+
+def analyze(code):
+    """All findings of all Python rules in `code`: (findings, fully_parsed)."""
+    tree, parsed = tolerant_parse(code)
+    if tree is None:
+        return [], False
+    return unique_findings(analyze_tree(tree)), parsed

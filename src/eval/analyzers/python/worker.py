@@ -20,15 +20,8 @@ def analyze(code):
     tree, parsed = rules.tolerant_parse(code)
     if tree is None:
         return [], False
-    found = taint.analyze_tree(tree) + api_rules.analyze_tree(tree) + rules.analyze(code)[0]
-    seen = set()
-    out = []
-    for f in found:
-        key = (f["cwe"], f["line"], f["rule"])
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out, parsed
+    # one parse for every pass
+    return rules.unique_findings(taint.analyze_tree(tree) + api_rules.analyze_tree(tree) + rules.analyze_tree(tree)), parsed
 
 
 def handle(req):
