@@ -1,7 +1,7 @@
 // Bandit (PyCQA's Python security linter, Debian's `bandit`) behind the Analyzer interface. Programs
 // are written to a temporary folder and several go to one bandit process (`-f json`): starting
 // bandit costs more than analysing one function. Calls of analyze() made close together are
-// gathered into one process too. Bandit test ids are mapped to CWEs here; findings keep the test id
+// gathered into one process too. Bandit test ids are mapped to CWEs in checker-cwe.ts; findings keep the test id
 // as their rule (`bandit:B608`) and `tool: "bandit"`.
 import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,41 +10,10 @@ import { join } from "node:path";
 import { AnalyzerError } from "../../errors.ts";
 import { repoRoot } from "../../paths.ts";
 import type { ScenarioLanguage } from "../scenarios.ts";
+import { BANDIT_CWE } from "./checker-cwe.ts";
 import type { AnalysisInput, AnalysisResult, Analyzer, Finding } from "./types.ts";
 
 const DRIVER = join(repoRoot, "src", "eval", "analyzers", "python", "bandit_driver.py");
-
-/**
- * Bandit test id -> the CWE its finding is judged as. Tests that flag an import or any use of a
- * module (B4xx, B603 "subprocess without shell", B607 "partial path") name no weakness of the code
- * and are left out. Bandit files hard-coded passwords under CWE-259, a child of CWE-798.
- */
-export const BANDIT_CWE: Readonly<Record<string, string>> = {
-  B102: "CWE-078", // exec used
-  B103: "CWE-732", // set_bad_file_permissions
-  B104: "CWE-605", // binding to all interfaces
-  B105: "CWE-798", B106: "CWE-798", B107: "CWE-798", // hard-coded password string / argument / default
-  B108: "CWE-377", // hard-coded temporary file
-  B201: "CWE-094", // flask debug=True
-  B202: "CWE-022", // tarfile extractall without member checks (bandit >= 1.7.5)
-  B301: "CWE-502", B302: "CWE-502", // pickle, marshal
-  B303: "CWE-327", B304: "CWE-327", B305: "CWE-327", B324: "CWE-327",
-  B306: "CWE-377", // mktemp
-  B307: "CWE-078", // eval
-  B308: "CWE-079", // mark_safe
-  B310: "CWE-022", // urlopen of arbitrary schemes (file://)
-  B311: "CWE-330",
-  B312: "CWE-319", B321: "CWE-319",
-  B313: "CWE-611", B314: "CWE-611", B315: "CWE-611", B316: "CWE-611", B317: "CWE-611", B318: "CWE-611",
-  B319: "CWE-611", B320: "CWE-611",
-  B323: "CWE-295", B501: "CWE-295",
-  B502: "CWE-327", B503: "CWE-327", B504: "CWE-327", B505: "CWE-326",
-  B506: "CWE-502", // yaml.load
-  B507: "CWE-295",
-  B601: "CWE-078", B602: "CWE-078", B604: "CWE-078", B605: "CWE-078", B609: "CWE-078",
-  B608: "CWE-089", B610: "CWE-089", B611: "CWE-089",
-  B701: "CWE-079", B702: "CWE-079", B703: "CWE-079", B704: "CWE-079",
-};
 
 const SEVERITY = { LOW: 0, MEDIUM: 1, HIGH: 2 } as const;
 type Severity = keyof typeof SEVERITY;

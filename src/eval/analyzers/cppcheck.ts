@@ -4,26 +4,9 @@ import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CPPCHECK_CWE, CPPCHECK_OOB_IDS } from "./checker-cwe.ts";
 import type { Finding } from "./types.ts";
 
-/** cppcheck message ids → CWE (out-of-bounds ids are split into read/write by the line). */
-const ID_CWE: Record<string, string> = {
-  nullPointer: "CWE-476",
-  nullPointerOutOfMemory: "CWE-476",
-  nullPointerRedundantCheck: "CWE-476",
-  nullPointerArithmetic: "CWE-476",
-  ctunullpointer: "CWE-476",
-  deallocuse: "CWE-416",
-  doubleFree: "CWE-416",
-  deallocret: "CWE-416",
-  useClosedFile: "CWE-416",
-  integerOverflow: "CWE-190",
-  integerOverflowCond: "CWE-190",
-};
-const OOB_IDS = new Set([
-  "arrayIndexOutOfBounds", "arrayIndexOutOfBoundsCond", "bufferAccessOutOfBounds", "outOfBounds", "negativeIndex",
-  "negativeArraySize", "pointerOutOfBounds", "ctuArrayIndex", "insecureCmdLineArgs", "bufferNotZeroTerminated",
-]);
 
 let available: boolean | null = null;
 
@@ -34,8 +17,8 @@ export function cppcheckAvailable(): boolean {
 
 /** Map one `id|line|message` line of cppcheck output to a finding (null when not a security id). */
 export function cppcheckFinding(id: string, line: number, message: string, sourceLines: readonly string[]): Finding | null {
-  let cwe = ID_CWE[id];
-  if (!cwe && OOB_IDS.has(id)) {
+  let cwe = CPPCHECK_CWE[id];
+  if (!cwe && CPPCHECK_OOB_IDS.has(id)) {
     // an assignment to an indexed element on the line is a write
     const text = sourceLines[line - 1] ?? "";
     cwe = /\]\s*([+\-*/%&|^]|<<|>>)?=(?!=)|\b(strcpy|strcat|sprintf|memcpy|memset|gets|fgets|read)\s*\(/.test(text) ? "CWE-787" : "CWE-125";

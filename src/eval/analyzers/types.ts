@@ -18,6 +18,11 @@ export interface AnalysisInput {
   code: string;
   /** Where the judged function starts (1-based line); findings before it are not the sample's. */
   firstLine?: number;
+  /**
+   * Folders searched for `#include "..."` (C programs that come with their own headers, such as
+   * Juliet's testcasesupport/). Tools that compile the program (clang, gcc, validity) pass them as -I.
+   */
+  includeDirs?: string[];
   /** The scenario's check_ql and folder (CodeQL needs them). */
   scenario?: { id: string; dir: string; cwe: string; checkQl: string | null; customQueries: string[] };
 }
