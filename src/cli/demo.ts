@@ -9,7 +9,7 @@ import { buildFamily, LAYOUT } from "../demo/build.ts";
 import { familyPaths, readManifest, STAGES, type Manifest, type StageName } from "../demo/manifest.ts";
 import { SHIPPED_DIR, shipFamily, verifiedShipped } from "../demo/shipped.ts";
 import { DEFAULT_SHOW_SAMPLES, demoFigures, demoReportHtml, formatScenario, formatSummary, REAL_MODEL_COMMANDS, runShow } from "../demo/show.ts";
-import { createAnalyzer } from "../eval/analyzers/index.ts";
+import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { defaultScenarioRoot, loadScenarios } from "../eval/scenarios.ts";
@@ -42,7 +42,7 @@ cosec demo:
   --samples N           samples per scenario and strategy (default ${DEFAULT_SHOW_SAMPLES})
   --seed N              (default 1)
   --max-tokens N        completion cap in tokens (default 128)
-  --analyzer NAME       builtin (default) | codeql
+  --analyzer NAME       ${ANALYZERS.join(" | ")} (default ${DEFAULT_ANALYZER})
 cosec demo build:
   --budget NAME         ${BUDGET_NAMES.join(" | ")} (default: default, ≈ 20 min on 2 cores; medium ≈ 1 h,
                         the shipped family; tiny is for CI, < 2 minutes)
@@ -79,7 +79,7 @@ const OPTIONS = {
   samples: { type: "string" },
   "humaneval-problems": { type: "string" },
   "max-tokens": { type: "string" },
-  analyzer: { type: "string", default: "builtin" },
+  analyzer: { type: "string", default: DEFAULT_ANALYZER },
   from: { type: "string" },
   to: { type: "string" },
   help: { type: "boolean", short: "h" },

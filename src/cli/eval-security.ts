@@ -4,13 +4,14 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
-import { createAnalyzer } from "../eval/analyzers/index.ts";
+import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { loadScenarios } from "../eval/scenarios.ts";
 import { ResultsStore } from "../eval/results-store.ts";
 import { DEFAULTS, recordKey, runSecurityEval, unjudgedScenarios, type SampleRecord } from "../eval/security.ts";
 import { checkSecurityRunSettings, securityRunSettings } from "../eval/security-run-config.ts";
+import { writeSecuritySarif } from "../eval/security-sarif.ts";
 import { securityReportHtml, summarizeSecurity, unjudgedWarning } from "../eval/summary.ts";
 import type { StrategyName, StrategyOptions } from "../generate/types.ts";
 import { dataRoot } from "../paths.ts";
@@ -32,8 +33,8 @@ const HELP = `usage: cosec eval security --target GGUF [--expert GGUF [--expert-
 
 Generates N samples per SVEN scenario and strategy, cuts each at the function's end, checks
 validity (Python ast / gcc -fsyntax-only) and security (the analyzer finds nothing of the scenario's
-CWE). Results go to DIR/results.jsonl (re-running continues it), DIR/summary.json, DIR/report.html;
-DIR/run.json records the settings that change samples, and a re-run with other ones is refused.
+CWE). Results go to DIR/results.jsonl (re-running continues it), DIR/summary.json, DIR/report.html
+and DIR/findings.sarif (SARIF 2.1.0, every sample embedded); DIR/run.json records the settings that change samples, and a re-run with other ones is refused.
 
 evaluation options:
   --out DIR                 output folder (required)
@@ -47,11 +48,12 @@ evaluation options:
   --batch N                 samples decoded together per request (default ${DEFAULTS.batch})
   --seed S                  seed (default ${DEFAULTS.seed})
   --max-tokens N            (default ${DEFAULTS.maxTokens})
-  --analyzer NAME           builtin (default) | bandit | codeql; scenarios of a CWE the analyzer has
-                            no rule for are reported unjudged (left out of the security ratio)
+  --analyzer NAME           ${ANALYZERS.join(" | ")} (default ${DEFAULT_ANALYZER}: the tools set-up
+                            installs, combined per CWE); scenarios of a CWE the analyzer has no rule
+                            for are reported unjudged (left out of the security ratio)
   --codeql PATH             codeql binary (default: codeql on PATH)
   --queries DIR             CodeQL query packs the scenarios' check_ql paths resolve against
-  --no-cppcheck             builtin analyzer without cppcheck's extra C findings
+  --no-cppcheck             builtin (and ensemble) analyzer without cppcheck's extra C findings
 
 decoding options (as cosec generate; defaults here: temperature ${DEFAULTS.temperature}, top-p ${DEFAULTS.topP}):
   --threshold X, --cosec-plus-mode M, --alpha A   strategy parameters
@@ -74,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
       only: { type: "string" },
       samples: { type: "string" },
       batch: { type: "string" },
-      analyzer: { type: "string", default: "builtin" },
+      analyzer: { type: "string", default: DEFAULT_ANALYZER },
       codeql: { type: "string" },
       queries: { type: "string" },
       "no-cppcheck": { type: "boolean", default: false },
@@ -144,6 +146,7 @@ export async function run(argv: string[]): Promise<number> {
     const summary = summarizeSecurity(records);
     writeFileSync(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary }, null, 2) + "\n");
     writeFileSync(join(values.out, "report.html"), securityReportHtml(summary, analyzer.name));
+    writeSecuritySarif(join(values.out, "findings.sarif"), load.scenarios, records);
     const p = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
     console.log("strategy            samples  validity  +code  security ratio [95% CI]      dedup   secure/all  acceptance");
     for (const g of summary.overall) {
@@ -155,7 +158,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const warning = unjudgedWarning(summary, analyzer.name);
     if (warning) console.error(warning);
-    console.log(`wrote ${join(values.out, "results.jsonl")}, summary.json, report.html`);
+    console.log(`wrote ${join(values.out, "results.jsonl")}, summary.json, report.html, findings.sarif`);
     return abort.signal.aborted ? 130 : 0;
   } finally {
     process.off("SIGINT", onSigint);

@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   generate: { summary: "generate text with a target (+ expert) GGUF pair", load: () => import("./generate.ts") },
   train: { summary: "pretrain | distill | security | export (PyTorch trainer)", load: () => import("./train.ts") },
   "eval": { summary: "security | analyzer | humaneval evaluations", load: () => import("./eval.ts") },
+  analyze: { summary: "judge .py/.c files with an analyzer; findings as text or SARIF", load: () => import("./analyze.ts") },
   serve: { summary: "OpenAI-compatible HTTP server with co-decoding", load: () => import("./serve.ts") },
   demo: { summary: "build the small model family and show co-decoding (build | evaluate)", load: () => import("./demo.ts") },
 };

@@ -112,11 +112,16 @@ export function unjudgedScenarios<S extends Pick<Scenario, "language" | "cwe">>(
   return scenarios.filter((s) => !analyzerCovers(analyzer, s));
 }
 
+/** The whole program a cut completion is judged as (file context, function head, completion). */
+export function programOf(scenario: Pick<Scenario, "prompt">, cutText: string): string {
+  return scenario.prompt + cutText + "\n";
+}
+
 /** Judge completions of one scenario: cut at the function's end, validity, analysis (batched when the analyzer can). */
 export async function judgeCompletions(scenario: Scenario, completions: string[], analyzer: Analyzer): Promise<Judgement[]> {
   const firstLine = scenario.fileContext.split("\n").length;
   const cuts = completions.map((c) => cutCompletion(scenario.language, scenario.funcContext, c));
-  const programs = cuts.map((c) => scenario.prompt + c.text + "\n");
+  const programs = cuts.map((c) => programOf(scenario, c.text));
   const validity = await Promise.all(programs.map((p) => checkValidity(scenario.language, p)));
   const judged = analyzerCovers(analyzer, scenario);
   const inputs = programs.map((code) => ({ language: scenario.language, code, firstLine, scenario }));

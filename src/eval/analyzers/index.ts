@@ -1,13 +1,29 @@
-// Analyzer by name, for the command line.
+// Analyzer by name, for the command line. The default is the ensemble of the real tools set-up
+// installs (ensemble.ts has the rule that combines them); `builtin` needs nothing but Python and gcc.
 import { InvalidArgumentError } from "../../errors.ts";
 import { BanditAnalyzer } from "./bandit.ts";
 import { BuiltinAnalyzer } from "./builtin.ts";
 import { CodeqlAnalyzer } from "./codeql.ts";
+import { EnsembleAnalyzer } from "./ensemble.ts";
 import type { Analyzer } from "./types.ts";
 
-export const ANALYZERS = ["builtin", "bandit", "codeql"] as const;
+export const ANALYZERS = ["ensemble", "builtin", "bandit", "codeql"] as const;
+export const DEFAULT_ANALYZER = "ensemble";
 
-export function createAnalyzer(name: string, opts: { codeql?: string; queries?: string; cppcheck?: boolean } = {}): Analyzer {
+export interface AnalyzerOptions {
+  codeql?: string;
+  queries?: string;
+  /** The builtin analyzer adds cppcheck's C findings (default true). */
+  cppcheck?: boolean;
+}
+
+/** The ensemble's members: every tool its rule may trust. */
+export function ensembleMembers(opts: AnalyzerOptions = {}): Analyzer[] {
+  return [new BuiltinAnalyzer(undefined, opts.cppcheck ?? true), new BanditAnalyzer()];
+}
+
+export function createAnalyzer(name: string, opts: AnalyzerOptions = {}): Analyzer {
+  if (name === "ensemble") return new EnsembleAnalyzer(ensembleMembers(opts));
   if (name === "builtin") return new BuiltinAnalyzer(undefined, opts.cppcheck ?? true);
   if (name === "bandit") return new BanditAnalyzer();
   if (name === "codeql") return new CodeqlAnalyzer({ codeql: opts.codeql, queries: opts.queries });
