@@ -7,13 +7,9 @@
 //        [--parallel 4] [--queue 16] [--target T.gguf --expert E.gguf [--expert-lora A.gguf]]
 //        [--strategy cosec-plus] [--sequential] [--json out.json]
 // Without --target it uses the tiny test-fixture models.
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { repoRoot } from "../src/paths.ts";
-import { ensureFixtures } from "../test/helpers/fixtures.ts";
+import { oneRequest, quantile, rssKiB, startServer, type Outcome } from "./lib/server-harness.ts";
 
 const { values } = parseArgs({
   options: {
@@ -35,148 +31,14 @@ const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
 const MAX_TOKENS = Number(values["max-tokens"]);
 
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]);
-}
-
-function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-}
-
-async function startServer(): Promise<{ url: string; pid: number; stop: () => Promise<number | null> }> {
-  let models: string[];
-  if (values.target) {
-    models = ["--target", values.target];
-    if (values.expert) models.push("--expert", values.expert);
-    if (values["expert-lora"]) models.push("--expert-lora", values["expert-lora"]);
-  } else {
-    const f = await ensureFixtures();
-    models = ["--target", f.targetLlama, "--expert", f.expertLlama, "--expert-lora", f.expertLlamaLora];
-  }
-  const args = [
-    join(repoRoot, "bin", "cosec.mjs"),
-    "serve",
-    ...models,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--parallel",
-    values.parallel!,
-    "--queue",
-    values.queue!,
-    "--context-size",
-    values["context-size"]!,
-    "--log-level",
-    "warn",
-    ...(values.strategy ? ["--strategy", values.strategy] : []),
-    ...(values.sequential ? ["--sequential"] : []),
-  ];
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = once(child, "exit").then(([code]) => code as number | null);
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    };
-    child.stdout.on("data", check);
-    void exited.then((code) => reject(new Error(`server exited (${code}):\n${out}`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      child.kill("SIGTERM");
-      return exited;
-    },
-  };
-}
-
-interface Outcome {
-  kind: string;
-  ttftMs?: number;
-  gapsMs: number[];
-  tokens: number;
-}
-
-const PROMPTS = ["def read_file(path):", "import sqlite3\n\ndef find_user(db, name):", "#include <stdio.h>\nint main(void) {", "app = Flask(__name__)\n"];
-
-async function oneRequest(url: string, i: number): Promise<Outcome> {
-  const t0 = performance.now();
-  let res: Response;
-  try {
-    res = await fetch(`${url}/v1/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        prompt: PROMPTS[i % PROMPTS.length],
-        max_tokens: MAX_TOKENS,
-        seed: i,
-        stream: true,
-        stream_options: { include_usage: true },
-      }),
-    });
-  } catch (err) {
-    return { kind: `network: ${(err as Error).message}`, gapsMs: [], tokens: 0 };
-  }
-  if (res.status !== 200) {
-    await res.arrayBuffer();
-    return { kind: `http ${res.status}`, gapsMs: [], tokens: 0 };
-  }
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
-  let ttft: number | undefined;
-  let last = 0;
-  const gaps: number[] = [];
-  let tokens = 0;
-  let done = false;
-  let streamError: string | null = null;
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) break;
-      buf += decoder.decode(r.value, { stream: true });
-      let k: number;
-      while ((k = buf.indexOf("\n\n")) >= 0) {
-        const line = buf.slice(0, k);
-        buf = buf.slice(k + 2);
-        if (!line.startsWith("data: ")) continue;
-        const data = line.slice(6);
-        if (data === "[DONE]") {
-          done = true;
-          continue;
-        }
-        const chunk = JSON.parse(data) as { error?: { code: string }; choices: { text: string }[]; usage?: { completion_tokens: number } };
-        if (chunk.error) streamError = chunk.error.code;
-        if (chunk.usage) tokens = chunk.usage.completion_tokens;
-        if (chunk.choices.some((c) => c.text.length > 0)) {
-          const now = performance.now();
-          if (ttft === undefined) ttft = now - t0;
-          else gaps.push(now - last);
-          last = now;
-        }
-      }
-    }
-  } catch (err) {
-    return { kind: `stream broken: ${(err as Error).message}`, gapsMs: gaps, tokens };
-  }
-  if (streamError) return { kind: `stream error ${streamError}`, gapsMs: gaps, tokens };
-  if (!done) return { kind: "no [DONE]", gapsMs: gaps, tokens };
-  return { kind: "ok", ttftMs: ttft, gapsMs: gaps, tokens };
-}
-
-const server = await startServer();
+const server = await startServer({ target: values.target, expert: values.expert, expertLora: values["expert-lora"] }, [
+  "--parallel", values.parallel!, "--queue", values.queue!, "--context-size", values["context-size"]!,
+  ...(values.strategy ? ["--strategy", values.strategy] : []),
+  ...(values.sequential ? ["--sequential"] : []),
+]);
 const rssStart = rssKiB(server.pid);
 // Warm-up: let allocators, JIT and KV caches reach their working size before the "before" figure.
-await Promise.all(Array.from({ length: Number(values.parallel) }, (_, i) => oneRequest(server.url, 1000 + i)));
+await Promise.all(Array.from({ length: Number(values.parallel) }, (_, i) => oneRequest(server.url, 1000 + i, MAX_TOKENS)));
 const rssBefore = rssKiB(server.pid);
 
 const outcomes: Outcome[] = [];
@@ -184,7 +46,7 @@ let next = 0;
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: CONCURRENCY }, async () => {
-    while (next < REQUESTS) outcomes.push(await oneRequest(server.url, next++));
+    while (next < REQUESTS) outcomes.push(await oneRequest(server.url, next++, MAX_TOKENS));
   }),
 );
 const seconds = (performance.now() - t0) / 1000;
