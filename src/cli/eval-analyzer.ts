@@ -1,8 +1,10 @@
-// `cosec eval analyzer`: how well an analyzer separates SVEN's vulnerable and fixed functions.
+// `cosec eval analyzer`: how well an analyzer separates vulnerable from fixed code: SVEN's functions
+// (default) or NIST Juliet's C programs (--juliet).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { evaluatePairs, loadPairs, summarizeAccuracy } from "../eval/accuracy.ts";
+import { evaluatePairs, loadPairs, summarizeAccuracy, type LabelledPair } from "../eval/accuracy.ts";
+import { JULIET_SPLITS, julietPairs, loadJuliet, type JulietSplit } from "../eval/juliet.ts";
 import { createAnalyzer } from "../eval/analyzers/index.ts";
 import { normaliseCwe } from "../eval/scenarios.ts";
 import { InvalidArgumentError } from "../errors.ts";
@@ -10,12 +12,16 @@ import { dataRoot } from "../paths.ts";
 
 const HELP = `usage: cosec eval analyzer [options]
 
-Runs an analyzer on SVEN's labelled pairs (func_src_before = vulnerable, func_src_after = fixed) and
-prints per-CWE TPR (vulnerable flagged), FPR (fixed flagged), balanced accuracy = (TPR + 1 - FPR) / 2,
+Runs an analyzer on SVEN's labelled pairs (func_src_before = vulnerable, func_src_after = fixed), or
+with --juliet on NIST Juliet 1.3 C test files (the program with -DOMITGOOD = vulnerable, with
+-DOMITBAD = fixed; CWE121/122 judged as CWE-787, 126 as CWE-125, 78 as CWE-078), and prints per-CWE TPR (vulnerable flagged), FPR (fixed flagged), balanced accuracy = (TPR + 1 - FPR) / 2,
 "separated" (the fixed version has fewer findings than the vulnerable one), then the misjudged pairs.
 
 options:
-  --split NAME        train | val | both (default: both, reported separately)
+  --split NAME        SVEN: train | val | both; Juliet: tune (flow variants _01/_02) | report
+                      (_03/_04, never tuned on) | both (default: both, reported separately)
+  --juliet DIR        Juliet folder with testcases/ and testcasesupport/ (the shared copy:
+                      <data>/datasets/juliet); without it the SVEN pairs are scored
   --pairs DIR         folder with cwe-*.jsonl (overrides --split; default <data>/datasets/sven/data_train_val/<split>)
   --data DIR          data folder (default: $COSEC_DATA or ../shared)
   --cwe LIST          only these CWEs, comma-separated (e.g. 089,476)
@@ -33,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       split: { type: "string", default: "both" },
+      juliet: { type: "string" },
       pairs: { type: "string" },
       data: { type: "string" },
       cwe: { type: "string" },
@@ -50,17 +57,33 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const cwes = values.cwe?.split(",").map((c) => normaliseCwe(c));
-  const splits: [string, string][] = values.pairs
-    ? [[values.pairs, values.pairs]]
-    : (values.split === "both" ? ["train", "val"] : [values.split]).map((s) => {
-        if (s !== "train" && s !== "val") throw new InvalidArgumentError("--split", `must be train, val or both, got '${s}'`);
-        return [s, join(dataRoot(values.data), "datasets", "sven", "data_train_val", s)];
-      });
+  // each split: a name, where it comes from, and its pairs (read when its turn comes)
+  const splits: [string, string, () => { pairs: LabelledPair[]; skipped: Map<string, number> }][] = [];
+  if (values.juliet !== undefined) {
+    if (values.pairs) throw new InvalidArgumentError("--pairs", "cannot be combined with --juliet");
+    const dir = values.juliet;
+    const names = values.split === "both" ? [...JULIET_SPLITS] : [values.split as JulietSplit];
+    for (const s of names) {
+      if (!JULIET_SPLITS.includes(s)) throw new InvalidArgumentError("--split", `with --juliet must be tune, report or both, got '${s}'`);
+    }
+    // a folder without Juliet files fails here, before any analysis starts
+    const cases = loadJuliet(dir, { cwes });
+    for (const s of names) splits.push([s, dir, () => ({ pairs: julietPairs(cases.filter((c) => c.split === s)), skipped: new Map() })]);
+  } else if (values.pairs) {
+    const dir = values.pairs;
+    splits.push([dir, dir, () => loadPairs(dir, cwes)]);
+  } else {
+    for (const s of values.split === "both" ? ["train", "val"] : [values.split]) {
+      if (s !== "train" && s !== "val") throw new InvalidArgumentError("--split", `must be train, val or both, got '${s}'`);
+      const dir = join(dataRoot(values.data), "datasets", "sven", "data_train_val", s);
+      splits.push([s, dir, () => loadPairs(dir, cwes)]);
+    }
+  }
   const analyzer = createAnalyzer(values.analyzer, { codeql: values.codeql, queries: values.queries, cppcheck: values.cppcheck });
   const report: Record<string, unknown> = {};
   try {
-    for (const [name, dir] of splits) {
-      const { pairs, skipped } = loadPairs(dir, cwes);
+    for (const [name, dir, load] of splits) {
+      const { pairs, skipped } = load();
       const outcomes = await evaluatePairs(analyzer, pairs);
       const rows = summarizeAccuracy(outcomes, skipped);
       report[name] = rows;

@@ -1,9 +1,10 @@
-// Analyzer accuracy on SVEN's labelled pairs: func_src_before is vulnerable, func_src_after fixed.
+// Analyzer accuracy on labelled pairs: SVEN's (func_src_before vulnerable, func_src_after fixed) and
+// Juliet's (juliet.ts: the program with -DOMITGOOD vulnerable, with -DOMITBAD fixed).
 // Per CWE: TPR (vulnerable flagged), FPR (fixed flagged), balanced accuracy = (TPR + 1 - FPR) / 2.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatasetLineError, InvalidArgumentError } from "../errors.ts";
-import type { AnalysisResult, Analyzer } from "./analyzers/types.ts";
+import type { AnalysisInput, AnalysisResult, Analyzer } from "./analyzers/types.ts";
 import type { ScenarioLanguage } from "./scenarios.ts";
 
 export interface LabelledPair {
@@ -14,6 +15,8 @@ export interface LabelledPair {
   funcName: string;
   before: string;
   after: string;
+  /** Folders for `#include "..."` (Juliet's testcasesupport/), passed on in the analyzer input. */
+  includeDirs?: string[];
 }
 
 export interface PairOutcome {
@@ -56,6 +59,10 @@ export const DEFAULT_QUERY: Record<string, string> = {
   "CWE-476": "../codeql/codeql-repo/cpp/ql/src/Critical/MissingNullTest.ql",
   "CWE-787": "../codeql/codeql-repo/cpp/ql/src/Security/CWE/CWE-119/OverflowBuffer.ql",
 };
+/** Queries for C pairs of a CWE that DEFAULT_QUERY gives to Python (Juliet's CWE-078). */
+const C_QUERY: Record<string, string> = {
+  "CWE-078": "../codeql/codeql-repo/cpp/ql/src/Security/CWE/CWE-078/ExecTainted.ql",
+};
 
 export function loadPairs(dir: string, cwes?: string[]): { pairs: LabelledPair[]; skipped: Map<string, number> } {
   if (!existsSync(dir)) throw new InvalidArgumentError("pairs", `folder ${dir} does not exist`);
@@ -96,10 +103,17 @@ export async function evaluatePairs(
   concurrency = 4,
 ): Promise<PairOutcome[]> {
   const out: PairOutcome[] = new Array(pairs.length);
-  const input = (p: LabelledPair, code: string) => ({
+  const input = (p: LabelledPair, code: string): AnalysisInput => ({
     language: p.language,
     code,
-    scenario: { id: `${p.cwe}:${p.line}`, dir: p.file, cwe: p.cwe, checkQl: DEFAULT_QUERY[p.cwe] ?? null, customQueries: [] },
+    ...(p.includeDirs ? { includeDirs: p.includeDirs } : {}),
+    scenario: {
+      id: `${p.cwe}:${p.line}`,
+      dir: p.file,
+      cwe: p.cwe,
+      checkQl: (p.language === "c" ? C_QUERY[p.cwe] : undefined) ?? DEFAULT_QUERY[p.cwe] ?? null,
+      customQueries: [],
+    },
   });
   const ofCwe = (r: AnalysisResult, cwe: string) => r.findings.filter((f) => f.cwe === cwe).length;
   const record = (k: number, countBefore: number, countAfter: number) => {
