@@ -19,6 +19,7 @@ const APT_TOOLS = [
   { bin: "flawfinder", pkg: "flawfinder" },
   { bin: "gcc", pkg: "gcc" },
   { bin: "bandit", pkg: "bandit" },
+  { bin: "clang-16", pkg: "clang-16" },
 ];
 
 function log(msg) {

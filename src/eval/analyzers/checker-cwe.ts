@@ -54,3 +54,83 @@ export const CPPCHECK_OOB_IDS: ReadonlySet<string> = new Set([
   "arrayIndexOutOfBounds", "arrayIndexOutOfBoundsCond", "bufferAccessOutOfBounds", "outOfBounds", "negativeIndex",
   "negativeArraySize", "pointerOutOfBounds", "ctuArrayIndex", "insecureCmdLineArgs", "bufferNotZeroTerminated",
 ]);
+
+/**
+ * Clang Static Analyzer checker -> CWE. Checkers whose one id covers several weaknesses are split
+ * by message in clangCwe(); out-of-bounds accesses by the access on the line (outOfBoundsCwe).
+ */
+export const CLANG_CWE: Readonly<Record<string, string>> = {
+  "core.NullDereference": "CWE-476",
+  "core.NonNullParamChecker": "CWE-476",
+  "alpha.core.NullDereference": "CWE-476",
+  "unix.Malloc": "CWE-416", // use after free, double free (leaks are split off by message)
+  "cplusplus.NewDelete": "CWE-416",
+  "alpha.security.ArrayBoundV2": "out-of-bounds",
+  "alpha.security.ArrayBound": "out-of-bounds",
+  "core.uninitialized.ArraySubscript": "out-of-bounds",
+  "alpha.unix.cstring.OutOfBounds": "out-of-bounds",
+  "unix.cstring.BadSizeArg": "CWE-787",
+  "alpha.security.ReturnPtrRange": "CWE-125",
+  "alpha.security.MallocOverflow": "CWE-190",
+  "alpha.security.taint.TaintPropagation": "taint", // split by message: sizes (190), commands (078)
+  "core.DivideZero": "CWE-369",
+  "core.uninitialized.Assign": "CWE-457",
+  "core.uninitialized.Branch": "CWE-457",
+  "core.uninitialized.UndefReturn": "CWE-457",
+  "core.CallAndMessage": "CWE-457",
+  "core.StackAddressEscape": "CWE-562",
+};
+
+/** gcc -fanalyzer warning option -> CWE (gcc also names a CWE in its metadata; this table decides). */
+export const GCC_CWE: Readonly<Record<string, string>> = {
+  "-Wanalyzer-null-dereference": "CWE-476",
+  "-Wanalyzer-possible-null-dereference": "CWE-476",
+  "-Wanalyzer-null-argument": "CWE-476",
+  "-Wanalyzer-possible-null-argument": "CWE-476",
+  "-Wanalyzer-deref-before-check": "CWE-476",
+  "-Wanalyzer-use-after-free": "CWE-416",
+  "-Wanalyzer-double-free": "CWE-416", // CWE-415, judged as a use of freed memory like cppcheck's doubleFree
+  "-Wanalyzer-use-of-pointer-in-stale-stack-frame": "CWE-416",
+  "-Wanalyzer-out-of-bounds": "out-of-bounds",
+  "-Wanalyzer-tainted-array-index": "out-of-bounds",
+  "-Wanalyzer-tainted-offset": "out-of-bounds",
+  "-Wanalyzer-tainted-size": "CWE-190",
+  "-Wanalyzer-tainted-allocation-size": "CWE-789",
+  "-Wanalyzer-shift-count-overflow": "CWE-190",
+  "-Wanalyzer-free-of-non-heap": "CWE-590",
+  "-Wanalyzer-use-of-uninitialized-value": "CWE-457",
+  "-Wanalyzer-tainted-divisor": "CWE-369",
+};
+
+const WRITE_ON_LINE = /\]\s*([+\-*/%&|^]|<<|>>)?=(?!=)|\b(strcpy|strncpy|strcat|strncat|sprintf|snprintf|memcpy|memmove|memset|gets|fgets|read|wcscpy|wcsncpy|wcscat|wcsncat|wmemcpy|wmemset)\s*\(/;
+
+/** An out-of-bounds access is a write (CWE-787) when the line stores through an index or copies into a buffer, else a read (CWE-125). */
+export function outOfBoundsCwe(lineText: string, message = ""): string {
+  if (/overflows? (the )?dest|write|store/i.test(message)) return "CWE-787";
+  return WRITE_ON_LINE.test(lineText) ? "CWE-787" : "CWE-125";
+}
+
+/** The CWE of one Clang finding, or null when it names no weakness we judge (a leak, dead store). */
+export function clangCwe(checker: string, message: string, lineText: string): string | null {
+  const mapped = CLANG_CWE[checker];
+  if (!mapped) return null;
+  if (checker === "unix.Malloc" || checker === "cplusplus.NewDelete") {
+    if (/leak/i.test(message)) return "CWE-401";
+    if (/released|freed|after it is|double|deallocated/i.test(message)) return "CWE-416";
+    return null;
+  }
+  if (mapped === "out-of-bounds") return outOfBoundsCwe(lineText, message);
+  if (mapped === "taint") {
+    if (/system call|command|exec/i.test(message)) return "CWE-078";
+    if (/size|alloc|index|bound/i.test(message)) return "CWE-190";
+    return null;
+  }
+  return mapped;
+}
+
+/** The CWE of one gcc -fanalyzer diagnostic, or null. */
+export function gccCwe(option: string, lineText: string, message = ""): string | null {
+  const mapped = GCC_CWE[option];
+  if (!mapped) return null;
+  return mapped === "out-of-bounds" ? outOfBoundsCwe(lineText, message) : mapped;
+}

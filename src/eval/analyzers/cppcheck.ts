@@ -4,7 +4,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CPPCHECK_CWE, CPPCHECK_OOB_IDS } from "./checker-cwe.ts";
+import { CPPCHECK_CWE, CPPCHECK_OOB_IDS, outOfBoundsCwe } from "./checker-cwe.ts";
 import type { Finding } from "./types.ts";
 
 
@@ -19,9 +19,7 @@ export function cppcheckAvailable(): boolean {
 export function cppcheckFinding(id: string, line: number, message: string, sourceLines: readonly string[]): Finding | null {
   let cwe = CPPCHECK_CWE[id];
   if (!cwe && CPPCHECK_OOB_IDS.has(id)) {
-    // an assignment to an indexed element on the line is a write
-    const text = sourceLines[line - 1] ?? "";
-    cwe = /\]\s*([+\-*/%&|^]|<<|>>)?=(?!=)|\b(strcpy|strcat|sprintf|memcpy|memset|gets|fgets|read)\s*\(/.test(text) ? "CWE-787" : "CWE-125";
+    cwe = outOfBoundsCwe(sourceLines[line - 1] ?? "");
   }
   return cwe ? { cwe, line, rule: `cppcheck:${id}`, message } : null;
 }
