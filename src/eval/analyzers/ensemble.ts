@@ -8,7 +8,7 @@
 import type { ScenarioLanguage } from "../scenarios.ts";
 import type { AnalysisInput, AnalysisResult, Analyzer, Finding } from "./types.ts";
 
-/** language -> CWE -> the tools (Finding.tool) whose findings of that CWE count. */
+/** language -> CWE -> the members (analyzer names) whose findings of that CWE count. */
 export type EnsembleRule = Readonly<Partial<Record<ScenarioLanguage, Readonly<Record<string, readonly string[]>>>>>;
 
 export const ENSEMBLE_RULE: EnsembleRule = {
@@ -37,7 +37,7 @@ function toolOf(f: Finding, analyzer: Analyzer): string {
   return f.tool ?? analyzer.name;
 }
 
-/** Keep the findings `rule` trusts for their CWE (every finding of a CWE the rule does not name). */
+/** Keep the findings `rule` trusts for their CWE, by Finding.tool (every finding of a CWE the rule does not name); duplicates dropped. */
 export function combineFindings(language: ScenarioLanguage, findings: readonly Finding[], rule: EnsembleRule = ENSEMBLE_RULE): Finding[] {
   const table = rule[language] ?? {};
   const seen = new Set<string>();
@@ -67,8 +67,7 @@ export class EnsembleAnalyzer implements Analyzer {
       if (!m.supports(language)) return false;
       if (cwe === undefined) return true;
       const trusted = this.rule[language]?.[cwe];
-      // a member is needed when it is trusted for the CWE, or one of its tools is (builtin runs cppcheck)
-      if (trusted && !trusted.includes(m.name) && !(m.name === "builtin" && trusted.includes("cppcheck"))) return false;
+      if (trusted && !trusted.includes(m.name)) return false;
       return m.covers ? m.covers(language, cwe) : true;
     });
   }
@@ -117,8 +116,15 @@ export class EnsembleAnalyzer implements Analyzer {
   }
 
   private merge(language: ScenarioLanguage, members: readonly Analyzer[], results: readonly AnalysisResult[]): AnalysisResult {
-    const findings = results.flatMap((r, i) => r.findings.map((f) => ({ ...f, tool: toolOf(f, members[i]) })));
-    return { findings: combineFindings(language, findings, this.rule), complete: results.every((r) => r.complete) };
+    // Trust is per member: the builtin member's findings include cppcheck's (tool "cppcheck"), and
+    // the rule was fitted on what each member reports as a whole.
+    const table = this.rule[language] ?? {};
+    const findings = results.flatMap((r, i) =>
+      r.findings
+        .filter((f) => table[f.cwe]?.includes(members[i].name) ?? true)
+        .map((f) => ({ ...f, tool: toolOf(f, members[i]) })),
+    );
+    return { findings: combineFindings(language, findings, {}), complete: results.every((r) => r.complete) };
   }
 
   async close(): Promise<void> {
