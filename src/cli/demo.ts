@@ -260,7 +260,7 @@ async function show(fam: Family, a: ShowArgs): Promise<number> {
     const figures = demoFigures(r.records);
     console.log(formatSummary(figures));
     mkdirSync(showDir, { recursive: true });
-    const report = join(showDir, `report-seed${a.seed}-max${a.maxTokens}.html`);
+    const report = join(showDir, `report-${analyzer.name}-seed${a.seed}-max${a.maxTokens}.html`);
     const subtitle = `${fam.label}; ${scenarios.length} scenarios × ${a.samples} samples; analyzer ${analyzer.name}; seed ${a.seed}; ${new Date().toISOString()}`;
     writeFileSync(report, demoReportHtml(scenarios, r.records, figures, analyzer.name, subtitle));
     console.log("");

@@ -34,7 +34,8 @@ export interface ShowResult {
 }
 
 export async function runShow(opts: ShowOptions): Promise<ShowResult> {
-  const resultsFile = join(opts.outDir, `show-seed${opts.seed}-max${opts.maxTokens}.jsonl`);
+  // the records hold the analyzer's verdicts: another analyzer gets its own file
+  const resultsFile = join(opts.outDir, `show-${opts.analyzer.name}-seed${opts.seed}-max${opts.maxTokens}.jsonl`);
   const records = await runSecurityEval({
     scenarios: opts.scenarios,
     strategies: [...SHOW_STRATEGIES],
