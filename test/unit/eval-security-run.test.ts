@@ -81,7 +81,7 @@ function folderWithRecord(dir: string): { scenarios: string; out: string } {
 
 test("the command refuses a changed setting before loading models, and continues with the same ones", withDir(async (dir) => {
   const { scenarios, out } = folderWithRecord(dir);
-  const base = ["--target", join(dir, "missing.gguf"), "--scenarios", scenarios, "--out", out, "--samples", "1"];
+  const base = ["--target", join(dir, "missing.gguf"), "--scenarios", scenarios, "--out", out, "--samples", "1", "--analyzer", "builtin"];
   await assert.rejects(run([...base, "--kv-cache", "f32"]), /--kv-cache: .*kvCache="f16", not "f32"/);
   await assert.rejects(run([...base, "--seed", "7"]), /--seed: .*seed=1, not 7/);
   // Same settings (threads differ): past the check, failing on the missing model instead.
