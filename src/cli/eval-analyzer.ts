@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluatePairs, loadPairs, summarizeAccuracy, type LabelledPair } from "../eval/accuracy.ts";
 import { JULIET_SPLITS, julietPairs, loadJuliet, type JulietSplit } from "../eval/juliet.ts";
-import { createAnalyzer } from "../eval/analyzers/index.ts";
+import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer, ensembleMembers } from "../eval/analyzers/index.ts";
+import { fitEnsemble } from "../eval/ensemble-fit.ts";
 import { normaliseCwe } from "../eval/scenarios.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { dataRoot } from "../paths.ts";
@@ -25,11 +26,14 @@ options:
   --pairs DIR         folder with cwe-*.jsonl (overrides --split; default <data>/datasets/sven/data_train_val/<split>)
   --data DIR          data folder (default: $COSEC_DATA or ../shared)
   --cwe LIST          only these CWEs, comma-separated (e.g. 089,476)
-  --analyzer NAME     builtin (default) | codeql
+  --analyzer NAME     ${ANALYZERS.join(" | ")} (default ${DEFAULT_ANALYZER})
+  --fit-ensemble      on the tuning split only (SVEN train, or Juliet tune with --juliet), choose per
+                      CWE the ensemble members whose union separates the pairs best; prints the rule
   --codeql PATH       codeql binary (codeql analyzer)
   --queries DIR       CodeQL query pack folder the scenarios' check_ql paths resolve against
-  --cppcheck          also run cppcheck on C functions (off: on isolated functions it adds no
-                      signal and is slow; the security evaluation uses it on whole programs)
+  --cppcheck          also run cppcheck on C functions (default off for SVEN: on isolated
+                      functions it adds no signal and is slow; on for Juliet's whole programs, as in
+                      the security evaluation); --no-cppcheck turns it off
   --wrong             list every misjudged pair (default: the first 20 per CWE)
   --json FILE         also write the figures as JSON
   -h, --help          this help`;
@@ -43,7 +47,9 @@ export async function run(argv: string[]): Promise<number> {
       pairs: { type: "string" },
       data: { type: "string" },
       cwe: { type: "string" },
-      analyzer: { type: "string", default: "builtin" },
+      analyzer: { type: "string", default: DEFAULT_ANALYZER },
+      "fit-ensemble": { type: "boolean", default: false },
+      "no-cppcheck": { type: "boolean", default: false },
       codeql: { type: "string" },
       queries: { type: "string" },
       wrong: { type: "boolean", default: false },
@@ -79,7 +85,26 @@ export async function run(argv: string[]): Promise<number> {
       splits.push([s, dir, () => loadPairs(dir, cwes)]);
     }
   }
-  const analyzer = createAnalyzer(values.analyzer, { codeql: values.codeql, queries: values.queries, cppcheck: values.cppcheck });
+  const cppcheck = !values["no-cppcheck"] && (values.cppcheck || values.juliet !== undefined);
+  if (values["fit-ensemble"]) {
+    const tuning = splits.find(([name]) => name === "train" || name === "tune");
+    if (!tuning) throw new InvalidArgumentError("--fit-ensemble", "needs the tuning split (--split train, tune or both)");
+    const members = ensembleMembers({ cppcheck });
+    try {
+      const fit = await fitEnsemble(members, tuning[2]().pairs);
+      console.log(`ensemble rule fitted on ${tuning[0]} (${tuning[1]}): members trusted per CWE, balanced accuracy of their union, each member alone`);
+      for (const f of fit) {
+        const alone = Object.entries(f.alone).map(([t, v]) => `${t} ${v.toFixed(3)}`).join(", ");
+        console.log(`${f.cwe}  ${String(f.pairs).padStart(4)} pairs  ${f.tools.join("+").padEnd(18)} ${f.balancedAccuracy.toFixed(3)}   (${alone})`);
+      }
+      console.log(`\nas ENSEMBLE_RULE entries: ${JSON.stringify(Object.fromEntries(fit.map((f) => [f.cwe, f.tools])))}`);
+      if (values.json) writeFileSync(values.json, JSON.stringify(fit, null, 2) + "\n");
+    } finally {
+      await Promise.all(members.map((m) => m.close?.()));
+    }
+    return 0;
+  }
+  const analyzer = createAnalyzer(values.analyzer, { codeql: values.codeql, queries: values.queries, cppcheck });
   const report: Record<string, unknown> = {};
   try {
     for (const [name, dir, load] of splits) {
