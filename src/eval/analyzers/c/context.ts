@@ -18,7 +18,9 @@ export const DEREF_CALLS = new Set([
 ]);
 export const UNBOUNDED_WRITES = new Set(["strcpy", "strcat", "sprintf", "vsprintf", "gets", "wcscpy", "wcscat", "stpcpy"]);
 export const SIZED_COPIES = new Set(["memcpy", "memmove", "strncpy", "strncat", "memset", "read", "fread", "recv", "copy_from_user", "copy_to_user"]);
-export const INPUT_CALLS = /^(atoi|atol|atoll|strtol|strtoul|strtoll|strtoull|rand|random|getchar|fgetc|getc|ntohs|ntohl|get_user|read\w*|get\w*|recv\w*|le\d+_to_cpu|be\d+_to_cpu|get_unaligned\w*)$/;
+export const INPUT_CALLS = /^(atoi|atol|atoll|strtol|strtoul|strtoll|strtoull|rand|random|rand_r|[A-Z_]*RAND\w*|prandom_\w+|get_random_\w+|getchar|fgetc|getc|ntohs|ntohl|get_user|read\w*|get\w*|recv\w*|le\d+_to_cpu|be\d+_to_cpu|get_unaligned\w*)$/;
+/** Calls returning how many bytes they stored (at most the size they were given; negative on error). */
+export const READ_COUNT_CALLS = /^(read|pread|recv|recvfrom|recvmsg|fread|readv)$/;
 export const KEYWORDS = new Set([
   "if", "else", "while", "for", "do", "switch", "case", "return", "sizeof", "goto", "break", "continue",
   "struct", "union", "enum", "typedef", "static", "const", "volatile", "unsigned", "signed", "int", "char",
@@ -83,11 +85,15 @@ export class FnContext {
   readonly lengths = new Set<string>();
   /** Assigned from a function's result (may be an error value such as -1). */
   readonly fromCall = new Set<string>();
+  /** Assigned a byte count from read/recv/fread: bounded above by the size passed to the call. */
+  readonly readCounts = new Set<string>();
 
   constructor(
     readonly toks: Token[],
     readonly match: Int32Array,
     readonly fn: Fn,
+    /** Copies the value walk (values.ts) proved to fit their destination. */
+    readonly safeCopies: ReadonlySet<number> = new Set(),
   ) {
     for (const p of fn.params) this.untrusted.add(p);
     this.scanTypes(match[fn.open - 1] >= 0 ? match[fn.open - 1] : fn.open, fn.close);
@@ -134,6 +140,7 @@ export class FnContext {
         const end = this.statementEnd(i + 2);
         if (t[i + 1].text === "=" && t[i + 2]?.kind === "id" && t[i + 3]?.text === "(" && this.match[i + 3] === end - 1) {
           if (/^(strlen|strnlen|wcslen|sizeof)$/.test(t[i + 2].text)) this.lengths.add(t[i].text);
+          else if (READ_COUNT_CALLS.test(t[i + 2].text)) this.readCounts.add(t[i].text);
           else if (!KEYWORDS.has(t[i + 2].text)) this.fromCall.add(t[i].text);
         }
         for (let k = i + 2; k < end; k++) {
@@ -188,6 +195,16 @@ export class FnContext {
     return false;
   }
 
+  /** Was `name` tested at all (==, !=, <, ...) in [from, to)? */
+  tested(name: string, from: number, to: number): boolean {
+    const t = this.toks;
+    for (let k = from; k < to; k++) {
+      if (t[k].text !== name || t[k - 1]?.text === "." || t[k - 1]?.text === "->") continue;
+      if (/^(==|!=|<|<=|>|>=)$/.test(t[k + 1]?.text ?? "") || /^(==|!=|<|<=|>|>=)$/.test(t[k - 1]?.text ?? "")) return true;
+    }
+    return false;
+  }
+
   /** Was `name` compared (<, <=, >, >=, or min/max/clamp) anywhere in [from, to)? */
   comparisons(name: string, from: number, to: number): { upper: boolean; lower: boolean } {
     const t = this.toks;
@@ -205,6 +222,15 @@ export class FnContext {
         else upper = true;
       }
       if (around.some((x) => x && /^(min|max|min_t|max_t|clamp|MIN|MAX|array_index_nospec)$/.test(x.text))) upper = lower = true;
+      // abs(x) compared with a bound bounds x on both sides: `abs((long)x) <= limit`
+      for (let j = k - 1; j > Math.max(from, k - 8); j--) {
+        if (/^(abs|labs|llabs|imaxabs|fabs)$/.test(t[j].text) && t[j + 1]?.text === "(" && this.match[j + 1] > k) {
+          const close = this.match[j + 1];
+          if (RELATIONAL.has(t[close + 1]?.text ?? "") || RELATIONAL.has(t[j - 1]?.text ?? "")) upper = lower = true;
+          break;
+        }
+        if (/^[;{}]$/.test(t[j].text)) break;
+      }
       // inside min(...)/clamp(...) call arguments
       for (let j = k - 1; j > Math.max(from, k - 8); j--) {
         if (/^(min|min_t|clamp|clamp_t|MIN|array_index_nospec)$/.test(t[j].text)) upper = lower = true;
