@@ -100,6 +100,18 @@ const RULES: Record<string, { cwe: string; vulnerable: string[]; secure: string[
       `${H}int next(void) {\n    int n = INT_MAX;\n    if (n < INT_MAX) n++;\n    return n;\n}\n`,
     ],
   },
+  // token rules of rules.ts refined with the value walk's project: tests against zero, offsets
+  "c-length-minus-index": {
+    cwe: "CWE-125",
+    vulnerable: [`${H}int last_dot(const char *s) {\n    size_t n = strlen(s);\n    return s[n - 1] == '.';\n}\n`],
+    secure: [`${H}int last_dot(const char *s) {\n    size_t n = strlen(s);\n    if (!n) return 0;\n    return s[n - 1] == '.';\n}\n`],
+  },
+  "c-unchecked-index": {
+    cwe: "CWE-125",
+    vulnerable: [`${H}int word(const unsigned char *d, int size, int i) {\n    if (i < 0) return -1;\n    return d[i] * 256 + d[i + 1];\n}\n`],
+    secure: [`${H}int word(const unsigned char *d, int size, int i) {\n    if (i < 0 || i + 1 >= size) return -1;\n    return d[i] * 256 + d[i + 1];\n}\n`,
+      `${H}int word(const unsigned char *d, int size, int i) {\n    if (i >= 0 && i + 1 < size) return d[i] * 256 + d[i + 1];\n    return -1;\n}\n`],
+  },
   "c-command-injection": {
     cwe: "CWE-078",
     vulnerable: [

@@ -195,6 +195,19 @@ export class FnContext {
     return false;
   }
 
+  /** Was `name` tested against zero (`!x`, `x == 0`, `x != 0`, `if (x)`) in [from, to)? */
+  testedZero(name: string, from: number, to: number): boolean {
+    const t = this.toks;
+    for (let k = from; k < to; k++) {
+      if (t[k].text !== name || t[k - 1]?.text === "." || t[k - 1]?.text === "->") continue;
+      if (t[k - 1]?.text === "!" && t[k - 2]?.text !== "!") return true;
+      if (/^(==|!=)$/.test(t[k + 1]?.text ?? "") && t[k + 2]?.text === "0") return true;
+      if (/^(==|!=)$/.test(t[k - 1]?.text ?? "") && t[k - 2]?.text === "0") return true;
+      if (t[k - 1]?.text === "(" && t[k + 1]?.text === ")" && /^(if|while)$/.test(t[k - 2]?.text ?? "")) return true;
+    }
+    return false;
+  }
+
   /** Was `name` tested at all (==, !=, <, ...) in [from, to)? */
   tested(name: string, from: number, to: number): boolean {
     const t = this.toks;
@@ -221,6 +234,9 @@ export class FnContext {
         if (other && (other.text === "0" || other.text === "-" || other.text === "1" && (op === ">=" || op === "<"))) lower = true;
         else upper = true;
       }
+      // `x + 1 < size`, `x + n <= len`: an upper bound on x with a non-negative offset
+      if (t[k + 1]?.text === "+" && (t[k + 2]?.kind === "num" || t[k + 2]?.kind === "id") && RELATIONAL.has(t[k + 3]?.text ?? "") &&
+        t[k + 4]?.text !== "0" && !/^[*/%]$/.test(t[k - 1]?.text ?? "")) upper = true;
       if (around.some((x) => x && /^(min|max|min_t|max_t|clamp|MIN|MAX|array_index_nospec)$/.test(x.text))) upper = lower = true;
       // abs(x) compared with a bound bounds x on both sides: `abs((long)x) <= limit`
       for (let j = k - 1; j > Math.max(from, k - 8); j--) {

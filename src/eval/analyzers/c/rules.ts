@@ -325,7 +325,7 @@ function bounds(ctx: FnContext, out: Finding[]): void {
       if (ctx.readCounts.has(x.text) && ctx.tested(x.text, ctx.fn.open, i)) continue;
       if (ctx.lengths.has(x.text)) {
         // s[len - 1]: below the buffer when len is 0
-        if (idx[n + 1]?.text === "-" && !c.lower && !ctx.comparisons(x.text, ctx.fn.open, close).lower) {
+        if (idx[n + 1]?.text === "-" && !c.lower && !ctx.comparisons(x.text, ctx.fn.open, close).lower && !ctx.testedZero(x.text, ctx.fn.open, i)) {
           add(out, cwe, tk, "c-length-minus-index", `index '${x.text} - ..' underflows when '${x.text}' is 0`);
           break;
         }
