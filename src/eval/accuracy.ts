@@ -146,6 +146,20 @@ export async function evaluatePairs(
   return out;
 }
 
+/** Whether an analyzer flagged each version of one pair (findings of the pair's CWE only). */
+export interface PairFlags {
+  pair: LabelledPair;
+  /** The vulnerable version (SVEN's func_src_before, Juliet's -DOMITGOOD program) was flagged. */
+  vulnerable: boolean;
+  /** The fixed version (func_src_after, the -DOMITBAD program) was flagged. */
+  fixed: boolean;
+}
+
+/** Per pair, in the pairs' order: was the vulnerable version flagged, was the fixed one. */
+export async function flagPairs(analyzer: Analyzer, pairs: LabelledPair[], concurrency = 4): Promise<PairFlags[]> {
+  return (await evaluatePairs(analyzer, pairs, concurrency)).map((o) => ({ pair: o.pair, vulnerable: o.flaggedBefore, fixed: o.flaggedAfter }));
+}
+
 export function summarizeAccuracy(outcomes: PairOutcome[], skipped = new Map<string, number>()): CweAccuracy[] {
   const by = new Map<string, PairOutcome[]>();
   for (const o of outcomes) by.set(o.pair.cwe, [...(by.get(o.pair.cwe) ?? []), o]);

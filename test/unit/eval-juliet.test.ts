@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { run } from "../../src/cli/eval-analyzer.ts";
+import { flagPairs } from "../../src/eval/accuracy.ts";
+import { BuiltinAnalyzer } from "../../src/eval/analyzers/builtin.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import { findJulietFiles, julietPairs, loadJuliet, resolveJuliet } from "../../src/eval/juliet.ts";
 import { dataRoot } from "../../src/paths.ts";
@@ -126,4 +128,21 @@ test("cosec eval analyzer --juliet: builtin rules on real cases above their meas
     assert.ok(row.balancedAccuracy >= floor, `${cwe}: ${row.balancedAccuracy.toFixed(3)} < ${floor}`);
   }
   await assert.rejects(run(["--juliet", JULIET, "--split", "val", "--analyzer", "builtin"]), InvalidArgumentError);
+});
+
+test("flagPairs: per pair, whether the vulnerable and the fixed program were flagged", { skip }, async () => {
+  // two cases of each C CWE from the report split, in the pairs' order
+  const cases = loadJuliet(JULIET, { splits: ["report"] });
+  const picked = ["CWE-078", "CWE-125", "CWE-190", "CWE-416", "CWE-476", "CWE-787"].flatMap((cwe) => cases.filter((c) => c.cwe === cwe).slice(0, 2));
+  const pairs = julietPairs(picked);
+  const flags = await flagPairs(new BuiltinAnalyzer(undefined, false), pairs);
+  assert.equal(flags.length, pairs.length);
+  flags.forEach((f, k) => {
+    assert.equal(f.pair, pairs[k]);
+    assert.equal(typeof f.vulnerable, "boolean");
+    assert.equal(typeof f.fixed, "boolean");
+  });
+  // the measured figures on the report split are 1.000 everywhere: these pairs are all separated
+  const wrong = flags.filter((f) => !f.vulnerable || f.fixed).map((f) => f.pair.funcName);
+  assert.deepEqual(wrong, []);
 });
