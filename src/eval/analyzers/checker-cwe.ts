@@ -56,12 +56,14 @@ export const CPPCHECK_OOB_IDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Clang Static Analyzer checker -> CWE. Checkers whose one id covers several weaknesses are split
- * by message in clangCwe(); out-of-bounds accesses by the access on the line (outOfBoundsCwe).
+ * Clang Static Analyzer checker -> CWE (clang 16 ids). Checkers whose one id covers several
+ * weaknesses are split by message in clangCwe(); out-of-bounds accesses by the access at the
+ * reported place (accessIsWrite) or, without one, on the line (outOfBoundsCwe).
  */
 export const CLANG_CWE: Readonly<Record<string, string>> = {
   "core.NullDereference": "CWE-476",
   "core.NonNullParamChecker": "CWE-476",
+  "unix.cstring.NullArg": "CWE-476",
   "alpha.core.NullDereference": "CWE-476",
   "unix.Malloc": "CWE-416", // use after free, double free (leaks are split off by message)
   "cplusplus.NewDelete": "CWE-416",
@@ -73,6 +75,9 @@ export const CLANG_CWE: Readonly<Record<string, string>> = {
   "alpha.security.ReturnPtrRange": "CWE-125",
   "alpha.security.MallocOverflow": "CWE-190",
   "alpha.security.taint.TaintPropagation": "taint", // split by message: sizes (190), commands (078)
+  // the value stored no longer fits its type (the checker reports known values only): the wrapped
+  // result of an overflowing computation; a lost sign is CWE-195
+  "alpha.core.Conversion": "conversion",
   "core.DivideZero": "CWE-369",
   "core.uninitialized.Assign": "CWE-457",
   "core.uninitialized.Branch": "CWE-457",
@@ -81,7 +86,11 @@ export const CLANG_CWE: Readonly<Record<string, string>> = {
   "core.StackAddressEscape": "CWE-562",
 };
 
-/** gcc -fanalyzer warning option -> CWE (gcc also names a CWE in its metadata; this table decides). */
+/**
+ * gcc warning option -> CWE: -fanalyzer's checkers (gcc also names a CWE in its metadata; this
+ * table decides) and the middle end's memory-safety warnings of gcc.ts's -O2 pass. Options are
+ * looked up without their `=LEVEL` (gcc reports `-Wstringop-overflow=`).
+ */
 export const GCC_CWE: Readonly<Record<string, string>> = {
   "-Wanalyzer-null-dereference": "CWE-476",
   "-Wanalyzer-possible-null-dereference": "CWE-476",
@@ -100,6 +109,17 @@ export const GCC_CWE: Readonly<Record<string, string>> = {
   "-Wanalyzer-free-of-non-heap": "CWE-590",
   "-Wanalyzer-use-of-uninitialized-value": "CWE-457",
   "-Wanalyzer-tainted-divisor": "CWE-369",
+  // the middle end, on the optimised program
+  "-Wuse-after-free": "CWE-416",
+  "-Wnull-dereference": "CWE-476",
+  "-Wnonnull": "CWE-476",
+  "-Warray-bounds": "out-of-bounds",
+  "-Wstringop-overflow": "CWE-787", // "writing N bytes into a region of size M"
+  "-Wformat-overflow": "CWE-787",
+  "-Wstringop-overread": "CWE-125", // "reading N bytes from a region of size M"
+  "-Wfree-nonheap-object": "CWE-590",
+  "-Wmismatched-dealloc": "CWE-762",
+  "-Wreturn-local-addr": "CWE-562",
 };
 
 const WRITE_ON_LINE = /\]\s*([+\-*/%&|^]|<<|>>)?=(?!=)|\b(strcpy|strncpy|strcat|strncat|sprintf|snprintf|memcpy|memmove|memset|gets|fgets|read|wcscpy|wcsncpy|wcscat|wcsncat|wmemcpy|wmemset)\s*\(/;
@@ -110,8 +130,38 @@ export function outOfBoundsCwe(lineText: string, message = ""): string {
   return WRITE_ON_LINE.test(lineText) ? "CWE-787" : "CWE-125";
 }
 
+/** Where on its line a tool reports an access: 1-based columns, `end` exclusive (absent: a point). */
+export interface Place {
+  start: number;
+  end?: number;
+}
+
+const ASSIGN_AHEAD = /^\s*([+\-*/%&|^]|<<|>>)?=(?!=)/;
+
+/**
+ * Whether the access reported at `place` on `lineText` writes the element: the place is an
+ * assignment operator (clang reports a store there), or the accessed expression there is assigned,
+ * incremented or decremented. Anything else (an operand, an argument, a returned value) is a read.
+ */
+export function accessIsWrite(lineText: string, place: Place): boolean {
+  const s = Math.max(0, place.start - 1);
+  const e = Math.max(s, (place.end ?? place.start) - 1);
+  const inside = lineText.slice(s, e);
+  if (/^\s*(([+\-*/%&|^]|<<|>>)?=)?\s*$/.test(inside) && ASSIGN_AHEAD.test(lineText.slice(s))) return true;
+  const after = lineText.slice(e);
+  if (/^\s*(\+\+|--)|(\+\+|--)\s*$/.test(inside) || /^\s*(\+\+|--)/.test(after)) return true;
+  return inside.trim() !== "" && ASSIGN_AHEAD.test(after);
+}
+
+function splitOutOfBounds(lineText: string, message: string, place?: Place): string {
+  // the string and memory functions' messages name the access: the destination written, the source read
+  if (/overflows? (the )?dest/i.test(message)) return "CWE-787";
+  if (/function accesses out-of-bound/i.test(message)) return "CWE-125";
+  return place ? (accessIsWrite(lineText, place) ? "CWE-787" : "CWE-125") : outOfBoundsCwe(lineText, message);
+}
+
 /** The CWE of one Clang finding, or null when it names no weakness we judge (a leak, dead store). */
-export function clangCwe(checker: string, message: string, lineText: string): string | null {
+export function clangCwe(checker: string, message: string, lineText: string, place?: Place): string | null {
   const mapped = CLANG_CWE[checker];
   if (!mapped) return null;
   if (checker === "unix.Malloc" || checker === "cplusplus.NewDelete") {
@@ -119,18 +169,23 @@ export function clangCwe(checker: string, message: string, lineText: string): st
     if (/released|freed|after it is|double|deallocated/i.test(message)) return "CWE-416";
     return null;
   }
-  if (mapped === "out-of-bounds") return outOfBoundsCwe(lineText, message);
+  if (mapped === "out-of-bounds") return splitOutOfBounds(lineText, message, place);
   if (mapped === "taint") {
     if (/system call|command|exec/i.test(message)) return "CWE-078";
     if (/size|alloc|index|bound/i.test(message)) return "CWE-190";
     return null;
   }
+  if (mapped === "conversion") {
+    if (/loss of precision/i.test(message)) return "CWE-190";
+    if (/loss of sign/i.test(message)) return "CWE-195";
+    return null;
+  }
   return mapped;
 }
 
-/** The CWE of one gcc -fanalyzer diagnostic, or null. */
-export function gccCwe(option: string, lineText: string, message = ""): string | null {
-  const mapped = GCC_CWE[option];
+/** The CWE of one gcc diagnostic (its option with or without `=LEVEL`), or null. */
+export function gccCwe(option: string, lineText: string, message = "", place?: Place): string | null {
+  const mapped = GCC_CWE[option.replace(/=.*$/, "")];
   if (!mapped) return null;
-  return mapped === "out-of-bounds" ? outOfBoundsCwe(lineText, message) : mapped;
+  return mapped === "out-of-bounds" ? splitOutOfBounds(lineText, message, place) : mapped;
 }
