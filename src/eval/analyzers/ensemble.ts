@@ -28,7 +28,7 @@ export const ENSEMBLE_RULE: EnsembleRule = {
     "CWE-416": ["builtin"],
     "CWE-476": ["builtin"],
     "CWE-732": ["builtin"],
-    "CWE-787": ["clang"],
+    "CWE-787": ["builtin"],
   },
 };
 
