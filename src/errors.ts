@@ -10,6 +10,9 @@ export class CosecError extends Error {
 /** A GGUF file that is missing, truncated, or not a model llama.cpp can load. */
 export class ModelLoadError extends CosecError {}
 
+/** The project's native kernels addon is not built (set-up builds it). */
+export class NativeAddonError extends CosecError {}
+
 /** Two models that would be co-decoded do not share a token list. */
 export class VocabularyMismatchError extends CosecError {
   constructor(

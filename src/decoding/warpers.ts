@@ -15,18 +15,18 @@ export function resolveSampling(s: Partial<SamplingSettings> | undefined, base: 
 }
 
 export function argmax(logits: Float32Array): number {
-  return kernels.argmax(logits);
+  return kernels().argmax(logits);
 }
 
 /** log Σ exp(scale·logits): the normaliser of softmax(scale·logits). */
 export function logSumExp(logits: Float32Array, scale = 1): number {
-  return kernels.logSumExp(logits, scale);
+  return kernels().logSumExp(logits, scale);
 }
 
 /** Samples softmax(scale·logits) over the whole vocabulary (Gumbel-max with per-token noise). */
 export function sampleFull(logits: Float32Array, key: number, scale = 1): { token: number; logprob: number } {
-  const token = kernels.gumbelMax(logits, scale, key);
-  return { token, logprob: logits[token] * scale - kernels.logSumExp(logits, scale) };
+  const token = kernels().gumbelMax(logits, scale, key);
+  return { token, logprob: logits[token] * scale - kernels().logSumExp(logits, scale) };
 }
 
 /**
@@ -43,17 +43,17 @@ let idx = new Int32Array(64);
 function candidates(logits: Float32Array, s: SamplingSettings, scale: number): Int32Array {
   if (s.topK > 0 && s.topK < logits.length) {
     if (idx.length < s.topK) idx = new Int32Array(s.topK);
-    return idx.subarray(0, kernels.topK(logits, s.topK, idx));
+    return idx.subarray(0, kernels().topK(logits, s.topK, idx));
   }
   // Top-p alone: every token with p >= cut, lowering the cut until they hold topP of the mass.
   // Tokens left out are less probable than every candidate, so the nucleus is a prefix, exactly.
-  const lse = kernels.logSumExp(logits, scale);
+  const lse = kernels().logSumExp(logits, scale);
   for (let cutLog = Math.log(1e-3); ; cutLog = cutLog < -60 ? -Infinity : cutLog * 3) {
     const threshold = cutLog === -Infinity ? -Infinity : (cutLog + lse) / scale;
-    let count = kernels.atLeast(logits, threshold, idx);
+    let count = kernels().atLeast(logits, threshold, idx);
     if (count > idx.length) {
       idx = new Int32Array(count);
-      count = kernels.atLeast(logits, threshold, idx);
+      count = kernels().atLeast(logits, threshold, idx);
     }
     const found = idx.subarray(0, count);
     let mass = 0;
