@@ -199,6 +199,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
   const costs = settings.costs ?? new SpeculationCosts();
   const chooser = new DraftLengthChooser(costs, settings.draftMax);
   const rows = new RowPool();
+  const propose = job.strategy.propose?.bind(job.strategy);
   // Lending is judged on whole rounds: a lent verification also changes the drafting around it.
   const roundKind = `round:${verifiers.join("+")}`;
   const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0 };
@@ -248,7 +249,10 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
           expertRows[n].push(row);
           if (depth >= kFor[n]) return;
           const s = job.samples[active[n]];
-          const d = expertProposal(row, settings.expertSampling, positionRng(s.seed, s.sample, s.position + depth)).token;
+          const rng = positionRng(s.seed, s.sample, s.position + depth);
+          // The strategy's own proposal; one without (the target, weighted, a caller's rule) is
+          // drafted for by the expert's sampling, which only changes how many drafts are kept.
+          const d = propose ? propose(row, rng) : expertProposal(row, settings.expertSampling, rng).token;
           if (s.endsOn(d)) return; // nothing to draft past the end
           drafts[n].push(d);
           still.push(n);

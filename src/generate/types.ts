@@ -2,7 +2,7 @@
 // benchmarks) goes through `Engine.generate`; none has its own decoding loop.
 import type { GpuChoice } from "../backend/types.ts";
 import type { Schedule } from "../decoding/core-sharing.ts";
-import type { SamplingSettings, TokenSource } from "../decoding/types.ts";
+import type { SamplingSettings, Strategy, TokenSource } from "../decoding/types.ts";
 
 export type StrategyName = "target" | "expert" | "cosec-plus" | "weighted" | "proxy";
 
@@ -44,7 +44,8 @@ export interface EngineModelsOptions {
 }
 
 export interface GenerateOptions {
-  strategy?: StrategyName | StrategyOptions;
+  /** A built-in strategy by name or options, or your own decoding rule (a `Strategy` object). */
+  strategy?: StrategyName | StrategyOptions | Strategy;
   maxTokens?: number;
   /** Number of samples, decoded as parallel sequences of one context. */
   n?: number;

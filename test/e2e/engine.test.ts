@@ -8,11 +8,12 @@ import { LlamaBackend } from "../../src/backend/llama-backend.ts";
 import { getRuntime } from "../../src/backend/native-addon.ts";
 import { Engine } from "../../src/generate/engine.ts";
 import type { GenerateOptions, StrategyName } from "../../src/generate/types.ts";
-import { ContextOverflowError, ModelLoadError, VocabularyMismatchError } from "../../src/errors.ts";
+import { ContextOverflowError, ModelLoadError, StrategyError, VocabularyMismatchError } from "../../src/errors.ts";
+import type { Strategy } from "../../src/decoding/types.ts";
 import { createStrategy } from "../../src/decoding/strategies/index.ts";
 import type { CosecPlusStrategy } from "../../src/decoding/strategies/cosec-plus.ts";
 import type { ProxyStrategy, WeightedStrategy } from "../../src/decoding/strategies/combined.ts";
-import { warp } from "../../src/decoding/warpers.ts";
+import { argmax, logSumExp, warp } from "../../src/decoding/warpers.ts";
 import { ensureFixtures, readReference, readReferenceLogits, type FixturePaths, type ReferenceName } from "../helpers/fixtures.ts";
 
 let f: FixturePaths;
@@ -442,6 +443,41 @@ describe("generation", () => {
       assert.ok(r.tokens.length < 100);
     }
     assert.equal(engine.target.freeSequences, 4, "sequences are released");
+  });
+});
+
+describe("a caller's own strategy", () => {
+  // Greedy on the mean of the two models' logits, with a greedy expert proposal: a rule the
+  // project does not ship, passed to generate as an object.
+  const mean: Strategy = {
+    name: "mean-greedy",
+    models: ["target", "expert"],
+    choose: (l) => {
+      const t = l.target!;
+      const e = l.expert!;
+      const avg = new Float32Array(t.length);
+      for (let i = 0; i < t.length; i++) avg[i] = (t[i] + e[i]) / 2;
+      const token = argmax(avg);
+      return { token, source: "mixed", logprob: avg[token] - logSumExp(avg) };
+    },
+    propose: (expert) => argmax(expert),
+  };
+
+  it("decodes by its choose, the same sequential and speculative", async () => {
+    const sequential = await engine.generate("int main(void) {\n", { strategy: mean, maxTokens: 16, n: 2, seed: 1, speculative: false });
+    assert.equal(sequential[0].tokens.length > 0, true);
+    assert.ok(sequential.every((r) => r.sources.every((s) => s === "mixed")));
+    // Its greedy rule ignores the random stream: both samples are one sequence.
+    assert.deepEqual(sequential[0].tokens, sequential[1].tokens);
+    for (const draftMax of [2, 6]) {
+      const spec = await engine.generate("int main(void) {\n", { strategy: mean, maxTokens: 16, n: 2, seed: 1, speculative: { draftMax } });
+      assert.deepEqual(spec.map((r) => r.tokens), sequential.map((r) => r.tokens), `k=${draftMax}`);
+    }
+  });
+
+  it("a malformed one is a named error", async () => {
+    await assert.rejects(engine.generate("x", { strategy: { ...mean, models: ["draft" as never] } }), (e: Error) => e instanceof StrategyError && /models must list roles/.test(e.message));
+    await assert.rejects(engine.generate("x", { strategy: { ...mean, choose: undefined as never } }), (e: Error) => e instanceof StrategyError && /choose\(logits, rng\)/.test(e.message));
   });
 });
 

@@ -16,10 +16,30 @@ export function parseStrategyName(name: string): StrategyName {
   return name as StrategyName;
 }
 
+const ROLES: readonly string[] = ["target", "expert", "expertBase"];
+
+/** Whether `x` is a strategy object (the caller's own rule) rather than options of a built-in one. */
+function isStrategy(x: StrategyOptions | Strategy): x is Strategy {
+  return "choose" in x || "models" in x;
+}
+
+/** A caller's own strategy, checked for what the decoders rely on. */
+function checkedStrategy(s: Strategy): Strategy {
+  const what = `strategy ${typeof s.name === "string" ? `'${s.name}'` : "object"}`;
+  if (typeof s.name !== "string" || s.name === "") throw new StrategyError(`${what}: needs a non-empty string name`);
+  if (typeof s.choose !== "function") throw new StrategyError(`${what}: needs a choose(logits, rng) function`);
+  if (s.propose !== undefined && typeof s.propose !== "function") throw new StrategyError(`${what}: propose must be a function`);
+  if (!Array.isArray(s.models) || s.models.length === 0 || s.models.some((m) => !ROLES.includes(m))) {
+    throw new StrategyError(`${what}: models must list roles among ${ROLES.join(", ")}, got ${JSON.stringify(s.models)}`);
+  }
+  return s;
+}
+
 export function createStrategy(
-  options: StrategyName | StrategyOptions,
+  options: StrategyName | StrategyOptions | Strategy,
   sampling: { target: SamplingSettings; expert: SamplingSettings },
 ): Strategy {
+  if (typeof options === "object" && isStrategy(options)) return checkedStrategy(options);
   const o: StrategyOptions = typeof options === "string" ? { name: options } : options;
   switch (parseStrategyName(o.name)) {
     case "target":
