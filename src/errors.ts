@@ -40,6 +40,17 @@ export class DatasetLineError extends CosecError {
   }
 }
 
+/** A results file (JSONL) damaged other than by a torn final write: names the file and the byte. */
+export class ResultsFileError extends CosecError {
+  constructor(
+    readonly file: string,
+    readonly byteOffset: number,
+    reason: string,
+  ) {
+    super(`${file}: ${reason} at byte ${byteOffset}`);
+  }
+}
+
 /** Invalid user input to a command or API (names the field). */
 export class InvalidArgumentError extends CosecError {
   constructor(

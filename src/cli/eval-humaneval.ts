@@ -1,9 +1,9 @@
 // `cosec eval humaneval`: functional correctness (pass@k) of one or more strategies on
 // MultiPL-E-style problems, with every generated program executed in a sandbox.
-import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { writeFileAtomic } from "../atomic-write.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { EngineModelsOptions, StrategyOptions } from "../generate/types.ts";
 import { recordKey, runHumanEval, type HumanEvalProgress, type HumanEvalRecord } from "../eval/humaneval/pipeline.ts";
@@ -230,11 +230,11 @@ export async function run(argv: string[]): Promise<number> {
     (models.expert ? `, expert ${models.expert}${models.expertLora ? ` + ${models.expertLora}` : ""}` : "") +
     `. Programs ran ${unsafe ? "WITHOUT a sandbox (--unsafe-no-sandbox)" : "in a bubblewrap sandbox (no network, private /tmp, rlimits)"}` +
     `${complete ? "" : "; the run is INCOMPLETE (interrupted), figures cover the samples done so far"}.`;
-  writeFileSync(
+  writeFileAtomic(
     join(outDir, "summary.json"),
     JSON.stringify({ problems: problems.length, n, temperature, topP, maxTokens, seed, complete, unsafeNoSandbox: unsafe, ...summary }, null, 2) + "\n",
   );
-  writeFileSync(join(outDir, "report.html"), renderReport({ title: "HumanEval pass@k", sections: humanEvalSections(summary, about) }));
+  writeFileAtomic(join(outDir, "report.html"), renderReport({ title: "HumanEval pass@k", sections: humanEvalSections(summary, about) }));
   console.log(formatSummary(summary));
   console.error(`humaneval: records in ${join(outDir, "samples.jsonl")}; summary.json and report.html in ${outDir}`);
   return abort.signal.aborted ? 130 : 0;

@@ -1,7 +1,7 @@
 // `cosec eval security`: generate on SVEN scenarios with one or several strategies, judge each
 // completion, write results.jsonl (resumable), summary.json and report.html.
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../atomic-write.ts";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
@@ -144,8 +144,8 @@ export async function run(argv: string[]): Promise<number> {
       onProgress: progressBar("security"),
     });
     const summary = summarizeSecurity(records);
-    writeFileSync(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary }, null, 2) + "\n");
-    writeFileSync(join(values.out, "report.html"), securityReportHtml(summary, analyzer.name));
+    writeFileAtomic(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary }, null, 2) + "\n");
+    writeFileAtomic(join(values.out, "report.html"), securityReportHtml(summary, analyzer.name));
     writeSecuritySarif(join(values.out, "findings.sarif"), load.scenarios, records);
     const p = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
     console.log("strategy            samples  validity  +code  security ratio [95% CI]      dedup   secure/all  acceptance");

@@ -1,7 +1,9 @@
 // Append-only JSONL results, keyed so that a restarted job skips what is done. A crash can leave a
-// truncated last line: it is dropped on load (and the file repaired) rather than failing the run.
+// torn last line: it is dropped on load (and the file repaired) rather than failing the run; a
+// complete last record that lost only its newline is kept and the newline restored.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { dirname } from "node:path";
+import { ResultsFileError } from "../errors.ts";
 
 export class ResultsStore<T extends object> {
   private readonly done = new Map<string, T>();
@@ -19,31 +21,34 @@ export class ResultsStore<T extends object> {
   }
 
   private load(): void {
-    const text = readFileSync(this.path, "utf8");
-    let validBytes = 0;
+    const bytes = readFileSync(this.path);
     let offset = 0;
-    for (const line of text.split("\n")) {
-      const lineBytes = Buffer.byteLength(line, "utf8") + 1;
-      if (line.trim() === "") {
-        offset += lineBytes;
-        continue;
+    while (offset < bytes.length) {
+      const nl = bytes.indexOf(0x0a, offset);
+      // Only the unterminated tail can be a torn append: every append ends with its newline.
+      const tail = nl < 0;
+      const line = bytes.subarray(offset, tail ? bytes.length : nl).toString("utf8");
+      if (line.trim() !== "") {
+        let record: unknown;
+        try {
+          record = JSON.parse(line);
+        } catch {
+          record = undefined;
+        }
+        // A record is an object; a torn object never parses, a torn number might.
+        if (typeof record !== "object" || record === null || Array.isArray(record)) {
+          if (!tail) throw new ResultsFileError(this.path, offset, "unreadable JSON line (not a torn final write); refusing to overwrite results");
+          truncateSync(this.path, offset);
+          return;
+        }
+        this.done.set(this.keyOf(record as T), record as T);
       }
-      let record: T;
-      try {
-        record = JSON.parse(line) as T;
-      } catch {
-        // Only a torn final write is repairable; anything else is a corrupted file.
-        if (offset + lineBytes >= Buffer.byteLength(text, "utf8")) break;
-        throw new Error(`${this.path}: unreadable JSON at byte ${offset}; refusing to overwrite results`);
+      if (tail) {
+        // A complete record whose newline was cut off: restore it, or the next append would glue on.
+        appendFileSync(this.path, "\n");
+        return;
       }
-      this.done.set(this.keyOf(record), record);
-      offset += lineBytes;
-      validBytes = Math.min(offset, Buffer.byteLength(text, "utf8"));
-    }
-    if (validBytes < Buffer.byteLength(text, "utf8")) {
-      truncateSync(this.path, validBytes);
-      // A truncated final line without its newline would glue onto the next append.
-      if (validBytes > 0 && !text.slice(0, validBytes).endsWith("\n")) appendFileSync(this.path, "\n");
+      offset = nl + 1;
     }
   }
 

@@ -2,8 +2,9 @@
 // continuing it with settings that change outputs would mix incomparable samples under the same
 // keys, so that is refused. Each evaluation lists its own output-changing settings; settings that
 // leave outputs alone (threads, GPU, context size, batch) are not recorded.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../atomic-write.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { EngineModelsOptions } from "../generate/types.ts";
 
@@ -20,7 +21,8 @@ export interface RunSettingsRules<T extends Record<string, Json>> {
   merge?: (before: T, now: T) => T;
 }
 
-const write = (file: string, settings: object) => writeFileSync(file, JSON.stringify(settings, null, 2) + "\n");
+// Atomic: a kill mid-write must not leave a run.json that the resume cannot parse.
+const write = (file: string, settings: object) => writeFileAtomic(file, JSON.stringify(settings, null, 2) + "\n");
 
 /**
  * Record `settings` in `<outDir>/run.json`, or check them against the recorded ones when the folder

@@ -135,7 +135,8 @@ def _write_config(run_dir: Path, config: dict, resume: bool) -> None:
         diff = sorted(k for k in set(old) | set(config) if k not in ignore and old.get(k) != config.get(k))
         if diff:
             raise TrainerError(f"--resume with different settings than {path}: {', '.join(diff)}")
-    path.write_text(json.dumps(config, indent=2, default=str) + "\n")
+    # atomic: a kill mid-write must not leave a config.json that --resume cannot read
+    ck.atomic_write_text(path, json.dumps(config, indent=2, default=str) + "\n")
 
 
 def run(phase: Phase, a: LoopArgs, config: dict) -> dict:
@@ -171,6 +172,10 @@ def run(phase: Phase, a: LoopArgs, config: dict) -> dict:
             if d.main:
                 ck.truncate_metrics(run_dir / "metrics.jsonl", start)
             log(f"resumed from {resumed} at step {start}")
+        elif d.main:
+            # Starting at step 0: records of an earlier attempt killed before its first checkpoint
+            # would otherwise stay in front of the new ones (every step logged twice).
+            ck.truncate_metrics(run_dir / "metrics.jsonl", -1)
         train_model = model
         if d.world > 1:
             train_model = torch.nn.parallel.DistributedDataParallel(

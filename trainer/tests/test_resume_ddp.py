@@ -62,6 +62,31 @@ def test_resume_after_kill_gives_same_curve(corpus, tmp_path):
     assert got == want  # bit-identical losses at every step
 
 
+def _steps_logged(run_dir):
+    return [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines() if '"loss"' in l]
+
+
+def test_kill_before_the_first_checkpoint_logs_each_step_once(corpus, tmp_path):
+    # killed before any checkpoint, --resume starts from scratch: the killed attempt's records
+    # must not stay in front of the new ones
+    args = _args(corpus, tmp_path / "early")
+    args[args.index("--save-every") + 1] = "0"  # a checkpoint only at the end
+    p = subprocess.Popen([sys.executable, "-m", "cosec_trainer", *args], cwd=ROOT, env=env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = tmp_path / "early" / "metrics.jsonl"
+    deadline = time.time() + 180
+    while time.time() < deadline and p.poll() is None:
+        if metrics.is_file() and metrics.read_text().count('"loss"') >= 3:
+            break
+        time.sleep(0.05)
+    assert p.poll() is None, "the run finished before it could be killed"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert not (tmp_path / "early" / "checkpoints" / "latest").exists()
+    run(*args, "--resume")
+    assert _steps_logged(tmp_path / "early") == list(range(1, STEPS + 1))
+
+
 def test_resume_refuses_changed_settings(corpus, tmp_path):
     first = _args(corpus, tmp_path / "r")
     first[first.index("--steps") + 1] = "1"

@@ -3,7 +3,7 @@
 // id, CWE (`properties.cwe`, and the `external/cwe/cwe-N` tag GitHub reads) and line. The judged
 // programs are embedded as artifacts, so a file is self-contained: a generated sample exists nowhere
 // else on disk.
-import { renameSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "../../atomic-write.ts";
 import { CosecError } from "../../errors.ts";
 import type { Finding } from "./types.ts";
 
@@ -72,8 +72,7 @@ export function toSarif(entries: readonly SarifEntry[], opts: { tools?: readonly
 
 /** Write the SARIF log through a temporary file, so a crash never leaves half a file. */
 export function writeSarif(path: string, entries: readonly SarifEntry[], opts: { tools?: readonly string[] } = {}): void {
-  writeFileSync(`${path}.tmp`, JSON.stringify(toSarif(entries, opts), null, 2) + "\n");
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomic(path, JSON.stringify(toSarif(entries, opts), null, 2) + "\n");
 }
 
 function obj(v: unknown, where: string): Record<string, unknown> {
