@@ -19,7 +19,9 @@ import {
   type Manifest,
   type StageName,
 } from "./manifest.ts";
-import { runTrainerModule, TrainerProcessError, type TrainerEvent } from "./python.ts";
+import { TrainerOutputError } from "../train/errors.ts";
+import type { TrainerEvent } from "../train/events.ts";
+import { launchTrainer } from "../train/launch.ts";
 import * as cli from "./trainer-cli.ts";
 
 export interface BuildOptions {
@@ -210,7 +212,12 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
   }
 
   const run = (stageName: string, module: string, args: string[]) =>
-    runTrainerModule(module, args, { onEvent: progressPrinter(stageName, log), onText: (l) => log(`[${stageName}] ${l}`), signal: opts.signal });
+    launchTrainer(module, args, {
+      onEvent: progressPrinter(stageName, log),
+      onLog: (l, stream) => stream === "stdout" && log(`[${stageName}] ${l.trim()}`),
+      signal: opts.signal,
+      dataRoot: data,
+    });
 
   await stage("corpus", [LAYOUT.data], async () => {
     await run("corpus", DEMO_DATA, cli.corpusArgs(data, p(LAYOUT.data), seed, budget));
@@ -244,7 +251,7 @@ export async function buildFamily(opts: BuildOptions): Promise<BuildResult> {
     if (loop.resume) log(`[${label}] resuming ${runRel} from its latest checkpoint`);
     const events = await run(label, TRAINER, args(loop));
     const model = cli.latestModelDir(runDir);
-    if (!model) throw new TrainerProcessError(`${label}: the trainer finished but ${runRel} has no checkpoint`);
+    if (!model) throw new TrainerOutputError(`${label}: the trainer finished but ${runRel} has no checkpoint`);
     const start = lastEvent(events, "start");
     return { model, info: { steps, trainableParams: start.trainable_params ?? null, precision: start.precision ?? null, ...lastEvent(events, "done") } };
   }

@@ -9,7 +9,8 @@ import { after, test } from "node:test";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { dataRoot, repoRoot } from "../../src/paths.ts";
 import type { ProgressEvent, TrainerEvent } from "../../src/train/events.ts";
-import { runTrainer, TrainerFailedError } from "../../src/train/run-trainer.ts";
+import { TrainerFailedError } from "../../src/train/errors.ts";
+import { runTrainer } from "../../src/train/run-trainer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cosec-train-e2e-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

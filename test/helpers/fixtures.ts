@@ -1,15 +1,16 @@
 // Tiny deterministic GGUF models for tests, built once by the Python trainer into .cache/fixtures.
 // Several test processes may ask at once: a lock directory (mkdir is atomic) lets one build while
 // the others wait for its READY file.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { cacheRoot, repoRoot } from "../../src/paths.ts";
+import { cacheRoot } from "../../src/paths.ts";
+import { trainerContract } from "../../src/train/contract.ts";
+import { launchTrainer } from "../../src/train/launch.ts";
 
-/** Must equal FIXTURE_VERSION in trainer/cosec_trainer/fixtures.py; a mismatch triggers a rebuild. */
-export const FIXTURE_VERSION = 1;
+/** The version cosec_trainer/fixtures.py writes into READY (trainer/contract.json); another one triggers a rebuild. */
+export const FIXTURE_VERSION = trainerContract().fixtureVersion;
 
 export const fixturesDir = process.env.COSEC_FIXTURES ?? join(cacheRoot, "fixtures");
 const lockDir = `${fixturesDir}.lock`;
@@ -87,25 +88,8 @@ function readyVersion(): number | null {
   }
 }
 
-function runBuilder(force: boolean): Promise<void> {
-  const python = join(repoRoot, ".venv", "bin", "python");
-  if (!existsSync(python)) {
-    return Promise.reject(new Error(`fixtures need the Python venv (${python}); run \`npm run setup\``));
-  }
-  const args = ["-m", "cosec_trainer.fixtures", "--out", fixturesDir, ...(force ? ["--force"] : [])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, {
-      cwd: repoRoot,
-      env: { ...process.env, PYTHONPATH: join(repoRoot, "trainer") },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`fixture build failed (exit ${code}):\n${stderr}`)),
-    );
-  });
+async function runBuilder(force: boolean): Promise<void> {
+  await launchTrainer("cosec_trainer.fixtures", ["--out", fixturesDir, ...(force ? ["--force"] : [])]);
 }
 
 function tryLock(): boolean {

@@ -17,7 +17,6 @@ import {
   writeManifest,
   type Manifest,
 } from "../../src/demo/manifest.ts";
-import { runTrainerModule, TrainerProcessError } from "../../src/demo/python.ts";
 import { changedLines, demoFigures, formatScenario, formatSummary, tellingSample } from "../../src/demo/show.ts";
 import { pairedBootstrap } from "../../src/eval/paired-bootstrap.ts";
 import * as cli from "../../src/demo/trainer-cli.ts";
@@ -25,6 +24,8 @@ import { InvalidArgumentError } from "../../src/errors.ts";
 import type { SampleRecord } from "../../src/eval/security.ts";
 import type { Scenario } from "../../src/eval/scenarios.ts";
 import { dataRoot } from "../../src/paths.ts";
+import { TrainerFailedError } from "../../src/train/errors.ts";
+import { launchTrainer } from "../../src/train/launch.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "cosec-demo-unit-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -140,8 +141,8 @@ describe("trainer argument lists", () => {
 describe("trainer process", () => {
   test("a failing module rejects with its stderr", async () => {
     await assert.rejects(
-      runTrainerModule("cosec_trainer.demo_data", ["corpus", "--data", join(tmp, "no-such-data"), "--out", join(tmp, "x")]),
-      (e: unknown) => e instanceof TrainerProcessError && /scenario folder not found/.test(e.message),
+      launchTrainer("cosec_trainer.demo_data", ["corpus", "--data", join(tmp, "no-such-data"), "--out", join(tmp, "x")]),
+      (e: unknown) => e instanceof TrainerFailedError && e.exitCode === 2 && /trainer demo_data corpus failed \(exit 2\):.*scenario folder not found/s.test(e.message),
     );
   });
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { TrainerProtocolError } from "../../src/train/errors.ts";
 import { LineSplitter, parseEventLine, type ProgressEvent } from "../../src/train/events.ts";
 import { formatDuration, formatRate, ProgressBar, renderProgress } from "../../src/train/progress-bar.ts";
 import { trainerCommand } from "../../src/train/run-trainer.ts";
@@ -14,11 +15,20 @@ const ev = (step: number, steps = 100): ProgressEvent => ({
   eta_s: 83,
 });
 
-test("parseEventLine accepts protocol lines only", () => {
-  assert.deepEqual(parseEventLine('{"event": "progress", "step": 3}'), { event: "progress", step: 3 });
+test("parseEventLine returns protocol events, null for plain text, and refuses events the contract does not allow", () => {
+  assert.deepEqual(parseEventLine(JSON.stringify(ev(3))), ev(3));
+  assert.deepEqual(parseEventLine('{"event": "eval", "step": 2, "val_loss": 1.5, "pass_rate": 0.4}'), { event: "eval", step: 2, val_loss: 1.5, pass_rate: 0.4 });
   assert.equal(parseEventLine("Loading weights 100%"), null);
   assert.equal(parseEventLine('{"no_event": 1}'), null);
   assert.equal(parseEventLine("{broken"), null);
+  const refused = (line: string, reason: RegExp) =>
+    assert.throws(() => parseEventLine(line), (e: unknown) => e instanceof TrainerProtocolError && reason.test(e.message) && e.line === line);
+  refused('{"event": "progress", "step": 3}', /event "progress": missing field "steps"/);
+  refused('{"event": "telemetry"}', /unknown event "telemetry" \(the contract has start, progress/);
+  refused(JSON.stringify({ ...ev(3), step: 3.5 }), /field "step" is 3.5, expected integer/);
+  refused(JSON.stringify({ ...ev(3), loss: "low" }), /field "loss" is "low", expected number\|null/);
+  refused(JSON.stringify({ ...ev(3), tok_s: 1 }), /field "tok_s" is not in the contract/);
+  refused('{"event": "start", "phase": "p", "steps": 1, "start_step": 0, "trainable_params": 1, "world": 1, "precision": "fp8"}', /expected fp32 or bf16/);
 });
 
 test("LineSplitter keeps partial lines across chunks", () => {

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .contract import FIXTURE_VERSION
 from .gguf_export import export_model, export_peft_model
 from .models import SizePreset, create_model, load_tokenizer, save_model
 
-FIXTURE_VERSION = 1
 PROMPT = 'import os\n\ndef read_user_file(name):\n    path = os.path.join("/srv/data", name)\n    with open(path) as f:\n        return'
 TOKENIZATION_SAMPLES = [
     "def f(x):\n        return x  # ok\n",

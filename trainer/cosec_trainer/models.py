@@ -1,12 +1,13 @@
 """Create, load and save small causal LMs (llama / qwen2) in Hugging Face folder format."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase, Qwen2Config, Qwen2ForCausalLM
+
+from .contract import DATA_ROOT_ENV, data_root
 
 ARCHITECTURES = ("llama", "qwen2")
 
@@ -29,16 +30,6 @@ PRESETS: dict[str, SizePreset] = {
 }
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def data_root() -> Path:
-    """The read-only shared data folder (COSEC_DATA, default ../shared next to the repo)."""
-    env = os.environ.get("COSEC_DATA")
-    return Path(env) if env else repo_root().parent / "shared"
-
-
 def default_tokenizer_dir() -> Path:
     return data_root() / "tokenizers" / "codegen"
 
@@ -46,7 +37,7 @@ def default_tokenizer_dir() -> Path:
 def load_tokenizer(path: str | Path | None = None) -> PreTrainedTokenizerBase:
     folder = Path(path) if path is not None else default_tokenizer_dir()
     if not folder.is_dir():
-        raise FileNotFoundError(f"tokenizer folder not found: {folder} (set COSEC_DATA or pass --tokenizer)")
+        raise FileNotFoundError(f"tokenizer folder not found: {folder} (set {DATA_ROOT_ENV} or pass --tokenizer)")
     tok = AutoTokenizer.from_pretrained(str(folder))
     tok.model_max_length = 1 << 30  # we window/truncate ourselves; silence the length warning
     return tok

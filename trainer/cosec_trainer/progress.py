@@ -1,4 +1,6 @@
-"""The progress protocol: JSON lines on stdout (read by src/train/), human logs on stderr."""
+"""The progress protocol: JSON lines on stdout (read by src/train/), human logs on stderr. Every
+event is checked against trainer/contract.json before it is written, so a field renamed here fails
+at once instead of being dropped by the TypeScript reader."""
 from __future__ import annotations
 
 import json
@@ -6,10 +8,14 @@ import math
 import sys
 import time
 
+from .contract import check_event
+
 
 def emit(event: str, **fields) -> None:
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in fields.items()}
-    sys.stdout.write(json.dumps({"event": event, **clean}) + "\n")
+    record = {"event": event, **clean}
+    check_event(record)
+    sys.stdout.write(json.dumps(record) + "\n")
     sys.stdout.flush()
 
 

@@ -12,8 +12,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "trainer"))  # run from the repo root without installing
 
 from cosec_trainer import demo_data as dd  # noqa: E402
+from cosec_trainer.contract import data_root  # noqa: E402
 
-DATA = os.environ.get("COSEC_DATA", os.path.join(ROOT, "..", "shared"))
+DATA = str(data_root())
 EVAL = os.path.join(DATA, "datasets", "sven", "data_eval", "trained")
 needs_data = pytest.mark.skipif(not os.path.isdir(EVAL), reason=f"shared data not found at {DATA}")
 
