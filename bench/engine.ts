@@ -22,14 +22,15 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { execFileSync } from "node:child_process";
 import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem } from "node-llama-cpp";
 import { LlamaBackend } from "../src/backend/llama-backend.ts";
 import { getRuntime } from "../src/backend/native-addon.ts";
 import { latestModelDir } from "../src/demo/trainer-cli.ts";
 import { Engine } from "../src/generate/engine.ts";
 import type { GenerateOptions } from "../src/generate/types.ts";
-import { cacheRoot, repoRoot, venvPython } from "../src/paths.ts";
+import { resolveDecodingSettings, type DecodingInput } from "../src/decoding/settings.ts";
+import { cacheRoot, repoRoot } from "../src/paths.ts";
+import { runTrainer, type Phase } from "../src/train/run-trainer.ts";
 
 const { values } = parseArgs({
   options: {
@@ -66,28 +67,25 @@ function demoPair(): Pair | null {
 // Random-weight models are made once by the trainer and cached under .cache/bench.
 const benchDir = join(cacheRoot, "bench");
 
-function trainer(args: string[]): void {
-  execFileSync(venvPython(), ["-m", "cosec_trainer", ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, PYTHONPATH: join(repoRoot, "trainer") },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+/** One trainer phase; its events are not shown, its logs go to stderr. */
+async function trainer([phase, ...args]: [Phase, ...string[]]): Promise<void> {
+  await runTrainer(phase, args, { onLog: (line, stream) => stream === "stderr" && process.stderr.write(line + "\n") });
 }
 
 /** Runs one trainer phase that writes the run folder `run`, then exports its latest checkpoint as `gguf`. */
-function trainAndExport(args: string[], run: string, gguf: string): void {
-  trainer(args);
-  trainer(["export", "--run", run, "--checkpoint", "latest", "--out", gguf]);
+async function trainAndExport(args: [Phase, ...string[]], run: string, gguf: string): Promise<void> {
+  await trainer(args);
+  await trainer(["export", "--run", run, "--checkpoint", "latest", "--out", gguf]);
 }
 
 /** The trainer's phase 1 into a tiny student: the part of the command both distilled pairs share. */
-function distillTiny(teacher: string, data: string): string[] {
+function distillTiny(teacher: string, data: string): [Phase, ...string[]] {
   return ["distill", "--teacher", teacher, "--student-size", "tiny", "--data", data, "--max-len", "256"];
 }
 
 interface RandomModels {
   /** Model folder (Hugging Face format) and GGUF of a random-weight model of a trainer preset. */
-  make(size: string): { folder: string; gguf: string };
+  make(size: string): Promise<{ folder: string; gguf: string }>;
   suffix: string;
   vocab: string;
 }
@@ -97,37 +95,37 @@ function randomModels(): RandomModels {
   const small = existsSync(join(demoTokenizer, "tokenizer.json"));
   mkdirSync(benchDir, { recursive: true });
   const suffix = small ? "-v4k" : "";
-  const make = (size: string) => {
+  const make = async (size: string) => {
     const folder = join(benchDir, `random-${size}${suffix}`);
     const gguf = `${folder}.gguf`;
     if (!existsSync(gguf)) {
       console.error(`[bench] creating random-weight ${size} model ${gguf}`);
       const tok = small ? ["--tokenizer", demoTokenizer] : [];
-      trainer(["create", "--size", size, "--seed", "1", "--context", "1024", ...tok, "--out", folder, "--gguf", gguf]);
+      await trainer(["create", "--size", size, "--seed", "1", "--context", "1024", ...tok, "--out", folder, "--gguf", gguf]);
     }
     return { folder, gguf };
   };
   return { make, suffix, vocab: small ? "demo 4k vocabulary" : "CodeGen 50k vocabulary" };
 }
 
-function randomPair(): Pair {
+async function randomPair(): Promise<Pair> {
   const m = randomModels();
-  return { target: m.make("25m").gguf, expert: m.make("tiny").gguf, label: `random-weight llama 25m target / tiny expert, ${m.vocab} (speed only)` };
+  return { target: (await m.make("25m")).gguf, expert: (await m.make("tiny")).gguf, label: `random-weight llama 25m target / tiny expert, ${m.vocab} (speed only)` };
 }
 
 // The random 25m target with a tiny expert distilled from it by the trainer's phase 1 (forward KL,
 // 60 steps on the trainer's own Python sources, about a minute on 2 cores). A random target is
 // near-uniform (cross-entropy ≈ ln V on code), so the student imitates it almost exactly: the
 // acceptance is higher than a real pair's. Speed only, like the random pair.
-function distilledPair(): Pair {
+async function distilledPair(): Promise<Pair> {
   const m = randomModels();
-  const target = m.make("25m");
+  const target = await m.make("25m");
   const run = join(benchDir, `distilled-tiny${m.suffix}`);
   const gguf = `${run}.gguf`;
   if (!existsSync(gguf)) {
     console.error(`[bench] distilling a tiny expert from the random 25m target into ${gguf} (about a minute)`);
     const loop = ["--run-dir", run, "--steps", "60", "--batch-size", "8", "--lr", "3e-3", "--warmup", "10", "--eval-every", "0", "--max-val", "8", "--seed", "1", "--resume"];
-    trainAndExport([...distillTiny(target.folder, join(repoRoot, "trainer", "cosec_trainer")), ...loop], run, gguf);
+    await trainAndExport([...distillTiny(target.folder, join(repoRoot, "trainer", "cosec_trainer")), ...loop], run, gguf);
   }
   return { target: target.gguf, expert: gguf, label: `random-weight llama 25m target / tiny expert distilled from it, ${m.vocab} (speed only)` };
 }
@@ -135,7 +133,7 @@ function distilledPair(): Pair {
 // A trained pair at the issue's proportions, on request only (about 20 minutes on 2 cores, cached):
 // a 25m target trained on the demo's code mix, and a tiny expert distilled from it on the same
 // data. Real, if weak, models: its acceptance is what a distilled expert of a trained target gets.
-function trainedPair(): Pair | null {
+async function trainedPair(): Promise<Pair | null> {
   const data = join(demoDir, "data", "domain_mix.jsonl");
   const tokenizer = join(demoDir, "tokenizer");
   if (!existsSync(data) || !existsSync(join(tokenizer, "tokenizer.json"))) return null;
@@ -148,27 +146,27 @@ function trainedPair(): Pair | null {
     ["--run-dir", run, "--steps", String(steps), "--batch-size", "8", "--lr", lr, "--warmup", "30", "--eval-every", "0", "--save-every", "50", "--max-val", "16", "--seed", seed, "--resume"];
   if (!existsSync(target)) {
     console.error(`[bench] training a 25m target on ${data} into ${target} (about 15 minutes on 2 cores)`);
-    const pretrain = ["pretrain", "--data", data, "--arch", "llama", "--size", "25m", "--tokenizer", tokenizer, "--context", "1024", "--block", "256"];
-    trainAndExport([...pretrain, ...loop(targetRun, 600, "1e-3", "3")], targetRun, target);
+    const pretrain: [Phase, ...string[]] = ["pretrain", "--data", data, "--arch", "llama", "--size", "25m", "--tokenizer", tokenizer, "--context", "1024", "--block", "256"];
+    await trainAndExport([...pretrain, ...loop(targetRun, 600, "1e-3", "3")], targetRun, target);
   }
   if (!existsSync(expert)) {
     console.error(`[bench] distilling a tiny expert from it into ${expert} (about 5 minutes)`);
     const teacher = latestModelDir(targetRun);
     if (!teacher) throw new Error(`${targetRun} has no checkpoint`);
-    trainAndExport([...distillTiny(teacher, data), ...loop(expertRun, 200, "2e-3", "4")], expertRun, expert);
+    await trainAndExport([...distillTiny(teacher, data), ...loop(expertRun, 200, "2e-3", "4")], expertRun, expert);
   }
   return { target, expert, label: "trained llama 25m target / tiny expert distilled from it (demo data and tokenizer)" };
 }
 
-function pairs(): Pair[] {
+async function pairs(): Promise<Pair[]> {
   if (values.target && values.expert) return [{ target: values.target, expert: values.expert, expertLora: values["expert-lora"], label: "given pair" }];
   const names = (values.pair ?? "distilled,random,demo").split(",").map((x) => x.trim());
   const out: Pair[] = [];
   for (const name of names) {
-    if (name === "random") out.push(randomPair());
-    else if (name === "distilled") out.push(distilledPair());
+    if (name === "random") out.push(await randomPair());
+    else if (name === "distilled") out.push(await distilledPair());
     else if (name === "trained") {
-      const t = trainedPair();
+      const t = await trainedPair();
       if (t) out.push(t);
       else console.error("[bench] the trained pair needs the demo's data and tokenizer (npm run demo builds them): skipping it");
     }
@@ -240,14 +238,16 @@ async function benchDecoding(p: Pair): Promise<void> {
   console.log(`  ${values.rounds} rounds x ${prompts.length} prompts x ${maxTokens} tokens (end-of-text ignored), 1 sample, seeds 0..${prompts.length - 1};`);
   console.log(`  threads: target ${t}, expert ${engine.expert!.info.threads}, either alone ${engine.cores.solo} (${cores} cores), lending ${engine.cores.schedule};`);
   console.log("  tokens/s over prompt + generation wall time");
-  const speculative: GenerateOptions["speculative"] = values["draft-max"] ? { draftMax: Number(values["draft-max"]) } : true;
+  // Resolved once, as every front end does; an invalid --draft-max is refused naming the flag.
+  const draftMax = values["draft-max"] === undefined ? undefined : Number(values["draft-max"]);
+  const decode = (d: DecodingInput): GenerateOptions => ({ decoding: resolveDecodingSettings(d, { hasExpert: true, source: "cli" }) });
   const modes: [string, Engine, GenerateOptions][] = [
-    [`target alone, ${t} thread(s)`, ownThreads, { strategy: "target" }],
-    [`target alone, ${cores} threads`, targetAllCores, { strategy: "target" }],
-    ["cosec-plus sequential, own threads", ownThreads, { strategy: "cosec-plus", speculative: false }],
-    ["cosec-plus sequential", engine, { strategy: "cosec-plus", speculative: false }],
-    ["cosec-plus speculative, own threads", ownThreads, { strategy: "cosec-plus", speculative }],
-    ["cosec-plus speculative", engine, { strategy: "cosec-plus", speculative }],
+    [`target alone, ${t} thread(s)`, ownThreads, decode({ strategy: "target" })],
+    [`target alone, ${cores} threads`, targetAllCores, decode({ strategy: "target" })],
+    ["cosec-plus sequential, own threads", ownThreads, decode({ strategy: "cosec-plus", speculative: false })],
+    ["cosec-plus sequential", engine, decode({ strategy: "cosec-plus", speculative: false })],
+    ["cosec-plus speculative, own threads", ownThreads, decode({ strategy: "cosec-plus", speculative: true, draftMax })],
+    ["cosec-plus speculative", engine, decode({ strategy: "cosec-plus", speculative: true, draftMax })],
   ];
   // Warm-up, every mode once: page-in of weights, allocator, and first measurements of what the
   // engine learns and keeps, as a server would have after its first requests (draft and
@@ -308,6 +308,6 @@ async function benchDecoding(p: Pair): Promise<void> {
   await Promise.all([engine.dispose(), targetAllCores.dispose(), ownThreads.dispose()]);
 }
 
-const list = pairs();
+const list = await pairs();
 if (!values["skip-logits"] && list.length > 0) await benchLogits(list[0].target);
 for (const p of list) await benchDecoding(p);

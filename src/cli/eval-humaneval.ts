@@ -5,7 +5,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../atomic-write.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import type { EngineModelsOptions, StrategyOptions } from "../generate/types.ts";
+import { resolveDecodingSettings, type DecodingSettings } from "../decoding/settings.ts";
+import type { EngineModelsOptions } from "../generate/types.ts";
 import { recordKey, runHumanEval, type HumanEvalProgress, type HumanEvalRecord } from "../eval/humaneval/pipeline.ts";
 import { loadProblems } from "../eval/humaneval/problems.ts";
 import { humanEvalSections } from "../eval/humaneval/report.ts";
@@ -14,9 +15,9 @@ import { DEFAULT_LIMITS, probeSandbox, type SandboxOptions } from "../eval/human
 import { formatSummary, summarize } from "../eval/humaneval/summary.ts";
 import { renderReport } from "../eval/report/index.ts";
 import { ResultsStore } from "../eval/results-store.ts";
-import { modelRunSettings } from "../eval/run-settings.ts";
+import { decodingRunSettings, modelRunSettings } from "../eval/run-settings.ts";
 import { dataRoot } from "../paths.ts";
-import { MODEL_HELP, MODEL_OPTIONS, engineOptionsFrom, intAtLeast, numberOption, strategyListFrom } from "./options.ts";
+import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, decodingInputFrom, engineOptionsFrom, intAtLeast, numberOption, str, strategyListFrom } from "./options.ts";
 
 const HELP = `usage: cosec eval humaneval --target MODEL.gguf [options]
 
@@ -29,11 +30,8 @@ problems and sampling:
                             (default <data>/datasets/sven/data_eval/human_eval); --data DIR sets <data>
   --limit N                 only the first N problems (natural name order)
   --strategies LIST         comma-separated (default: target,cosec-plus with --expert, else target)
-  --threshold X             cosec-plus acceptance threshold (default: the engine's, 0.3)
   --n N                     samples per problem and strategy (default 20)
   --k LIST                  pass@k values (default 1)
-  --temperature T           default 0.2 when the largest k is 1, else 0.8
-  --top-p P                 (default 0.95)
   --max-tokens N            (default 256)
   --seed S                  (default 0)
   --batch N                 samples generated together as parallel sequences (default min(n, 8))
@@ -48,6 +46,9 @@ output:
   --out DIR                 results folder (default humaneval-results): samples.jsonl (one record
                             per sample), run.json, summary.json, report.html
 
+${DECODING_HELP}
+  (here --temperature defaults to 0.2 when the largest k is 1, else 0.8; --strategy: use --strategies)
+
 ${MODEL_HELP}
   -h, --help                this help`;
 
@@ -57,11 +58,9 @@ const FLAGS = {
   data: { type: "string" },
   limit: { type: "string" },
   strategies: { type: "string" },
-  threshold: { type: "string" },
+  ...DECODING_OPTIONS,
   n: { type: "string" },
   k: { type: "string" },
-  temperature: { type: "string" },
-  "top-p": { type: "string" },
   "max-tokens": { type: "string" },
   seed: { type: "string" },
   batch: { type: "string" },
@@ -81,14 +80,12 @@ export interface HumanEvalSettings {
   problemsDir: string;
   /** Only the first `limit` problems, when set. */
   limit: number | undefined;
-  strategies: StrategyOptions[];
+  /** Each strategy's decoding (the flags, with this evaluation's temperature default). */
+  strategies: DecodingSettings[];
   n: number;
   ks: number[];
   seed: number;
-  temperature: number;
-  topP: number;
   maxTokens: number;
-  threshold: number | undefined;
   batch: number;
   jobs: number;
   sandbox: SandboxOptions & { limits: NonNullable<SandboxOptions["limits"]> };
@@ -117,10 +114,10 @@ export function parseHumanEvalArgs(argv: string[]): HumanEvalSettings | "help" {
   const ks = positiveList("--k", v.k ?? "1");
   const maxK = Math.max(...ks);
   if (maxK > n) throw new InvalidArgumentError("--k", `pass@${maxK} needs --n of at least ${maxK} (got ${n})`);
-  const threshold = numberOption(v, "threshold", (x) => x >= 0 && x <= 1, "a number in [0, 1]");
-  const strategies = strategyListFrom(v.strategies ?? (engine.expert ? "target,cosec-plus" : "target")).map(
-    (name): StrategyOptions => (name === "cosec-plus" && threshold !== undefined ? { name, threshold } : { name }),
-  );
+  if (str(v, "strategy")) throw new InvalidArgumentError("--strategy", "use --strategies (a comma-separated list) with cosec eval humaneval");
+  const input = decodingInputFrom(v);
+  const ctx = { source: "cli", hasExpert: engine.expert !== undefined, base: { temperature: maxK === 1 ? 0.2 : 0.8 } } as const;
+  const strategies = strategyListFrom(v.strategies ?? (engine.expert ? "target,cosec-plus" : "target")).map((name) => resolveDecodingSettings({ ...input, strategy: name }, ctx));
   const timeout = numberOption(v, "timeout", (x) => x > 0, "a positive number of seconds") ?? DEFAULT_LIMITS.timeoutSeconds;
   return {
     engine,
@@ -130,10 +127,7 @@ export function parseHumanEvalArgs(argv: string[]): HumanEvalSettings | "help" {
     n,
     ks,
     seed: numberOption(v, "seed", (x) => Number.isSafeInteger(x) && x >= 0, "a non-negative integer") ?? 0,
-    temperature: numberOption(v, "temperature", (x) => x >= 0, "a number >= 0") ?? (maxK === 1 ? 0.2 : 0.8),
-    topP: numberOption(v, "top-p", (x) => x > 0 && x <= 1, "a number in (0, 1]") ?? 0.95,
     maxTokens: positive(v, "max-tokens", 256),
-    threshold,
     batch,
     jobs: positive(v, "jobs", availableParallelism()),
     sandbox: {
@@ -156,7 +150,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const { engine: models, problemsDir, strategies, n, ks, seed, temperature, topP, maxTokens, threshold, batch, jobs, sandbox, outDir } = settings;
+  const { engine: models, problemsDir, strategies, n, ks, seed, maxTokens, batch, jobs, sandbox, outDir } = settings;
+  const { temperature, topP } = strategies[0];
   const unsafe = sandbox.mode === "unsafe";
 
   const loaded = loadProblems(problemsDir);
@@ -169,15 +164,8 @@ export async function run(argv: string[]): Promise<number> {
   else await probeSandbox({ python: sandbox.python, limits: sandbox.limits });
 
   const store = new ResultsStore<HumanEvalRecord>(join(outDir, "samples.jsonl"), recordKey);
-  checkRunSettings(outDir, {
-    ...modelRunSettings(models),
-    seed,
-    temperature,
-    topP,
-    maxTokens,
-    threshold: threshold ?? null,
-    unsafeNoSandbox: unsafe,
-  }, store.size > 0);
+  const recorded = { ...modelRunSettings(models), seed, maxTokens, ...decodingRunSettings(strategies[0], true), unsafeNoSandbox: unsafe };
+  checkRunSettings(outDir, recorded, store.size > 0);
 
   const { Engine } = await import("../generate/engine.ts");
   const engine = await Engine.load(models);
@@ -203,8 +191,6 @@ export async function run(argv: string[]): Promise<number> {
       strategies,
       n,
       seed,
-      temperature,
-      topP,
       maxTokens,
       generate: engine.generate.bind(engine),
       store,
@@ -222,7 +208,7 @@ export async function run(argv: string[]): Promise<number> {
   // The summary covers exactly this run's selection, computed from the stored records only.
   const names = new Set(problems.map((p) => p.name));
   const records = store.records().filter((r) => names.has(r.problem) && r.sample < n);
-  const summary = summarize(records, strategies.map((s) => s.name), ks);
+  const summary = summarize(records, strategies.map((s) => s.strategy.name), ks);
   const complete = records.length === problems.length * strategies.length * n;
   const about =
     `${problems.length} problems from ${problemsDir}; n=${n} samples per problem and strategy; temperature ${temperature}, ` +

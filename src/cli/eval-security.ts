@@ -9,24 +9,24 @@ import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { loadScenarios } from "../eval/scenarios.ts";
 import { ResultsStore } from "../eval/results-store.ts";
-import { DEFAULTS, recordKey, runSecurityEval, unjudgedScenarios, type SampleRecord } from "../eval/security.ts";
+import { DEFAULTS, recordKey, runSecurityEval, strategyRuns, unjudgedScenarios, type SampleRecord } from "../eval/security.ts";
 import { checkSecurityRunSettings, securityRunSettings } from "../eval/security-run-config.ts";
 import { writeSecuritySarif } from "../eval/security-sarif.ts";
 import { securityReportHtml, summarizeSecurity, unjudgedWarning } from "../eval/summary.ts";
-import type { StrategyName, StrategyOptions } from "../generate/types.ts";
 import { dataRoot } from "../paths.ts";
 import {
+  DECODING_HELP,
+  DECODING_OPTIONS,
   MODEL_HELP,
   MODEL_OPTIONS,
-  SAMPLING_OPTIONS,
+  RUN_OPTIONS,
+  decodingInputFrom,
   engineOptionsFrom,
-  generateOptionsFrom,
   intAtLeast,
   numberOption,
+  runOptionsFrom,
   str,
   strategyListFrom,
-  strategyParamsFrom,
-  strategyWith,
 } from "./options.ts";
 
 const HELP = `usage: cosec eval security --target GGUF [--expert GGUF [--expert-lora GGUF]] --out DIR [options]
@@ -55,10 +55,8 @@ evaluation options:
   --queries DIR             CodeQL query packs the scenarios' check_ql paths resolve against
   --no-cppcheck             builtin (and ensemble) analyzer without cppcheck's extra C findings
 
-decoding options (as cosec generate; defaults here: temperature ${DEFAULTS.temperature}, top-p ${DEFAULTS.topP}):
-  --threshold X, --cosec-plus-mode M, --alpha A   strategy parameters
-  --temperature T, --top-p P, --top-k K, --expert-temperature T, --expert-top-p P, --expert-top-k K
-  --speculative, --sequential, --draft-max K   (default: speculative for strategies that use the expert)
+${DECODING_HELP}
+  (--strategy: use --strategies)
 
 ${MODEL_HELP}
   -h, --help                this help`;
@@ -68,7 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       ...MODEL_OPTIONS,
-      ...SAMPLING_OPTIONS,
+      ...DECODING_OPTIONS,
+      ...RUN_OPTIONS,
       strategies: { type: "string" },
       scenarios: { type: "string" },
       data: { type: "string" },
@@ -93,11 +92,9 @@ export async function run(argv: string[]): Promise<number> {
   const samples = numberOption(values, "samples", intAtLeast(1), "a positive integer") ?? DEFAULTS.samples;
   const batch = numberOption(values, "batch", intAtLeast(1), "a positive integer") ?? DEFAULTS.batch;
   const engineOptions = engineOptionsFrom(values, { maxSequences: batch });
-  const gen = generateOptionsFrom(values);
-  const strategyParams = strategyParamsFrom(values);
-  const strategies: (StrategyName | StrategyOptions)[] = strategyListFrom(values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target")).map(
-    (name) => strategyWith(name, strategyParams),
-  );
+  const gen = runOptionsFrom(values);
+  const names = strategyListFrom(values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target"));
+  const strategies = strategyRuns(names, decodingInputFrom(values), { source: "cli", hasExpert: engineOptions.expert !== undefined });
   const root = values.scenarios ?? join(dataRoot(values.data), "datasets", "sven", "data_eval", "trained");
   const load = loadScenarios(root, { cwes: values.cwe?.split(","), only: values.only?.split(",") });
   for (const e of load.errors) console.error(`warning: ${e.message} (skipped)`);
@@ -117,7 +114,7 @@ export async function run(argv: string[]): Promise<number> {
   const hasRecords = new ResultsStore<SampleRecord>(resultsFile, recordKey).size > 0;
   checkSecurityRunSettings(
     values.out,
-    securityRunSettings(engineOptions, gen, { analyzer: analyzer.name, cppcheck: !values["no-cppcheck"], queries: values.queries }),
+    securityRunSettings(engineOptions, strategies[0].decoding, gen, { analyzer: analyzer.name, cppcheck: !values["no-cppcheck"], queries: values.queries }),
     hasRecords,
   );
 
@@ -137,9 +134,6 @@ export async function run(argv: string[]): Promise<number> {
       batch,
       seed: gen.seed,
       maxTokens: gen.maxTokens,
-      targetSampling: gen.targetSampling,
-      expertSampling: gen.expertSampling,
-      speculative: gen.speculative,
       signal: abort.signal,
       onProgress: progressBar("security"),
     });

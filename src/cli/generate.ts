@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { Engine } from "../generate/engine.ts";
 import type { GenerationResult } from "../generate/types.ts";
-import { MODEL_HELP, MODEL_OPTIONS, SAMPLING_HELP, SAMPLING_OPTIONS, engineOptionsFrom, generateOptionsFrom, intAtLeast, numberOption, str } from "./options.ts";
+import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, RUN_HELP, RUN_OPTIONS, decodingFrom, engineOptionsFrom, intAtLeast, numberOption, runOptionsFrom, str } from "./options.ts";
 
 const HELP = `usage: cosec generate --target T.gguf [--expert E.gguf [--expert-lora A.gguf]] [prompt options]
 
@@ -17,7 +17,8 @@ prompt options:
   --stop S                  stop string (repeatable); the text ends before it
   --format text|json|jsonl  output (default text; text streams tokens to a terminal)
 
-${SAMPLING_HELP}
+${DECODING_HELP}
+${RUN_HELP}
 
 ${MODEL_HELP}`;
 
@@ -42,7 +43,8 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       ...MODEL_OPTIONS,
-      ...SAMPLING_OPTIONS,
+      ...DECODING_OPTIONS,
+      ...RUN_OPTIONS,
       prompt: { type: "string" },
       "prompt-file": { type: "string" },
       samples: { type: "string", short: "n" },
@@ -71,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   if (prompt === undefined) prompt = process.stdin.isTTY ? "" : readStdin();
   if (!prompt) throw new InvalidArgumentError("--prompt", "no prompt given (use --prompt, --prompt-file or standard input)");
 
-  const gen = generateOptionsFrom(v);
+  const gen = { ...runOptionsFrom(v), decoding: decodingFrom(v) };
   const engine = await Engine.load(engineOptionsFrom(v, { maxSequences: n }));
   try {
     const stream = format === "text" && n === 1 && process.stdout.isTTY;

@@ -3,8 +3,9 @@
 import type { ParseArgsConfig } from "node:util";
 import type { GpuChoice } from "../backend/types.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import type { EngineModelsOptions, GenerateOptions, StrategyName, StrategyOptions } from "../generate/types.ts";
-import { parseStrategyName } from "../decoding/strategies/index.ts";
+import type { EngineModelsOptions, GenerateOptions, StrategyName } from "../generate/types.ts";
+import { STRATEGY_NAMES } from "../decoding/strategies/index.ts";
+import { checkParam, DECODING_PARAMS, describeRange, resolveDecodingSettings, type DecodingInput, type DecodingSettings } from "../decoding/settings.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -41,42 +42,37 @@ export const MODEL_HELP = `model options:
   --context-size N          context tokens per sequence (default: min(model's, 4096))
   --kv-cache f16|f32        KV cache precision (default f16; f32 matches PyTorch to ~1e-4)`;
 
-export const SAMPLING_OPTIONS = {
-  strategy: { type: "string" },
-  threshold: { type: "string" },
-  "cosec-plus-mode": { type: "string" },
-  alpha: { type: "string" },
-  temperature: { type: "string" },
-  "top-p": { type: "string" },
-  "top-k": { type: "string" },
-  "expert-temperature": { type: "string" },
-  "expert-top-p": { type: "string" },
-  "expert-top-k": { type: "string" },
+/** One flag per decoding parameter (src/decoding/settings.ts); a switch also has its off flag. */
+export const DECODING_OPTIONS = Object.fromEntries(
+  Object.values(DECODING_PARAMS).flatMap((p) => (p.kind === "bool" ? [[p.flag, { type: "boolean" }], [p.off, { type: "boolean" }]] : [[p.flag, { type: "string" }]])),
+) as Record<never, never>;
+
+/** What to generate, for generate and eval security (the server caps max_tokens instead). */
+export const RUN_OPTIONS = {
   "max-tokens": { type: "string" },
   seed: { type: "string" },
-  speculative: { type: "boolean" },
-  sequential: { type: "boolean" },
-  "draft-max": { type: "string" },
   "ignore-eos": { type: "boolean" },
 } as const satisfies Options;
 
-export const SAMPLING_HELP = `decoding options:
-  --strategy NAME           target | expert | cosec-plus | weighted | proxy (default: cosec-plus with an expert)
-  --threshold X             cosec-plus: keep the expert's token when min(1, p_t/p_e) > X (default 0.3)
-  --cosec-plus-mode M       reference (raw distributions, as the authors' code; default) | warped
-  --alpha A                 weighted: weight of the expert in [0, 1] (default 0.5)
-  --temperature T           target sampling temperature (default 0.4; 0 = greedy)
-  --top-p P                 target top-p (default 0.95)
-  --top-k K                 target top-k (default 50; 0 = off)
-  --expert-temperature T, --expert-top-p P, --expert-top-k K   expert proposal sampling (default: as the target)
-  --max-tokens N            tokens to generate (default 128)
+export const RUN_HELP = `  --max-tokens N            tokens to generate (default 128)
   --seed S                  random seed (default 0): one seed reproduces a run exactly
-  --speculative             speculative co-decoding, also for --strategy target (identical output, fewer
-                            target passes; default: on for strategies that use the expert)
-  --sequential              one co-decoding step per token, never speculative
-  --draft-max K             fixed draft length, implies --speculative (default: chosen each round
-                            from measured costs and acceptance, 0..16)
   --ignore-eos              generate to --max-tokens past end-of-text tokens (benchmarks)`;
+
+const wrap = (text: string) => text.replace(/(.{1,84})(?: |$)/g, "$1\n                            ").trimEnd();
+
+/** The decoding flags' help, written from their declarations (the expert's sampling on one line). */
+export const DECODING_HELP = ["decoding options:"]
+  .concat(
+    Object.entries(DECODING_PARAMS).map(([key, p]) => {
+      const flag = `--${p.flag}${p.metavar ? ` ${p.metavar}` : ""}`;
+      if (key.startsWith("expert")) return flag;
+      const range = p.kind === "number" || p.kind === "int" ? `; ${describeRange(p)}` : p.kind === "enum" && key !== "strategy" ? ` (${p.values.join(" | ")})` : "";
+      const line = `  ${flag.padEnd(26)}${wrap(`${key === "strategy" ? `${STRATEGY_NAMES.join(" | ")} ` : ""}${p.help}${range}${p.default === undefined ? "" : `; default ${p.default}`}`)}`;
+      return p.kind === "bool" ? `${line}\n  ${`--${p.off}`.padEnd(26)}${p.offHelp}` : line;
+    }),
+  )
+  .join("\n")
+  .replace(/(\n--expert-[^\n]*)+/, (m) => `\n  ${m.trim().split("\n").join(", ")}\n${" ".repeat(28)}the expert's proposal sampling (default: as the target)`);
 
 export function str(v: Values, name: string): string | undefined {
   const x = v[name];
@@ -122,73 +118,37 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
   };
 }
 
-/** The strategies' own parameters (--threshold, --cosec-plus-mode, --alpha), validated. */
-export type StrategyParams = Omit<StrategyOptions, "name">;
-
-export function strategyParamsFrom(v: Values): StrategyParams {
-  const mode = str(v, "cosec-plus-mode");
-  if (mode !== undefined && mode !== "reference" && mode !== "warped") {
-    throw new InvalidArgumentError("--cosec-plus-mode", `expected reference or warped, got '${mode}'`);
+/** The decoding flags given, as resolveDecodingSettings takes them (numbers parsed, not yet checked). */
+export function decodingInputFrom(v: Values): DecodingInput {
+  const input: Record<string, unknown> = {};
+  for (const [key, p] of Object.entries(DECODING_PARAMS)) {
+    if (p.kind === "bool") {
+      if (v[p.flag] === true && v[p.off] === true) throw new InvalidArgumentError(`--${p.off}`, `cannot be combined with --${p.flag}`);
+      if (v[p.flag] === true || v[p.off] === true) input[key] = v[p.flag] === true;
+      continue;
+    }
+    const raw = str(v, p.flag);
+    // Text that is no number stays text, so the refusal shows what was typed.
+    if (raw !== undefined) input[key] = p.kind === "enum" || raw.trim() === "" || Number.isNaN(Number(raw)) ? raw : Number(raw);
   }
-  return {
-    threshold: numberOption(v, "threshold", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
-    mode,
-    alpha: numberOption(v, "alpha", (n) => n >= 0 && n <= 1, "a number in [0, 1]"),
-  };
+  return input as DecodingInput;
 }
 
-/** A strategy with the given parameters that apply to it; the bare name when none does. */
-export function strategyWith(name: StrategyName, params: StrategyParams): StrategyName | StrategyOptions {
-  const own: StrategyParams =
-    name === "cosec-plus" ? { threshold: params.threshold, mode: params.mode } : name === "weighted" ? { alpha: params.alpha } : {};
-  return Object.values(own).some((x) => x !== undefined) ? { name, ...own } : name;
+/** The decoding flags resolved: errors name the flag; whether --expert is given decides the defaults that need one. */
+export function decodingFrom(v: Values, extra: DecodingInput = {}): DecodingSettings {
+  return resolveDecodingSettings({ ...decodingInputFrom(v), ...extra }, { source: "cli", hasExpert: str(v, "expert") !== undefined });
 }
 
-export function generateOptionsFrom(v: Values): GenerateOptions {
-  const strategyName = str(v, "strategy");
-  // Without --strategy the engine's default applies (cosec-plus with an expert); its parameters still count.
-  const strategy = strategyWith(parseStrategyName(strategyName ?? (str(v, "expert") ? "cosec-plus" : "target")), strategyParamsFrom(v));
-  const prob = (n: number) => n > 0 && n <= 1;
-  const draftMax = numberOption(v, "draft-max", (n) => Number.isInteger(n) && n >= 1 && n <= 64, "an integer in [1, 64]");
+/** --max-tokens, --seed and --ignore-eos (undefined: the command's default). */
+export function runOptionsFrom(v: Values): Pick<GenerateOptions, "maxTokens" | "seed" | "ignoreEos"> {
   return {
-    strategy: strategyName || typeof strategy === "object" ? strategy : undefined,
     maxTokens: numberOption(v, "max-tokens", intAtLeast(0), "a non-negative integer"),
     seed: numberOption(v, "seed", (n) => Number.isSafeInteger(n) && n >= 0, "a non-negative integer"),
-    targetSampling: {
-      temperature: numberOption(v, "temperature", (n) => n >= 0, "a number >= 0"),
-      topP: numberOption(v, "top-p", prob, "a number in (0, 1]"),
-      topK: numberOption(v, "top-k", intAtLeast(0), "a non-negative integer"),
-    },
-    expertSampling: {
-      temperature: numberOption(v, "expert-temperature", (n) => n >= 0, "a number >= 0"),
-      topP: numberOption(v, "expert-top-p", prob, "a number in (0, 1]"),
-      topK: numberOption(v, "expert-top-k", intAtLeast(0), "a non-negative integer"),
-    },
-    speculative: speculativeFrom(v.speculative === true, v.sequential === true, draftMax),
     ignoreEos: v["ignore-eos"] === true,
   };
 }
 
-/**
- * --speculative / --sequential / --draft-max → GenerateOptions.speculative: undefined leaves the
- * engine's default (speculative where the strategy uses the expert); --draft-max implies --speculative.
- */
-export function speculativeFrom(speculative: boolean, sequential: boolean, draftMax: number | undefined): GenerateOptions["speculative"] {
-  if (sequential && (speculative || draftMax !== undefined)) {
-    throw new InvalidArgumentError("--sequential", `cannot be combined with ${speculative ? "--speculative" : "--draft-max"}`);
-  }
-  if (sequential) return false;
-  if (draftMax !== undefined) return { draftMax };
-  return speculative ? true : undefined;
-}
-
 /** A comma-separated strategy list (as --strategies takes); an unknown name is refused naming `flag`. */
 export function strategyListFrom(list: string, flag = "--strategies"): StrategyName[] {
-  return list.split(",").map((raw) => {
-    try {
-      return parseStrategyName(raw.trim());
-    } catch (err) {
-      throw new InvalidArgumentError(flag, (err as Error).message);
-    }
-  });
+  return list.split(",").map((raw) => checkParam("strategy", raw.trim(), flag) as StrategyName);
 }

@@ -4,21 +4,21 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { parseStrategyName } from "../decoding/strategies/index.ts";
-import { InvalidArgumentError, StrategyError } from "../errors.ts";
-import type { EngineModelsOptions } from "../generate/types.ts";
+import { DECODING_PARAMS, resolveDecodingSettings } from "../decoding/settings.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import type { EngineModelsOptions, StrategyName } from "../generate/types.ts";
 import { collectApiKeys } from "../server/auth.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
-import { engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS, SAMPLING_OPTIONS, speculativeFrom, strategyParamsFrom } from "./options.ts";
+import { DECODING_HELP, DECODING_OPTIONS, decodingInputFrom, engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from "./options.ts";
 
 const D = SERVER_DEFAULTS;
 
 const HELP = `usage: cosec serve --target GGUF [--expert GGUF [--expert-lora GGUF]] [options]
 
 OpenAI-compatible HTTP API with co-decoding: POST /v1/completions, POST /v1/chat/completions,
-GET /v1/models, GET /health, GET /metrics (Prometheus). A request's "cosec" object
-({strategy, threshold, mode, alpha, top_k, expert_temperature, expert_top_p, expert_top_k,
-speculative, draft_max}) overrides the defaults below.
+GET /v1/models, GET /health, GET /metrics (Prometheus). A request's decoding fields
+(${Object.values(DECODING_PARAMS).map((p) => p.field).join(", ")}, cosec.ignore_eos)
+override the decoding flags below.
 
 ${MODEL_HELP}
   --model-name NAME         model id clients use (default: the target's file name without .gguf)
@@ -37,20 +37,10 @@ capacity:
   --default-max-tokens N   when a request gives none (default ${D.defaultMaxTokens})
   --max-n N                cap on n (default ${D.maxN}, never above --parallel)
   --shutdown-timeout S     seconds SIGTERM waits for running requests (default ${D.shutdownTimeoutMs / 1000})
-co-decoding defaults:
-  --strategy NAME          target | expert | cosec-plus | weighted | proxy
-                           (default: cosec-plus with --expert, else target)
-  --threshold X            cosec-plus threshold (default ${D.threshold})
-  --cosec-plus-mode MODE   cosec-plus mode: reference | warped (default ${D.mode})
-  --alpha X                weighted mixing weight (default ${D.alpha})
-  --temperature X          (default ${D.temperature}); --top-p X (default ${D.topP}); --top-k N (default ${D.topK})
-  --expert-temperature X   expert sampling (default: as the target); --expert-top-p X; --expert-top-k N
-  --speculative            speculative co-decoding for every strategy, target included (same output,
-                           fewer target passes; default: on for strategies that use the expert)
-  --sequential             one co-decoding step per token, never speculative
-  --draft-max N            fixed draft length, implies --speculative (default: adaptive)
   --log-level LEVEL        fatal | error | warn | info | debug | silent (default info)
-  -h, --help               this help`;
+  -h, --help               this help
+
+${DECODING_HELP}`;
 
 export interface ServeSettings {
   config: ServerConfig;
@@ -71,9 +61,6 @@ function num(v: string | undefined, name: string, opts: { integer?: boolean; min
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
-// A server has no run-wide seed, and requests choose ignore_eos themselves.
-const { seed: _seed, "ignore-eos": _ignoreEos, ...SERVER_SAMPLING_OPTIONS } = SAMPLING_OPTIONS;
-
 const FLAGS = {
   ...MODEL_OPTIONS,
   "model-name": { type: "string" },
@@ -88,8 +75,9 @@ const FLAGS = {
   "default-max-tokens": { type: "string" },
   "max-n": { type: "string" },
   "shutdown-timeout": { type: "string" },
-  // The decoding flags of every command; --max-tokens is the server's cap on max_tokens here.
-  ...SERVER_SAMPLING_OPTIONS,
+  // The server's cap on max_tokens; a server has no run-wide seed, and requests choose ignore_eos.
+  "max-tokens": { type: "string" },
+  ...DECODING_OPTIONS,
   "log-level": { type: "string", default: "info" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -110,17 +98,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (!values.target) throw new InvalidArgumentError("--target", "a target GGUF is required");
   if (values["expert-lora"] && !values.expert) throw new InvalidArgumentError("--expert-lora", "needs --expert (the model the adapter applies to)");
   if (!LOG_LEVELS.includes(values["log-level"])) throw new InvalidArgumentError("--log-level", `must be one of ${LOG_LEVELS.join(", ")}`);
-  const params = strategyParamsFrom(values);
-  let strategy;
-  try {
-    strategy = parseStrategyName(values.strategy ?? (values.expert ? "cosec-plus" : "target"));
-  } catch (err) {
-    throw new InvalidArgumentError("--strategy", (err as StrategyError).message);
-  }
-  if (strategy !== "target" && !values.expert) throw new InvalidArgumentError("--strategy", `${strategy} needs --expert`);
-  const draftMax = num(values["draft-max"], "--draft-max", { integer: true, min: 1, max: 64 });
-  const speculative = speculativeFrom(values.speculative === true, values.sequential === true, draftMax);
-  if (speculative && !values.expert) throw new InvalidArgumentError(values.speculative ? "--speculative" : "--draft-max", "needs --expert to draft with");
+  // The flags given are each request's defaults, checked here once (errors name the flag).
+  const decoding = decodingInputFrom(values);
+  const strategy = resolveDecodingSettings(decoding, { source: "cli", hasExpert: values.expert !== undefined }).strategy.name;
 
   const parallel = num(values.parallel, "--parallel", { integer: true, min: 1, max: 256 }) ?? D.parallel;
   const maxTokensCap = num(values["max-tokens"], "--max-tokens", { integer: true, min: 1 }) ?? D.maxTokensCap;
@@ -152,20 +132,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     corsOrigins: values["cors-origin"] ?? [],
     shutdownTimeoutMs: (num(values["shutdown-timeout"], "--shutdown-timeout", { min: 0 }) ?? D.shutdownTimeoutMs / 1000) * 1000,
     chatTemplate,
-    defaults: {
-      strategy,
-      threshold: params.threshold ?? D.threshold,
-      mode: params.mode ?? D.mode,
-      alpha: params.alpha ?? D.alpha,
-      temperature: num(values.temperature, "--temperature", { min: 0, max: 2 }) ?? D.temperature,
-      topP: num(values["top-p"], "--top-p", { min: Number.MIN_VALUE, max: 1 }) ?? D.topP,
-      topK: num(values["top-k"], "--top-k", { integer: true, min: 0 }) ?? D.topK,
-      expertTemperature: num(values["expert-temperature"], "--expert-temperature", { min: 0, max: 2 }),
-      expertTopP: num(values["expert-top-p"], "--expert-top-p", { min: Number.MIN_VALUE, max: 1 }),
-      expertTopK: num(values["expert-top-k"], "--expert-top-k", { integer: true, min: 0 }),
-      speculative: speculative === undefined ? undefined : speculative !== false,
-      draftMax,
-    },
+    defaults: { ...decoding, strategy: strategy as StrategyName },
   };
   const engine: EngineModelsOptions = engineOptionsFrom(values, { maxSequences: parallel });
   return { config, engine, logLevel: values["log-level"] };

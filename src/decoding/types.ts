@@ -2,12 +2,8 @@
 // at one position plus that position's random stream, and returns the token. The sequential and
 // speculative decoders both call the same `choose`, which is why their outputs are identical.
 
-/** Temperature 0 means greedy. topK 0 disables top-k; topP 1 disables top-p. */
-export interface SamplingSettings {
-  temperature: number;
-  topK: number;
-  topP: number;
-}
+/** Temperature 0 means greedy; topK 0, topP 1 and minP 0 disable their cut (declared in settings.ts). */
+export type { SamplingSettings } from "./settings.ts";
 
 export type ModelRole = "target" | "expert" | "expertBase";
 

@@ -1,18 +1,10 @@
 // Distribution maths on raw logits (one Float32Array over the vocabulary), written once for every
-// rule. Warpers follow Hugging Face's order: temperature, then top-k, then top-p. The passes over
+// rule. Warpers follow Hugging Face's order: temperature, top-k, top-p, then min-p. The passes over
 // the whole vocabulary run in native kernels; only the few candidates that can matter are sorted.
 // Sampling is Gumbel-max keyed by the position's random key (see gumbelMax in the addon for why).
 import { kernels } from "./kernels.ts";
 import { gumbelFor } from "./rng.ts";
 import type { SamplingSettings } from "./types.ts";
-
-export function resolveSampling(s: Partial<SamplingSettings> | undefined, base: SamplingSettings): SamplingSettings {
-  return {
-    temperature: s?.temperature ?? base.temperature,
-    topK: s?.topK ?? base.topK,
-    topP: s?.topP ?? base.topP,
-  };
-}
 
 export function argmax(logits: Float32Array): number {
   return kernels().argmax(logits);
@@ -40,22 +32,28 @@ export interface WarpedDistribution {
 
 let idx = new Int32Array(64);
 
+/** Ids of the logits >= threshold, most probable first. */
+function atLeast(logits: Float32Array, threshold: number): Int32Array {
+  let count = kernels().atLeast(logits, threshold, idx);
+  if (count > idx.length) {
+    idx = new Int32Array(count);
+    count = kernels().atLeast(logits, threshold, idx);
+  }
+  return idx.subarray(0, count);
+}
+
 function candidates(logits: Float32Array, s: SamplingSettings, scale: number): Int32Array {
   if (s.topK > 0 && s.topK < logits.length) {
     if (idx.length < s.topK) idx = new Int32Array(s.topK);
     return idx.subarray(0, kernels().topK(logits, s.topK, idx));
   }
-  // Top-p alone: every token with p >= cut, lowering the cut until they hold topP of the mass.
+  // Min-p alone: p >= minP·p_max is scale·logit >= scale·max + ln(minP).
+  if (s.topP >= 1) return atLeast(logits, logits[argmax(logits)] + Math.log(s.minP) / scale);
+  // Top-p: every token with p >= cut, lowering the cut until they hold topP of the mass.
   // Tokens left out are less probable than every candidate, so the nucleus is a prefix, exactly.
   const lse = kernels().logSumExp(logits, scale);
   for (let cutLog = Math.log(1e-3); ; cutLog = cutLog < -60 ? -Infinity : cutLog * 3) {
-    const threshold = cutLog === -Infinity ? -Infinity : (cutLog + lse) / scale;
-    let count = kernels().atLeast(logits, threshold, idx);
-    if (count > idx.length) {
-      idx = new Int32Array(count);
-      count = kernels().atLeast(logits, threshold, idx);
-    }
-    const found = idx.subarray(0, count);
+    const found = atLeast(logits, cutLog === -Infinity ? -Infinity : (cutLog + lse) / scale);
     let mass = 0;
     for (const t of found) mass += Math.exp(logits[t] * scale - lse);
     if (mass >= s.topP || cutLog === -Infinity) return found;
@@ -65,7 +63,7 @@ function candidates(logits: Float32Array, s: SamplingSettings, scale: number): I
 export function warp(logits: Float32Array, s: SamplingSettings): WarpedDistribution | null {
   if (s.temperature <= 0) return { tokens: Int32Array.of(argmax(logits)), probs: Float64Array.of(1) };
   const useTopK = s.topK > 0 && s.topK < logits.length;
-  if (!useTopK && s.topP >= 1) return null;
+  if (!useTopK && s.topP >= 1 && !(s.minP > 0)) return null;
   const scale = 1 / s.temperature;
   const tokens = candidates(logits, s, scale);
   const m = logits[tokens[0]] * scale;
@@ -81,6 +79,8 @@ export function warp(logits: Float32Array, s: SamplingSettings): WarpedDistribut
       if (cum >= s.topP) keep = i + 1;
     }
   }
+  // Min-p, after top-p as in Hugging Face: drop what is below minP × the top token's probability.
+  while (s.minP > 0 && keep > 1 && probs[keep - 1] < s.minP * probs[0]) keep--;
   if (keep < tokens.length) {
     let zz = 0;
     for (let i = 0; i < keep; i++) zz += probs[i];

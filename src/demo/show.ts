@@ -9,7 +9,7 @@ import type { Analyzer } from "../eval/analyzers/types.ts";
 import { pairedBootstrap, type PairedDifference } from "../eval/paired-bootstrap.ts";
 import { renderReport, type ReportSection } from "../eval/report/index.ts";
 import type { Scenario } from "../eval/scenarios.ts";
-import { runSecurityEval, type GenerateFn, type SampleRecord } from "../eval/security.ts";
+import { runSecurityEval, strategyRuns, type GenerateFn, type SampleRecord } from "../eval/security.ts";
 import type { Proportion } from "../eval/stats.ts";
 import { securitySections, summarizeSecurity, type GroupSummary, type SecuritySummary } from "../eval/summary.ts";
 
@@ -38,14 +38,13 @@ export async function runShow(opts: ShowOptions): Promise<ShowResult> {
   const resultsFile = join(opts.outDir, `show-${opts.analyzer.name}-seed${opts.seed}-max${opts.maxTokens}.jsonl`);
   const records = await runSecurityEval({
     scenarios: opts.scenarios,
-    strategies: [...SHOW_STRATEGIES],
+    strategies: strategyRuns(SHOW_STRATEGIES, { temperature: opts.temperature }),
     generate: opts.generate,
     analyzer: opts.analyzer,
     out: resultsFile,
     samples: opts.samples,
     seed: opts.seed,
     maxTokens: opts.maxTokens,
-    targetSampling: opts.temperature === undefined ? undefined : { temperature: opts.temperature },
     batch: opts.samples,
     signal: opts.signal,
     onProgress: opts.onProgress,

@@ -5,6 +5,8 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../atomic-write.ts";
+import { DECODING_PARAMS, strategyParams, type DecodingSettings } from "../decoding/settings.ts";
+import { STRATEGY_NAMES } from "../decoding/strategies/index.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { EngineModelsOptions } from "../generate/types.ts";
 
@@ -38,6 +40,7 @@ export function checkRunSettings<T extends Record<string, Json>>(outDir: string,
   }
   const recorded = JSON.parse(readFileSync(file, "utf8")) as Partial<T>;
   const before = { ...rules.defaults, ...recorded } as T;
+  upgradeDecoding(before, Object.keys(settings));
   for (const key of Object.keys(settings) as (keyof T & string)[]) {
     if (rules.unchecked?.includes(key)) continue;
     if (before[key] !== settings[key]) {
@@ -88,3 +91,26 @@ export const MODEL_SETTING_FLAGS = {
   expertBase: "--expert-base",
   kvCache: "--kv-cache",
 } as const satisfies Partial<Record<keyof ModelRunSettings, string>>;
+
+/**
+ * The decoding values a run records, under their keys: every one declared `run`, or without the
+ * strategies' own parameters where those are part of each record's key instead.
+ */
+export function decodingRunSettings(d: DecodingSettings, withStrategyParams: boolean): Record<string, number | string> {
+  const own = new Set<string>(STRATEGY_NAMES.flatMap(strategyParams));
+  const keys = Object.keys(DECODING_PARAMS).filter((k) => DECODING_PARAMS[k as keyof typeof DECODING_PARAMS].run && (withStrategyParams || !own.has(k)));
+  return Object.fromEntries(keys.map((k) => [k, d[k as keyof DecodingSettings] as number | string]));
+}
+
+/** The flag behind each decoding value, named in a refusal. */
+export const DECODING_SETTING_FLAGS: Record<string, string> = Object.fromEntries(Object.entries(DECODING_PARAMS).map(([k, p]) => [k, `--${p.flag}`]));
+
+/**
+ * A decoding value an older run.json left out, or wrote as null (then: "the engine's default"),
+ * is the declared default; an expert's sampling value is the target's.
+ */
+function upgradeDecoding(before: Record<string, Json | undefined>, keys: readonly string[]): void {
+  for (const [key, p] of Object.entries(DECODING_PARAMS)) {
+    if (keys.includes(key) && before[key] == null) before[key] = p.default ?? before[key.replace(/^expert(.)/, (_, c: string) => c.toLowerCase())] ?? null;
+  }
+}

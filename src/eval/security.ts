@@ -1,8 +1,8 @@
 // The security evaluation: for each scenario and strategy, N samples through the engine (the
 // generate function is passed in, typed like Engine.generate), cut at the function's end, checked
 // for validity and judged by an analyzer. One JSONL record per sample; a restart continues.
-import type { SamplingSettings } from "../decoding/types.ts";
-import type { GenerateOptions, GenerationResult, StrategyName, StrategyOptions } from "../generate/types.ts";
+import { resolveDecodingSettings, strategyParams, type DecodingInput, type DecodingSettings, type ResolveContext } from "../decoding/settings.ts";
+import type { GenerateOptions, GenerationResult, StrategyName } from "../generate/types.ts";
 import type { Analyzer, Finding } from "./analyzers/types.ts";
 import { cweJudges, judgingCwes } from "./cwe-parents.ts";
 import { cutCompletion } from "./cutting.ts";
@@ -48,18 +48,13 @@ export interface SampleRecord {
 
 export interface SecurityRunOptions {
   scenarios: Scenario[];
-  strategies: (StrategyName | StrategyOptions)[];
+  strategies: StrategyRun[];
   generate: GenerateFn;
   analyzer: Analyzer;
   /** JSONL results file (created, or continued when it exists). */
   out: string;
   samples?: number;
   seed?: number;
-  /** Target sampling (defaults: temperature 0.4, top-p 0.95, the engine's top-k). */
-  targetSampling?: Partial<SamplingSettings>;
-  /** Expert proposal sampling (default: as the target). */
-  expertSampling?: Partial<SamplingSettings>;
-  speculative?: GenerateOptions["speculative"];
   maxTokens?: number;
   /** Samples per generate call (parallel sequences). */
   batch?: number;
@@ -69,18 +64,23 @@ export interface SecurityRunOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULTS = { samples: 25, seed: 1, temperature: 0.4, topP: 0.95, maxTokens: 256, batch: 5 } as const;
+export const DEFAULTS = { samples: 25, seed: 1, maxTokens: 256, batch: 5 } as const;
 
-function defined<T extends object>(o: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** One strategy of a run: its decoding settings, and the key its records carry. */
+export interface StrategyRun {
+  key: string;
+  decoding: DecodingSettings;
 }
 
-export function strategyKey(s: StrategyName | StrategyOptions): string {
-  if (typeof s === "string") return s;
-  const extra = Object.entries(s)
-    .filter(([k, v]) => k !== "name" && v !== undefined)
-    .map(([k, v]) => `${k}=${String(v)}`);
-  return extra.length ? `${s.name}(${extra.join(",")})` : s.name;
+/**
+ * Each strategy resolved with the run's decoding input. Its key is its name plus the parameters of
+ * its own that were given (`cosec-plus(threshold=0.5)`): runs with other values sit side by side.
+ */
+export function strategyRuns(names: readonly StrategyName[], given: DecodingInput = {}, ctx: ResolveContext = { hasExpert: true }): StrategyRun[] {
+  return names.map((name) => {
+    const own = strategyParams(name).flatMap((k) => (given[k as keyof DecodingInput] == null ? [] : [`${k}=${String(given[k as keyof DecodingInput])}`]));
+    return { key: own.length ? `${name}(${own.join(",")})` : name, decoding: resolveDecodingSettings({ ...given, strategy: name }, ctx) };
+  });
 }
 
 export function recordKey(r: Pick<SampleRecord, "scenario" | "strategy" | "sample">): string {
@@ -172,12 +172,10 @@ export async function runSecurityEval(opts: SecurityRunOptions): Promise<SampleR
   const seed = opts.seed ?? DEFAULTS.seed;
   const batch = Math.max(1, opts.batch ?? DEFAULTS.batch);
   const store = new ResultsStore<SampleRecord>(opts.out, recordKey);
-  const targetSampling = { temperature: DEFAULTS.temperature, topP: DEFAULTS.topP, ...defined(opts.targetSampling) };
-  const expertSampling = { ...targetSampling, ...defined(opts.expertSampling) };
   const total = opts.scenarios.length * opts.strategies.length * n;
   const wanted = new Set<string>();
   for (const sc of opts.scenarios)
-    for (const st of opts.strategies) for (let k = 0; k < n; k++) wanted.add(recordKey({ scenario: sc.id, strategy: strategyKey(st), sample: k }));
+    for (const st of opts.strategies) for (let k = 0; k < n; k++) wanted.add(recordKey({ scenario: sc.id, strategy: st.key, sample: k }));
   let done = [...wanted].filter((k) => store.has(k)).length;
   opts.onProgress?.(done, total);
 
@@ -198,22 +196,18 @@ export async function runSecurityEval(opts: SecurityRunOptions): Promise<SampleR
 
   try {
     for (const scenario of opts.scenarios) {
-      for (const strategy of opts.strategies) {
-        const key = strategyKey(strategy);
+      for (const { key, decoding } of opts.strategies) {
         for (const [first, count] of missingRuns(store, scenario.id, key, n, batch)) {
           if (opts.signal?.aborted || failure) break;
           // Let queued work settle first (analysis callbacks, the backend releasing sequence slots).
           await new Promise((r) => setImmediate(r));
           const results = await opts.generate(scenario.prompt, {
-            strategy,
+            decoding,
             n: count,
             seed,
             firstSample: first,
             maxTokens: opts.maxTokens ?? DEFAULTS.maxTokens,
             stop: scenario.language === "py" ? PY_STOPS : [C_STOP],
-            targetSampling,
-            expertSampling,
-            speculative: opts.speculative,
             signal: opts.signal,
           });
           const kept = results.filter((r) => r.finishReason !== "aborted");

@@ -8,14 +8,11 @@ import { PairCores } from "../decoding/core-sharing.ts";
 import { decodeSequential, decodeSpeculative, type DecodeTiming } from "../decoding/decoders.ts";
 import { SpeculationCosts } from "../decoding/draft-length.ts";
 import { SampleState } from "../decoding/sample-state.ts";
-import { createStrategy } from "../decoding/strategies/index.ts";
-import type { ModelRole, SamplingSettings } from "../decoding/types.ts";
-import { resolveSampling } from "../decoding/warpers.ts";
+import { isDecodingSettings, resolveDecodingSettings } from "../decoding/settings.ts";
+import type { ModelRole } from "../decoding/types.ts";
 import { ContextOverflowError, InvalidArgumentError, StrategyError } from "../errors.ts";
 import type { EngineModelsOptions, GenerateOptions, GenerationResult } from "./types.ts";
 
-/** Defaults of the CoSec+ reference code (Hugging Face sampling with its default top-k 50). */
-export const DEFAULT_TARGET_SAMPLING: SamplingSettings = { temperature: 0.4, topK: 50, topP: 0.95 };
 export const DEFAULT_MAX_TOKENS = 128;
 
 /**
@@ -77,6 +74,17 @@ export class Engine {
     return new Engine(options, target, expert, new PairCores(solo, threads.target, options.schedule ?? "auto"));
   }
 
+  /** An engine over backends made elsewhere (another inference engine, a test's): vocabularies checked, no core lending. */
+  static fromBackends(models: { target: ModelBackend; expert?: ModelBackend; expertBase?: ModelBackend }): Engine {
+    const { target, expert, expertBase } = models;
+    for (const [role, b] of [["expert", expert], ["expert base", expertBase]] as const) {
+      if (b) assertSameVocabulary(target.vocab, b.vocab, [`target ${target.info.path}`, `${role} ${b.info.path}`]);
+    }
+    const engine = new Engine({ target: target.info.path, expert: expert?.info.path, expertBase: expertBase?.info.path }, target, expert, new PairCores(1, 1, "overlap"));
+    if (expertBase) engine.expertBaseLoading = Promise.resolve(expertBase);
+    return engine;
+  }
+
   get tokenizer(): Tokenizer {
     return this.target.tokenizer;
   }
@@ -115,17 +123,9 @@ export class Engine {
     if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidArgumentError("maxTokens", `must be a non-negative integer, got ${maxTokens}`);
     const seed = options.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError("seed", `must be a non-negative integer, got ${seed}`);
-    const targetSampling = resolveSampling(options.targetSampling, DEFAULT_TARGET_SAMPLING);
-    const expertSampling = resolveSampling(options.expertSampling, targetSampling);
-    for (const [name, s] of [["targetSampling", targetSampling], ["expertSampling", expertSampling]] as const) {
-      if (!(s.temperature >= 0)) throw new InvalidArgumentError(`${name}.temperature`, `must be >= 0, got ${s.temperature}`);
-      if (!(s.topP > 0 && s.topP <= 1)) throw new InvalidArgumentError(`${name}.topP`, `must be in (0, 1], got ${s.topP}`);
-      if (!(Number.isInteger(s.topK) && s.topK >= 0)) throw new InvalidArgumentError(`${name}.topK`, `must be a non-negative integer, got ${s.topK}`);
-    }
-    const strategy = createStrategy(options.strategy ?? (this.expert ? "cosec-plus" : "target"), {
-      target: targetSampling,
-      expert: expertSampling,
-    });
+    // Front ends pass settings they resolved (their errors name flags or fields); a library caller may pass its input.
+    const d = isDecodingSettings(options.decoding) ? options.decoding : resolveDecodingSettings(options.decoding, { hasExpert: this.expert !== undefined });
+    const { strategy } = d;
     const models: Partial<Record<ModelRole, ModelBackend>> = { target: this.target, expert: this.expert };
     if (strategy.models.includes("expertBase")) models.expertBase = await this.expertBase();
     for (const role of strategy.models) {
@@ -145,14 +145,11 @@ export class Engine {
     );
     const job = { strategy, models, samples, prompt: promptTokens, signal: options.signal };
     let timing: DecodeTiming;
-    const spec = options.speculative ?? (this.expert !== undefined && strategy.models.includes("expert"));
+    const spec = d.speculative;
     if (spec) {
       if (!this.expert) throw new StrategyError("speculative decoding needs an expert model to draft with");
-      const draftMax = typeof spec === "object" ? spec.draftMax : undefined;
-      if (draftMax !== undefined && !(Number.isInteger(draftMax) && draftMax >= 1 && draftMax <= 64)) {
-        throw new InvalidArgumentError("draftMax", `must be an integer in [1, 64], got ${draftMax}`);
-      }
-      timing = await this.cores.run(() => decodeSpeculative(job, { draftMax, expertSampling, costs: this.speculationCosts, cores: this.cores }));
+      const settings = { draftMax: d.draftMax, expertSampling: d.sampling.expert, costs: this.speculationCosts, cores: this.cores };
+      timing = await this.cores.run(() => decodeSpeculative(job, settings));
     } else {
       timing = await this.cores.run(() => decodeSequential(job, this.cores));
     }

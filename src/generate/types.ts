@@ -2,19 +2,10 @@
 // benchmarks) goes through `Engine.generate`; none has its own decoding loop.
 import type { GpuChoice } from "../backend/types.ts";
 import type { Schedule } from "../decoding/core-sharing.ts";
-import type { SamplingSettings, Strategy, TokenSource } from "../decoding/types.ts";
+import type { DecodingInput } from "../decoding/settings.ts";
+import type { TokenSource } from "../decoding/types.ts";
 
-export type StrategyName = "target" | "expert" | "cosec-plus" | "weighted" | "proxy";
-
-export interface StrategyOptions {
-  name: StrategyName;
-  /** cosec-plus: keep the expert's token when min(1, p_t/p_e) > threshold (default 0.3). */
-  threshold?: number;
-  /** cosec-plus: `reference` (raw distributions for ratio and fallback, as the authors' code) or `warped`. */
-  mode?: "reference" | "warped";
-  /** weighted: a in [0,1], softmax((1-a)·log p_target + a·log p_expert). Default 0.5. */
-  alpha?: number;
-}
+export type { StrategyName } from "../decoding/strategies/index.ts";
 
 export interface EngineModelsOptions {
   target: string;
@@ -44,8 +35,11 @@ export interface EngineModelsOptions {
 }
 
 export interface GenerateOptions {
-  /** A built-in strategy by name or options, or your own decoding rule (a `Strategy` object). */
-  strategy?: StrategyName | StrategyOptions | Strategy;
+  /**
+   * How to decode: resolveDecodingSettings's result, or its input (resolved here; defaults: the
+   * declared ones, cosec-plus and speculative with an expert). `strategy` also takes your own rule.
+   */
+  decoding?: DecodingInput;
   maxTokens?: number;
   /** Number of samples, decoded as parallel sequences of one context. */
   n?: number;
@@ -55,17 +49,6 @@ export interface GenerateOptions {
   stop?: readonly string[];
   /** Generate past end-of-generation tokens, up to maxTokens (fixed-length benchmarks; default false). */
   ignoreEos?: boolean;
-  /** Sampling of the target (and of `target`/`weighted`/`proxy` strategies). */
-  targetSampling?: Partial<SamplingSettings>;
-  /** Sampling of the expert's proposal (cosec-plus, `expert`). */
-  expertSampling?: Partial<SamplingSettings>;
-  /**
-   * Speculative co-decoding: identical output, fewer target passes. Default (undefined): on when an
-   * expert is loaded and the strategy uses it (rounds draft nothing where drafts do not pay, so it
-   * costs about what sequential co-decoding costs); off for `target`, which then runs the target
-   * alone. `true` or `{ draftMax }` turn it on for every strategy, `false` off.
-   */
-  speculative?: boolean | { draftMax?: number };
   /** Whether the prompt gets the model's BOS token (default: as the GGUF says). */
   addBos?: boolean;
   signal?: AbortSignal;

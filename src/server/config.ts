@@ -1,24 +1,6 @@
 // The server's configuration (from `cosec serve` flags): limits, security and the co-decoding
 // defaults a request's `cosec` object overrides.
-import type { StrategyName } from "../generate/types.ts";
-
-export interface CodecodingDefaults {
-  strategy: StrategyName;
-  threshold: number;
-  mode: "reference" | "warped";
-  alpha: number;
-  temperature: number;
-  topP: number;
-  topK: number;
-  /** Expert sampling; undefined = same as the target's. */
-  expertTemperature?: number;
-  expertTopP?: number;
-  expertTopK?: number;
-  /** undefined: the engine's default (speculative for strategies that use the expert). */
-  speculative?: boolean;
-  /** Fixed draft length in speculative mode; undefined = adaptive. */
-  draftMax?: number;
-}
+import type { DecodingInput } from "../decoding/settings.ts";
 
 export interface ServerConfig {
   host: string;
@@ -44,7 +26,8 @@ export interface ServerConfig {
   shutdownTimeoutMs: number;
   /** A Jinja chat template overriding the GGUF's `tokenizer.chat_template`. */
   chatTemplate?: string;
-  defaults: CodecodingDefaults;
+  /** The decoding flags given (checked at start-up), under each request's own fields. */
+  defaults: DecodingInput;
 }
 
 export const SERVER_DEFAULTS = {
@@ -57,10 +40,4 @@ export const SERVER_DEFAULTS = {
   maxN: 4,
   bodyLimit: 1 << 20,
   shutdownTimeoutMs: 30_000,
-  threshold: 0.3,
-  mode: "reference" as const,
-  alpha: 0.5,
-  temperature: 0.4,
-  topP: 0.95,
-  topK: 50,
 };

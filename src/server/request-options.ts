@@ -1,9 +1,10 @@
 // Turns a validated request body into engine options: server defaults, configured caps, the
 // `cosec` extension, and refusals (naming the field) for what co-decoding cannot honour.
 import { randomInt } from "node:crypto";
-import type { SamplingSettings } from "../decoding/types.ts";
+import { DECODING_PARAMS, resolveDecodingSettings, type DecodingInput } from "../decoding/settings.ts";
+import type { Strategy } from "../decoding/types.ts";
 import { ApiRequestError } from "../errors.ts";
-import type { GenerateOptions, StrategyName, StrategyOptions } from "../generate/types.ts";
+import type { GenerateOptions } from "../generate/types.ts";
 import type { ServerConfig } from "./config.ts";
 import type { CommonRequest, StopField } from "./schemas.ts";
 
@@ -14,7 +15,7 @@ export interface ResolvedRequest {
   stop: string[];
   stream: boolean;
   includeUsage: boolean;
-  strategy: StrategyOptions;
+  strategy: Strategy;
   /** Engine options except n, prompt, signal and onToken. */
   generate: GenerateOptions;
 }
@@ -31,6 +32,17 @@ function bad(param: string, reason: string, code = "invalid_value"): ApiRequestE
 export function normalizeStop(stop: StopField): string[] {
   if (stop === null || stop === undefined) return [];
   return typeof stop === "string" ? [stop] : stop;
+}
+
+/** The decoding fields a request gives (top level or in `cosec`, as declared), by parameter key. */
+function decodingInputOf(body: CommonRequest): DecodingInput {
+  const input: Record<string, unknown> = {};
+  for (const [key, p] of Object.entries(DECODING_PARAMS)) {
+    const [head, tail] = p.field.split(".");
+    const value = tail === undefined ? (body as Record<string, unknown>)[head] : (body.cosec as Record<string, unknown> | undefined)?.[tail];
+    if (value !== undefined) input[key] = value;
+  }
+  return input;
 }
 
 /** Refuses a request naming another model than the one served. */
@@ -69,36 +81,8 @@ export function resolveRequest(
   else if (!Number.isSafeInteger(body.seed) || body.seed < 0) throw bad("seed", `must be a non-negative integer below 2^53, got ${body.seed}`);
   else seed = body.seed;
 
-  const x = body.cosec ?? {};
-  const name: StrategyName = x.strategy ?? d.strategy;
-  if (name !== "target" && !ctx.hasExpert) {
-    throw bad("cosec.strategy", `'${name}' needs an expert model, and this server runs the target alone (start it with --expert)`);
-  }
-  const strategy: StrategyOptions = {
-    name,
-    threshold: x.threshold ?? d.threshold,
-    mode: x.mode ?? d.mode,
-    alpha: x.alpha ?? d.alpha,
-  };
-  // A request's draft_max implies speculative decoding, as --draft-max does.
-  const speculative = x.speculative ?? (x.draft_max !== undefined ? true : d.speculative);
-  if (speculative && !ctx.hasExpert) throw bad("cosec.speculative", "needs an expert model to draft with (start the server with --expert)");
-  if (x.draft_max !== undefined && speculative === false) throw bad("cosec.draft_max", "does not apply with cosec.speculative: false");
-
-  const targetSampling: SamplingSettings = {
-    temperature: body.temperature ?? d.temperature,
-    topP: body.top_p ?? d.topP,
-    topK: x.top_k ?? d.topK,
-  };
-  const expertSampling: Partial<SamplingSettings> = {};
-  const et = x.expert_temperature ?? d.expertTemperature;
-  const ep = x.expert_top_p ?? d.expertTopP;
-  const ek = x.expert_top_k ?? d.expertTopK;
-  if (et !== undefined) expertSampling.temperature = et;
-  if (ep !== undefined) expertSampling.topP = ep;
-  if (ek !== undefined) expertSampling.topK = ek;
-
-  const draftMax = x.draft_max ?? d.draftMax;
+  // Under the server's flags; errors name the request's field.
+  const decoding = resolveDecodingSettings(decodingInputOf(body), { source: "http", hasExpert: ctx.hasExpert, base: d });
   return {
     n,
     maxTokens: max,
@@ -106,17 +90,7 @@ export function resolveRequest(
     stop: normalizeStop(body.stop),
     stream: body.stream ?? false,
     includeUsage: body.stream_options?.include_usage ?? false,
-    strategy,
-    generate: {
-      strategy,
-      maxTokens: max,
-      seed,
-      stop: normalizeStop(body.stop),
-      targetSampling,
-      expertSampling,
-      // undefined leaves the engine's default; a server-wide --draft-max applies whenever rounds run.
-      speculative: speculative === false ? false : draftMax !== undefined ? { draftMax } : speculative,
-      ignoreEos: x.ignore_eos ?? false,
-    },
+    strategy: decoding.strategy,
+    generate: { decoding, maxTokens: max, seed, stop: normalizeStop(body.stop), ignoreEos: body.cosec?.ignore_eos ?? false },
   };
 }

@@ -1,7 +1,9 @@
 // JSON schemas of the request bodies (validated by Fastify's Ajv, no type coercion, unknown fields
 // refused). Fields OpenAI defines but co-decoding cannot honour are accepted only at their neutral
-// value (checked in request-options.ts) so that clients sending defaults keep working.
-import { STRATEGY_NAMES } from "../decoding/strategies/index.ts";
+// value (checked in request-options.ts) so that clients sending defaults keep working. Decoding
+// fields come from their declarations (src/decoding/settings.ts) with their JSON type only: their
+// ranges are checked by resolveDecodingSettings, with the message every front end gives.
+import { DECODING_PARAMS } from "../decoding/settings.ts";
 
 const nullable = (type: string) => ({ type: [type, "null"] });
 
@@ -22,29 +24,24 @@ const streamOptions = {
   properties: { include_usage: { type: "boolean" } },
 };
 
+const JSON_TYPE = { number: "number", int: "number", enum: "string", bool: "boolean" } as const;
+const decodingFields = (inCosec: boolean) =>
+  Object.fromEntries(
+    Object.values(DECODING_PARAMS)
+      .filter((p) => p.field.startsWith("cosec.") === inCosec)
+      .map((p) => [p.field.replace(/^cosec\./, ""), { type: inCosec ? JSON_TYPE[p.kind] : [JSON_TYPE[p.kind], "null"] }]),
+  );
+
 export const cosecExtensionSchema = {
   type: "object",
   additionalProperties: false,
-  properties: {
-    strategy: { type: "string", enum: [...STRATEGY_NAMES] },
-    threshold: { type: "number", minimum: 0, maximum: 1 },
-    mode: { type: "string", enum: ["reference", "warped"] },
-    alpha: { type: "number", minimum: 0, maximum: 1 },
-    top_k: { type: "integer", minimum: 0 },
-    expert_temperature: { type: "number", minimum: 0, maximum: 2 },
-    expert_top_p: { type: "number", exclusiveMinimum: 0, maximum: 1 },
-    expert_top_k: { type: "integer", minimum: 0 },
-    speculative: { type: "boolean" },
-    draft_max: { type: "integer", minimum: 1, maximum: 64 },
-    ignore_eos: { type: "boolean" },
-  },
+  properties: { ...decodingFields(true), ignore_eos: { type: "boolean" } },
 } as const;
 
 /** Sampling and output fields shared by both endpoints. */
 const common = {
   model: { type: "string" },
-  temperature: { type: ["number", "null"], minimum: 0, maximum: 2 },
-  top_p: { type: ["number", "null"], exclusiveMinimum: 0, maximum: 1 },
+  ...decodingFields(false),
   n: { type: ["integer", "null"], minimum: 1 },
   stop,
   stream: nullable("boolean"),
@@ -120,19 +117,11 @@ export const chatRequestSchema = {
 // Request body types (what the schemas admit).
 export type StopField = string | string[] | null | undefined;
 
+/** The `cosec` object: besides ignore_eos, decoding fields as declared (src/decoding/settings.ts). */
 export interface CosecExtension {
-  strategy?: (typeof STRATEGY_NAMES)[number];
-  threshold?: number;
-  mode?: "reference" | "warped";
-  alpha?: number;
-  top_k?: number;
-  expert_temperature?: number;
-  expert_top_p?: number;
-  expert_top_k?: number;
-  speculative?: boolean;
-  draft_max?: number;
   /** Generate to max_tokens past end-of-text tokens (as vLLM's ignore_eos; for benchmarks). */
   ignore_eos?: boolean;
+  [field: string]: unknown;
 }
 
 export interface CommonRequest {

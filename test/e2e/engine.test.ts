@@ -10,7 +10,7 @@ import { Engine } from "../../src/generate/engine.ts";
 import type { GenerateOptions, StrategyName } from "../../src/generate/types.ts";
 import { ContextOverflowError, ModelLoadError, StrategyError, VocabularyMismatchError } from "../../src/errors.ts";
 import type { Strategy } from "../../src/decoding/types.ts";
-import { createStrategy } from "../../src/decoding/strategies/index.ts";
+import { resolveDecodingSettings, type DecodingInput } from "../../src/decoding/settings.ts";
 import type { CosecPlusStrategy } from "../../src/decoding/strategies/cosec-plus.ts";
 import type { ProxyStrategy, WeightedStrategy } from "../../src/decoding/strategies/combined.ts";
 import { argmax, logSumExp, warp } from "../../src/decoding/warpers.ts";
@@ -238,12 +238,12 @@ describe("backend: thread counts", () => {
       assert.equal(serial.cores.schedule, "serial");
       assert.equal(serial.cores.solo, 2);
       for (const strategy of ["cosec-plus", "proxy"] as StrategyName[]) {
-        const base: GenerateOptions = { strategy, maxTokens: 16, seed: 4, speculative: false };
+        const base: GenerateOptions = { decoding: { strategy, speculative: false }, maxTokens: 16, seed: 4 };
         const a = await serial.generate("def read(path):\n", base);
         const b = await overlap.generate("def read(path):\n", base);
         assert.deepEqual(a.map((r) => [r.tokens, r.sources]), b.map((r) => [r.tokens, r.sources]), strategy);
         // Speculative verification on the borrowed cores too.
-        const c = await serial.generate("def read(path):\n", { ...base, speculative: { draftMax: 4 } });
+        const c = await serial.generate("def read(path):\n", { ...base, decoding: { strategy, speculative: true, draftMax: 4 } });
         assert.deepEqual(c.map((r) => [r.tokens, r.sources]), b.map((r) => [r.tokens, r.sources]), `${strategy}, speculative`);
       }
     } finally {
@@ -260,7 +260,7 @@ describe("engine: passes on the JS thread", () => {
     const start = performance.now();
     let ms = 0;
     try {
-      const [r] = await engine.generate("def f(x):\n", { strategy: "target", maxTokens: 200, seed: 1, ignoreEos: true, speculative: false });
+      const [r] = await engine.generate("def f(x):\n", { decoding: { strategy: "target", speculative: false }, maxTokens: 200, seed: 1, ignoreEos: true });
       ms = performance.now() - start;
       assert.equal(r.tokens.length, 200);
     } finally {
@@ -293,17 +293,19 @@ describe("strategies on real logits equal their formulas computed directly", () 
     await base.dispose();
     const lt = softmaxLog(t);
     const le = softmaxLog(e);
-    const sampling = { target: { temperature: 0.7, topK: 40, topP: 0.9 }, expert: { temperature: 0.4, topK: 50, topP: 0.95 } };
+    const target = { temperature: 0.7, topK: 40, topP: 0.9, minP: 0 };
+    const sampling = { ...target, expertTemperature: 0.4, expertTopK: 50, expertTopP: 0.95 };
 
-    const weighted = createStrategy({ name: "weighted", alpha: 0.3 }, sampling) as WeightedStrategy;
+    const strategy = (d: DecodingInput) => resolveDecodingSettings({ ...d, ...sampling }, { hasExpert: true }).strategy;
+    const weighted = strategy({ strategy: "weighted", alpha: 0.3 }) as WeightedStrategy;
     const w = weighted.combined({ target: t, expert: e });
     for (let i = 0; i < t.length; i++) assert.ok(Math.abs(w[i] - (0.7 * lt[i] + 0.3 * le[i])) < 1e-4, `weighted ${i}`);
 
-    const proxy = createStrategy("proxy", sampling) as ProxyStrategy;
+    const proxy = strategy({ strategy: "proxy" }) as ProxyStrategy;
     const p = proxy.combined({ target: t, expert: e, expertBase: b });
     for (let i = 0; i < t.length; i++) assert.ok(Math.abs(p[i] - (t[i] + e[i] - b[i])) < 1e-4, `proxy ${i}`);
 
-    const cosec = createStrategy("cosec-plus", sampling) as CosecPlusStrategy;
+    const cosec = strategy({ strategy: "cosec-plus" }) as CosecPlusStrategy;
     for (const token of [0, 13, 198, 1000, 50256]) {
       const direct = Math.min(1, Math.exp(lt[token] - le[token]));
       assert.ok(Math.abs(cosec.acceptanceRatio(t, e, token) - direct) < 1e-5, `ratio for ${token}`);
@@ -318,7 +320,7 @@ describe("strategies on real logits equal their formulas computed directly", () 
     for (let c = 0; keep < probs.length && c < 0.9; keep++) c += probs[keep];
     const kept = probs.slice(0, keep);
     const zk = kept.reduce((a, v) => a + v, 0);
-    const d = warp(t, sampling.target)!;
+    const d = warp(t, target)!;
     assert.deepEqual(Array.from(d.tokens), ids.slice(0, keep));
     kept.forEach((v, i) => assert.ok(Math.abs(d.probs[i] - v / zk) < 1e-5));
   });
@@ -360,8 +362,8 @@ describe("bad input gets named errors", () => {
 
   it("bad generation options name the field", async () => {
     await assert.rejects(engine.generate("x", { n: 0 }), /n: must be a positive integer/);
-    await assert.rejects(engine.generate("x", { targetSampling: { topP: 1.5 } }), /targetSampling.topP/);
-    await assert.rejects(engine.generate("x", { strategy: "bogus" as StrategyName }), /unknown strategy 'bogus'/);
+    await assert.rejects(engine.generate("x", { decoding: { topP: 1.5 } }), /topP: must be a number in \(0, 1\], got 1.5/);
+    await assert.rejects(engine.generate("x", { decoding: { strategy: "bogus" as StrategyName } }), /strategy: unknown strategy 'bogus'/);
   });
 });
 
@@ -369,7 +371,7 @@ describe("generation", () => {
   const prompt = "def read_file(path):\n";
 
   it("same seed gives the same output; different seeds differ", async () => {
-    const opts: GenerateOptions = { strategy: "cosec-plus", maxTokens: 24, n: 2, seed: 5 };
+    const opts: GenerateOptions = { decoding: { strategy: "cosec-plus" }, maxTokens: 24, n: 2, seed: 5 };
     const a = await engine.generate(prompt, opts);
     const b = await engine.generate(prompt, opts);
     assert.deepEqual(a.map((r) => r.tokens), b.map((r) => r.tokens));
@@ -379,16 +381,16 @@ describe("generation", () => {
   });
 
   it("sample i of a batch equals sample i generated alone (paired comparisons)", async () => {
-    const batch = await engine.generate(prompt, { strategy: "target", maxTokens: 16, n: 3, seed: 9 });
-    const alone = await engine.generate(prompt, { strategy: "target", maxTokens: 16, n: 1, seed: 9, firstSample: 2 });
+    const batch = await engine.generate(prompt, { decoding: { strategy: "target" }, maxTokens: 16, n: 3, seed: 9 });
+    const alone = await engine.generate(prompt, { decoding: { strategy: "target" }, maxTokens: 16, n: 1, seed: 9, firstSample: 2 });
     assert.deepEqual(alone[0].tokens, batch[2].tokens);
     assert.equal(alone[0].sample, 2);
   });
 
   it("concurrent calls (merged into shared batches) give the same outputs as calls run alone", async () => {
     for (const speculative of [false, undefined]) {
-      const a: GenerateOptions = { strategy: "cosec-plus", maxTokens: 12, seed: 21, speculative };
-      const b: GenerateOptions = { strategy: "target", maxTokens: 12, seed: 22, n: 2 };
+      const a: GenerateOptions = { decoding: { strategy: "cosec-plus", speculative }, maxTokens: 12, seed: 21 };
+      const b: GenerateOptions = { decoding: { strategy: "target" }, maxTokens: 12, seed: 22, n: 2 };
       const [ra, rb] = await Promise.all([engine.generate(prompt, a), engine.generate("int main() {", b)]);
       assert.deepEqual((await engine.generate(prompt, a)).map((r) => r.tokens), ra.map((r) => r.tokens));
       assert.deepEqual((await engine.generate("int main() {", b)).map((r) => r.tokens), rb.map((r) => r.tokens));
@@ -397,19 +399,19 @@ describe("generation", () => {
 
   it("results carry provenance, acceptance and timing; streaming concatenates to the text", async () => {
     const streamed: string[] = [];
-    const [r] = await engine.generate(prompt, { strategy: "cosec-plus", maxTokens: 20, seed: 1, onToken: (e) => streamed.push(e.text) });
+    const [r] = await engine.generate(prompt, { decoding: { strategy: "cosec-plus" }, maxTokens: 20, seed: 1, onToken: (e) => streamed.push(e.text) });
     assert.equal(streamed.join(""), r.text);
     assert.equal(r.sources.length, r.tokens.length);
     const fromExpert = r.sources.filter((s) => s === "expert").length;
     assert.equal(r.acceptanceRate, fromExpert / r.tokens.length);
     assert.ok(r.timing.tokensPerSecond > 0 && r.timing.promptTokens > 0);
     assert.equal(engine.tokenizer.detokenize(r.tokens), r.text);
-    const [t] = await engine.generate(prompt, { strategy: "target", maxTokens: 5 });
+    const [t] = await engine.generate(prompt, { decoding: { strategy: "target" }, maxTokens: 5 });
     assert.equal(t.acceptanceRate, null);
   });
 
   it("stop sequences cut the text, also when the stop spans two tokens", async () => {
-    const greedy: GenerateOptions = { strategy: "target", maxTokens: 12, targetSampling: { temperature: 0 } };
+    const greedy: GenerateOptions = { decoding: { strategy: "target", temperature: 0 }, maxTokens: 12 };
     const [full] = await engine.generate(prompt, greedy);
     const pieces = full.tokens.map((t) => engine.tokenizer.detokenize([t]));
     // A stop made of the end of token 3 and the start of token 4 (each at least one character).
@@ -464,20 +466,20 @@ describe("a caller's own strategy", () => {
   };
 
   it("decodes by its choose, the same sequential and speculative", async () => {
-    const sequential = await engine.generate("int main(void) {\n", { strategy: mean, maxTokens: 16, n: 2, seed: 1, speculative: false });
+    const sequential = await engine.generate("int main(void) {\n", { decoding: { strategy: mean, speculative: false }, maxTokens: 16, n: 2, seed: 1 });
     assert.equal(sequential[0].tokens.length > 0, true);
     assert.ok(sequential.every((r) => r.sources.every((s) => s === "mixed")));
     // Its greedy rule ignores the random stream: both samples are one sequence.
     assert.deepEqual(sequential[0].tokens, sequential[1].tokens);
     for (const draftMax of [2, 6]) {
-      const spec = await engine.generate("int main(void) {\n", { strategy: mean, maxTokens: 16, n: 2, seed: 1, speculative: { draftMax } });
+      const spec = await engine.generate("int main(void) {\n", { decoding: { strategy: mean, speculative: true, draftMax }, maxTokens: 16, n: 2, seed: 1 });
       assert.deepEqual(spec.map((r) => r.tokens), sequential.map((r) => r.tokens), `k=${draftMax}`);
     }
   });
 
   it("a malformed one is a named error", async () => {
-    await assert.rejects(engine.generate("x", { strategy: { ...mean, models: ["draft" as never] } }), (e: Error) => e instanceof StrategyError && /models must list roles/.test(e.message));
-    await assert.rejects(engine.generate("x", { strategy: { ...mean, choose: undefined as never } }), (e: Error) => e instanceof StrategyError && /choose\(logits, rng\)/.test(e.message));
+    await assert.rejects(engine.generate("x", { decoding: { strategy: { ...mean, models: ["draft" as never] } } }), (e: Error) => e instanceof StrategyError && /models must list roles/.test(e.message));
+    await assert.rejects(engine.generate("x", { decoding: { strategy: { ...mean, choose: undefined as never } } }), (e: Error) => e instanceof StrategyError && /choose\(logits, rng\)/.test(e.message));
   });
 });
 
@@ -488,10 +490,10 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
     it(strategy, async () => {
       for (const [pi, prompt] of prompts.entries()) {
         for (const seed of [1, 2]) {
-          const base: GenerateOptions = { strategy, maxTokens: 24, n: 2, seed: seed + 10 * pi, speculative: false };
+          const base: GenerateOptions = { decoding: { strategy, speculative: false }, maxTokens: 24, n: 2, seed: seed + 10 * pi };
           const sequential = (await engine.generate(prompt, base)).map((r) => [r.tokens, r.sources, r.finishReason]);
           for (const draftMax of [1, 3, 8, undefined]) {
-            const spec = await engine.generate(prompt, { ...base, speculative: draftMax ? { draftMax } : true });
+            const spec = await engine.generate(prompt, { ...base, decoding: { strategy, speculative: true, draftMax } });
             assert.deepEqual(
               spec.map((r) => [r.tokens, r.sources, r.finishReason]),
               sequential,
@@ -504,13 +506,14 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
   }
 
   it("with stop sequences and token limits inside a round", async () => {
-    const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 7, n: 2, seed: 3, expertSampling: { temperature: 0.2 }, speculative: false };
+    const decoding = { strategy: "cosec-plus", expertTemperature: 0.2 } as const;
+    const base: GenerateOptions = { decoding: { ...decoding, speculative: false }, maxTokens: 7, n: 2, seed: 3 };
     const [full] = await engine.generate("def f(x):\n", { ...base, maxTokens: 20 });
     const stop = full.text.slice(6, 9);
     for (const opts of [base, { ...base, maxTokens: 20, stop: [stop] }]) {
       const sequential = await engine.generate("def f(x):\n", opts);
       for (const draftMax of [3, 8]) {
-        const spec = await engine.generate("def f(x):\n", { ...opts, speculative: { draftMax } });
+        const spec = await engine.generate("def f(x):\n", { ...opts, decoding: { ...decoding, speculative: true, draftMax } });
         assert.deepEqual(
           spec.map((r) => [r.text, r.tokens, r.finishReason]),
           sequential.map((r) => [r.text, r.tokens, r.finishReason]),
@@ -520,14 +523,14 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
   });
 
   it("past end-of-text tokens with ignoreEos, to the token limit", async () => {
-    const base: GenerateOptions = { strategy: "cosec-plus", maxTokens: 40, n: 2, seed: 5, ignoreEos: true, speculative: false };
+    const base: GenerateOptions = { decoding: { strategy: "cosec-plus", speculative: false }, maxTokens: 40, n: 2, seed: 5, ignoreEos: true };
     const sequential = await engine.generate("def f(x):\n", base);
     for (const r of sequential) {
       assert.equal(r.finishReason, "length");
       assert.equal(r.tokens.length, 40);
     }
     for (const draftMax of [3, undefined]) {
-      const spec = await engine.generate("def f(x):\n", { ...base, speculative: draftMax ? { draftMax } : true });
+      const spec = await engine.generate("def f(x):\n", { ...base, decoding: { strategy: "cosec-plus", speculative: true, draftMax } });
       assert.deepEqual(
         spec.map((r) => r.tokens),
         sequential.map((r) => r.tokens),
@@ -549,9 +552,9 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
         for (const threads of [0, 2]) for (const n of [1, 2, 3, 5, 9]) c.observeVerify(n, 1 + 20 * (n - 1), threads);
         for (let r = 0; r < 200; r++) c.acceptance.add(0);
         for (const strategy of ["cosec-plus", "proxy"] as StrategyName[]) {
-          const base: GenerateOptions = { strategy, maxTokens: 30, n: 2, seed: 4, ignoreEos: true, speculative: false };
+          const base: GenerateOptions = { decoding: { strategy, speculative: false }, maxTokens: 30, n: 2, seed: 4, ignoreEos: true };
           const sequential = await e.generate("def f(x):\n", base);
-          const { results, speculative } = await e.generateWithStats("def f(x):\n", { ...base, speculative: true });
+          const { results, speculative } = await e.generateWithStats("def f(x):\n", { ...base, decoding: { strategy, speculative: true } });
           assert.deepEqual(
             results.map((r) => [r.tokens, r.sources]),
             sequential.map((r) => [r.tokens, r.sources]),
@@ -566,11 +569,11 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
   }
 
   it("is the default for strategies that use the expert, and not for the target alone", async () => {
-    const cosec = await engine.generateWithStats("def f(x):\n", { strategy: "cosec-plus", maxTokens: 8, seed: 1 });
+    const cosec = await engine.generateWithStats("def f(x):\n", { decoding: { strategy: "cosec-plus" }, maxTokens: 8, seed: 1 });
     assert.ok(cosec.speculative && cosec.speculative.rounds > 0);
-    const target = await engine.generateWithStats("def f(x):\n", { strategy: "target", maxTokens: 8, seed: 1 });
+    const target = await engine.generateWithStats("def f(x):\n", { decoding: { strategy: "target" }, maxTokens: 8, seed: 1 });
     assert.equal(target.speculative, undefined, "the target alone runs without the expert");
-    const forced = await engine.generateWithStats("def f(x):\n", { strategy: "target", maxTokens: 8, seed: 1, speculative: true });
+    const forced = await engine.generateWithStats("def f(x):\n", { decoding: { strategy: "target", speculative: true }, maxTokens: 8, seed: 1 });
     assert.ok(forced.speculative && forced.speculative.rounds > 0);
     assert.deepEqual(forced.results[0].tokens, target.results[0].tokens);
   });
@@ -578,9 +581,8 @@ describe("speculative co-decoding equals sequential co-decoding token for token"
   it("accepts drafts and reports round statistics", async () => {
     // A greedy pair where the target is steered by the expert's drafts: statistics must add up.
     const { results, speculative } = await engine.generateWithStats("def f(x):\n", {
-      strategy: "expert",
+      decoding: { strategy: "expert", speculative: true, draftMax: 4 },
       maxTokens: 30,
-      speculative: { draftMax: 4 },
     });
     assert.ok(speculative && speculative.rounds > 0);
     assert.ok(speculative.acceptedDrafts <= speculative.drafted);

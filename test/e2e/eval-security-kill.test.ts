@@ -23,10 +23,10 @@ import { Engine } from ${JSON.stringify(url("src/generate/engine.ts"))};
 import { BuiltinAnalyzer } from ${JSON.stringify(url("src/eval/analyzers/builtin.ts"))};
 import { closeSharedPythonWorker } from ${JSON.stringify(url("src/eval/python-worker.ts"))};
 import { defaultScenarioRoot, loadScenarios } from ${JSON.stringify(url("src/eval/scenarios.ts"))};
-import { runSecurityEval } from ${JSON.stringify(url("src/eval/security.ts"))};
+import { runSecurityEval, strategyRuns } from ${JSON.stringify(url("src/eval/security.ts"))};
 const engine = await Engine.load({ target: ${JSON.stringify(fx.targetLlama)}, expert: ${JSON.stringify(fx.expertLlama)}, expertLora: ${JSON.stringify(fx.expertLlamaLora)}, maxSequences: 1 });
 const scenarios = loadScenarios(defaultScenarioRoot(), { only: ["cwe-476/0-c"] }).scenarios;
-await runSecurityEval({ scenarios, strategies: ["target", "cosec-plus"], analyzer: new BuiltinAnalyzer(), samples: 4, batch: 1, maxTokens: 6, seed: 3,
+await runSecurityEval({ scenarios, strategies: strategyRuns(["target", "cosec-plus"]), analyzer: new BuiltinAnalyzer(), samples: 4, batch: 1, maxTokens: 6, seed: 3,
   generate: (p, o) => engine.generate(p, o), out: ${JSON.stringify(out)} });
 closeSharedPythonWorker();
 await engine.dispose();

@@ -9,7 +9,7 @@ import { run as runEvalSecurity } from "../../src/cli/eval-security.ts";
 import { BuiltinAnalyzer } from "../../src/eval/analyzers/builtin.ts";
 import { closeSharedPythonWorker } from "../../src/eval/python-worker.ts";
 import { defaultScenarioRoot, loadScenarios } from "../../src/eval/scenarios.ts";
-import { recordKey, runSecurityEval, type GenerateFn, type SampleRecord } from "../../src/eval/security.ts";
+import { recordKey, runSecurityEval, strategyRuns, type GenerateFn, type SampleRecord } from "../../src/eval/security.ts";
 import { Engine } from "../../src/generate/engine.ts";
 import { ensureFixtures, type FixturePaths } from "../helpers/fixtures.ts";
 
@@ -29,11 +29,11 @@ const byKey = (rs: SampleRecord[]) => [...rs].sort((a, b) => recordKey(a).locale
 
 test("interrupted + resumed run = uninterrupted run, no sample lost or duplicated", async () => {
   const scenarios = loadScenarios(defaultScenarioRoot(), { only: ["cwe-089/0-py"] }).scenarios;
-  const common = { scenarios, strategies: ["target", "cosec-plus"] as const, analyzer: new BuiltinAnalyzer(), samples: 3, batch: 2, maxTokens: 6, seed: 7 };
+  const common = { scenarios, strategies: strategyRuns(["target", "cosec-plus"]), analyzer: new BuiltinAnalyzer(), samples: 3, batch: 2, maxTokens: 6, seed: 7 };
   const generate: GenerateFn = (p, o) => engine.generate(p, o);
   const dir = mkdtempSync(join(tmpdir(), "cosec-resume-"));
 
-  const full = await runSecurityEval({ ...common, strategies: [...common.strategies], generate, out: join(dir, "full.jsonl") });
+  const full = await runSecurityEval({ ...common, generate, out: join(dir, "full.jsonl") });
   assert.equal(full.length, 6);
 
   // Crash after the second generate call (as kill -9 would), leaving a torn last line.
@@ -43,7 +43,7 @@ test("interrupted + resumed run = uninterrupted run, no sample lost or duplicate
     return engine.generate(p, o);
   };
   const out = join(dir, "resumed.jsonl");
-  await assert.rejects(runSecurityEval({ ...common, strategies: [...common.strategies], generate: crashing, out }), /simulated crash/);
+  await assert.rejects(runSecurityEval({ ...common, generate: crashing, out }), /simulated crash/);
   const partial = readFileSync(out, "utf8").trim().split("\n").length;
   assert.ok(partial >= 3 && partial < 6, `partial run wrote ${partial} records`);
   appendFileSync(out, '{"scenario":"cwe-089/0-py","strategy":"tar');
@@ -53,7 +53,7 @@ test("interrupted + resumed run = uninterrupted run, no sample lost or duplicate
     resumedCalls.push(o.firstSample ?? 0);
     return engine.generate(p, o);
   };
-  const resumed = await runSecurityEval({ ...common, strategies: [...common.strategies], generate: counting, out });
+  const resumed = await runSecurityEval({ ...common, generate: counting, out });
   assert.deepEqual(byKey(resumed), byKey(full));
   const lines = readFileSync(out, "utf8").trim().split("\n");
   assert.equal(lines.length, 6);

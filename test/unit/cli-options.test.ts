@@ -1,18 +1,17 @@
 // The shared CLI flag parsers: one reading of each decoding and model flag for every command.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { engineOptionsFrom, generateOptionsFrom, strategyWith } from "../../src/cli/options.ts";
+import { decodingFrom, engineOptionsFrom } from "../../src/cli/options.ts";
 import { parseServeArgs } from "../../src/cli/serve.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 
-test("strategy parameters count without --strategy (the engine's default strategy takes them)", () => {
-  assert.deepEqual(generateOptionsFrom({ expert: "e.gguf", threshold: "0.5" }).strategy, { name: "cosec-plus", threshold: 0.5, mode: undefined });
-  assert.equal(generateOptionsFrom({ expert: "e.gguf" }).strategy, undefined);
-  // A parameter of another strategy is not attached to the default one.
-  assert.equal(generateOptionsFrom({ expert: "e.gguf", alpha: "0.2" }).strategy, undefined);
-  assert.deepEqual(generateOptionsFrom({ strategy: "weighted", alpha: "0.2", threshold: "0.9" }).strategy, { name: "weighted", alpha: 0.2 });
-  assert.equal(strategyWith("target", { threshold: 0.4 }), "target");
-  assert.throws(() => generateOptionsFrom({ "cosec-plus-mode": "bogus" }), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--cosec-plus-mode");
+test("strategy parameters count without --strategy (the default strategy takes them)", () => {
+  const d = decodingFrom({ expert: "e.gguf", threshold: "0.5" });
+  assert.equal(d.strategy.name, "cosec-plus");
+  assert.equal(d.threshold, 0.5);
+  assert.equal(decodingFrom({}).strategy.name, "target", "without --expert");
+  assert.equal(decodingFrom({ strategy: "weighted", alpha: "0.2", expert: "e.gguf" }).alpha, 0.2);
+  assert.throws(() => decodingFrom({ "cosec-plus-mode": "bogus" }), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--cosec-plus-mode");
 });
 
 test("core-sharing flags are validated and reach the engine options", () => {
@@ -41,14 +40,21 @@ test("cosec serve reads the decoding flags as every other command does", () => {
   assert.throws(() => parseServeArgs(["--target", "t.gguf", "--cosec-plus-mode", "x"], {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--cosec-plus-mode");
 });
 
-test("speculative flags: the engine's default unless --speculative, --sequential or --draft-max says otherwise", () => {
-  assert.equal(generateOptionsFrom({ expert: "e.gguf" }).speculative, undefined);
-  assert.equal(generateOptionsFrom({ expert: "e.gguf", speculative: true }).speculative, true);
-  assert.equal(generateOptionsFrom({ expert: "e.gguf", sequential: true }).speculative, false);
-  assert.deepEqual(generateOptionsFrom({ expert: "e.gguf", "draft-max": "5" }).speculative, { draftMax: 5 });
-  for (const v of [{ sequential: true, speculative: true }, { sequential: true, "draft-max": "2" }]) {
-    assert.throws(() => generateOptionsFrom({ expert: "e.gguf", ...v }), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--sequential");
-  }
+test("speculative flags: on for strategies that use the expert unless --speculative, --sequential or --draft-max says otherwise", () => {
+  const spec = (v: Record<string, string | boolean>) => {
+    const d = decodingFrom({ expert: "e.gguf", ...v });
+    return [d.speculative, d.draftMax];
+  };
+  assert.deepEqual(spec({}), [true, undefined]);
+  assert.deepEqual(spec({ strategy: "target" }), [false, undefined]);
+  assert.deepEqual(spec({ strategy: "target", speculative: true }), [true, undefined]);
+  assert.deepEqual(spec({ sequential: true }), [false, undefined]);
+  assert.deepEqual(spec({ strategy: "target", "draft-max": "5" }), [true, 5]);
+  assert.throws(() => decodingFrom({ expert: "e.gguf", sequential: true, speculative: true }), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--sequential");
+  assert.throws(
+    () => decodingFrom({ expert: "e.gguf", sequential: true, "draft-max": "2" }),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === "--draft-max" && /does not apply with --sequential/.test(e.message),
+  );
 });
 
 test("a malformed command line is a usage error (exit 2) naming the option, not a crash", async () => {

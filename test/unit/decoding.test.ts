@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { positionRng, uniformFor } from "../../src/decoding/rng.ts";
-import { createStrategy } from "../../src/decoding/strategies/index.ts";
-import type { ModelLogits, PositionRng, SamplingSettings } from "../../src/decoding/types.ts";
+import { expertKey, resolveDecodingSettings, type DecodingInput } from "../../src/decoding/settings.ts";
+import type { ModelLogits, PositionRng, SamplingSettings, Strategy } from "../../src/decoding/types.ts";
 import { logSumExp, sampleWarped, warp, warpedProb } from "../../src/decoding/warpers.ts";
-import { StrategyError } from "../../src/errors.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
 
 const toyTarget = Float32Array.from([2.0, 1.0, 0.5, -1.0, 0.0]);
 const toyExpert = Float32Array.from([0.0, 2.5, 0.1, 1.5, -2.0]);
@@ -42,7 +42,14 @@ function assertClose(actual: number[], expected: number[], tol: number, what: st
   }
 }
 
-const plain: SamplingSettings = { temperature: 1, topK: 0, topP: 1 };
+const plain: SamplingSettings = { temperature: 1, topK: 0, topP: 1, minP: 0 };
+
+/** A built-in strategy with the given sampling of each model, as resolveDecodingSettings builds it. */
+function createStrategy(input: DecodingInput["strategy"] | DecodingInput, sampling: { target: SamplingSettings; expert: SamplingSettings }): Strategy {
+  const o: DecodingInput = typeof input === "string" ? { strategy: input } : (input as DecodingInput);
+  const expert = Object.fromEntries(Object.entries(sampling.expert).map(([k, v]) => [expertKey(k), v]));
+  return resolveDecodingSettings({ ...o, ...sampling.target, ...expert }, { hasExpert: true }).strategy;
+}
 
 describe("random stream", () => {
   it("is a pure function of (seed, sample, position, purpose)", () => {
@@ -87,16 +94,33 @@ describe("warpers", () => {
     const e = [Math.exp(4), Math.exp(2), Math.exp(1)];
     const z = e[0] + e[1] + e[2];
     const p = e.map((v) => v / z); // ≈ [0.844, 0.114, 0.042]
-    const d = warp(toyTarget, { temperature: 0.5, topK: 3, topP: 0.9 })!;
+    const d = warp(toyTarget, { temperature: 0.5, topK: 3, topP: 0.9, minP: 0 })!;
     assert.deepEqual(Array.from(d.tokens), [0, 1]);
     const kept = p[0] + p[1];
     assertClose(Array.from(d.probs), [p[0] / kept, p[1] / kept], 1e-6, "probs");
     // top-p alone (no top-k) on the raw softmax.
     const raw = softmax(toyTarget);
-    const d2 = warp(toyTarget, { temperature: 1, topK: 0, topP: 0.6 })!;
+    const d2 = warp(toyTarget, { temperature: 1, topK: 0, topP: 0.6, minP: 0 })!;
     assert.deepEqual(Array.from(d2.tokens), [0, 1]);
     assertClose(Array.from(d2.probs), [raw[0] / (raw[0] + raw[1]), raw[1] / (raw[0] + raw[1])], 1e-6, "top-p");
-    assert.equal(warpedProb(toyTarget, { temperature: 1, topK: 0, topP: 0.6 }, 4), 0);
+    assert.equal(warpedProb(toyTarget, { temperature: 1, topK: 0, topP: 0.6, minP: 0 }, 4), 0);
+  });
+
+  it("min-p keeps the tokens at least minP times as probable as the top one, after top-k and top-p", () => {
+    // T = 0.5: p ∝ exp(2x) = [e^4, e^2, e^1, e^-2, e^0]; relative to the top: [1, 0.135, 0.050, 0.0003, 0.018].
+    const e = [Math.exp(4), Math.exp(2), Math.exp(1), Math.exp(-2), Math.exp(0)];
+    const alone = warp(toyTarget, { temperature: 0.5, topK: 0, topP: 1, minP: 0.1 })!;
+    assert.deepEqual(Array.from(alone.tokens), [0, 1]);
+    assertClose(Array.from(alone.probs), [e[0] / (e[0] + e[1]), e[1] / (e[0] + e[1])], 1e-6, "min-p alone");
+    const low = warp(toyTarget, { temperature: 0.5, topK: 0, topP: 1, minP: 0.01 })!;
+    assert.deepEqual(Array.from(low.tokens), [0, 1, 2, 4]);
+    // With top-k 4 and top-p 0.99 first (they keep 0, 1, 2, 4), min-p 0.04 then drops id 4.
+    const after = warp(toyTarget, { temperature: 0.5, topK: 4, topP: 0.99, minP: 0.04 })!;
+    assert.deepEqual(Array.from(after.tokens), [0, 1, 2]);
+    assert.equal(warpedProb(toyTarget, { temperature: 0.5, topK: 0, topP: 1, minP: 0.1 }, 2), 0);
+    // min-p 1 keeps the top token only; min-p 0 leaves the full softmax (no truncation at all).
+    assert.deepEqual(Array.from(warp(toyTarget, { temperature: 0.5, topK: 0, topP: 1, minP: 1 })!.tokens), [0]);
+    assert.equal(warp(toyTarget, { temperature: 0.5, topK: 0, topP: 1, minP: 0 }), null);
   });
 
   it("Gumbel-max sampling follows the distribution", () => {
@@ -105,13 +129,13 @@ describe("warpers", () => {
   });
 
   it("temperature 0 is greedy", () => {
-    assert.equal(sampleWarped(toyExpert, { temperature: 0, topK: 50, topP: 0.95 }, 0.99).token, 1);
+    assert.equal(sampleWarped(toyExpert, { temperature: 0, topK: 50, topP: 0.95, minP: 0 }, 0.99).token, 1);
   });
 });
 
 describe("strategies sample the documented distributions", () => {
   const logits: ModelLogits = { target: toyTarget, expert: toyExpert, expertBase: toyBase };
-  const sampling = { target: plain, expert: { temperature: 0.7, topK: 3, topP: 1 } };
+  const sampling = { target: plain, expert: { temperature: 0.7, topK: 3, topP: 1, minP: 0 } };
 
   it("target and expert", () => {
     const t = createStrategy("target", sampling);
@@ -125,7 +149,7 @@ describe("strategies sample the documented distributions", () => {
 
   for (const threshold of [0.3, 0.6]) {
     it(`cosec-plus (reference mode, threshold ${threshold})`, () => {
-      const s = createStrategy({ name: "cosec-plus", threshold }, sampling);
+      const s = createStrategy({ strategy: "cosec-plus", threshold }, sampling);
       const q = warp(toyExpert, sampling.expert)!; // the proposal distribution
       const pt = softmax(toyTarget);
       const pe = softmax(toyExpert);
@@ -142,8 +166,8 @@ describe("strategies sample the documented distributions", () => {
   }
 
   it("cosec-plus warped mode uses warped distributions for the ratio and the fallback", () => {
-    const targetSampling = { temperature: 0.5, topK: 0, topP: 1 };
-    const s = createStrategy({ name: "cosec-plus", threshold: 0.3, mode: "warped" }, { target: targetSampling, expert: sampling.expert });
+    const targetSampling = { temperature: 0.5, topK: 0, topP: 1, minP: 0 };
+    const s = createStrategy({ strategy: "cosec-plus", threshold: 0.3, mode: "warped" }, { target: targetSampling, expert: sampling.expert });
     const q = warp(toyExpert, sampling.expert)!;
     const pt = softmax(toyTarget, 0.5);
     const expected = [0, 0, 0, 0, 0];
@@ -157,7 +181,7 @@ describe("strategies sample the documented distributions", () => {
   });
 
   it("cosec-plus keeps the expert's proposal exactly when the ratio clears the threshold", () => {
-    const s = createStrategy({ name: "cosec-plus", threshold: 0.3 }, sampling);
+    const s = createStrategy({ strategy: "cosec-plus", threshold: 0.3 }, sampling);
     const pt = softmax(toyTarget);
     const pe = softmax(toyExpert);
     const seen = new Set<string>();
@@ -174,7 +198,7 @@ describe("strategies sample the documented distributions", () => {
 
   it("weighted: softmax((1-a)·log p_target + a·log p_expert)", () => {
     for (const alpha of [0, 0.3, 1]) {
-      const s = createStrategy({ name: "weighted", alpha }, sampling);
+      const s = createStrategy({ strategy: "weighted", alpha }, sampling);
       const lt = softmax(toyTarget).map(Math.log);
       const le = softmax(toyExpert).map(Math.log);
       const expected = softmax(lt.map((v, i) => (1 - alpha) * v + alpha * le[i]));
@@ -189,20 +213,20 @@ describe("strategies sample the documented distributions", () => {
   });
 
   it("greedy works for every strategy", () => {
-    const greedy = { target: { temperature: 0, topK: 0, topP: 1 }, expert: { temperature: 0, topK: 0, topP: 1 } };
+    const greedy = { target: { temperature: 0, topK: 0, topP: 1, minP: 0 }, expert: { temperature: 0, topK: 0, topP: 1, minP: 0 } };
     const rng = unusedRng;
     assert.equal(createStrategy("target", greedy).choose(logits, rng).token, 0);
     assert.equal(createStrategy("expert", greedy).choose(logits, rng).token, 1);
     // expert argmax 1 has pt/pe ≈ 0.34 > 0.3: kept.
     assert.equal(createStrategy("cosec-plus", greedy).choose(logits, rng).token, 1);
-    assert.equal(createStrategy({ name: "cosec-plus", threshold: 0.5 }, greedy).choose(logits, rng).token, 0);
-    assert.equal(createStrategy({ name: "weighted", alpha: 0.9 }, greedy).choose(logits, rng).token, 1);
+    assert.equal(createStrategy({ strategy: "cosec-plus", threshold: 0.5 }, greedy).choose(logits, rng).token, 0);
+    assert.equal(createStrategy({ strategy: "weighted", alpha: 0.9 }, greedy).choose(logits, rng).token, 1);
     assert.equal(createStrategy("proxy", greedy).choose(logits, rng).token, 1);
   });
 
   it("rejects unknown strategies and bad parameters with named errors", () => {
-    assert.throws(() => createStrategy("nope" as "target", sampling), (e: Error) => e instanceof StrategyError && /unknown strategy 'nope'/.test(e.message));
-    assert.throws(() => createStrategy({ name: "cosec-plus", threshold: 2 }, sampling), /threshold must be in \[0, 1\]/);
-    assert.throws(() => createStrategy({ name: "weighted", alpha: -1 }, sampling), /alpha must be in \[0, 1\]/);
+    assert.throws(() => createStrategy("nope" as "target", sampling), (e: Error) => e instanceof InvalidArgumentError && /unknown strategy 'nope'/.test(e.message));
+    assert.throws(() => createStrategy({ strategy: "cosec-plus", threshold: 2 }, sampling), /threshold: must be a number in \[0, 1\], got 2/);
+    assert.throws(() => createStrategy({ strategy: "weighted", alpha: -1 }, sampling), /alpha: must be a number in \[0, 1\], got -1/);
   });
 });

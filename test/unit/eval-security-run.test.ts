@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { run } from "../../src/cli/eval-security.ts";
-import { engineOptionsFrom, generateOptionsFrom } from "../../src/cli/options.ts";
+import { decodingFrom, engineOptionsFrom, runOptionsFrom } from "../../src/cli/options.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import { checkSecurityRunSettings, securityRunSettings, type SecurityRunSettings } from "../../src/eval/security-run-config.ts";
 
@@ -15,7 +15,7 @@ const BUILTIN = { analyzer: "builtin", cppcheck: true };
 
 function settings(flags: Flags, judge = BUILTIN): SecurityRunSettings {
   const all = { target: "t.gguf", expert: "e.gguf", ...flags };
-  return securityRunSettings(engineOptionsFrom(all), generateOptionsFrom(all), judge);
+  return securityRunSettings(engineOptionsFrom(all), decodingFrom(all, { strategy: "target" }), runOptionsFrom(all), judge);
 }
 
 function withDir(body: (dir: string) => Promise<void> | void) {
@@ -32,7 +32,7 @@ function withDir(body: (dir: string) => Promise<void> | void) {
 test("the run's defaults are recorded, expert sampling resolved to the target's when unset", () => {
   assert.deepEqual(settings({}), {
     target: resolve("t.gguf"), expert: resolve("e.gguf"), expertLora: null, expertLoraScale: null, expertBase: null, kvCache: "f16",
-    seed: 1, maxTokens: 256, temperature: 0.4, topP: 0.95, topK: null, expertTemperature: 0.4, expertTopP: 0.95, expertTopK: null,
+    seed: 1, maxTokens: 256, temperature: 0.4, topP: 0.95, topK: 50, minP: 0, expertTemperature: 0.4, expertTopP: 0.95, expertTopK: 50, expertMinP: 0,
     analyzer: "builtin", cppcheck: true, queries: null,
   });
   // Spelling out a default changes nothing.
@@ -58,11 +58,24 @@ test("a resume with another kvCache, expertBase, seed, expert sampling or analyz
   refused({ "kv-cache": "f32" }, "--kv-cache", /kvCache="f16", not "f32"/);
   refused({ "expert-base": "b.gguf" }, "--expert-base", /expertBase=null/);
   refused({ seed: "2" }, "--seed", /seed=1, not 2/);
-  refused({ "expert-top-k": "10" }, "--expert-top-k", /expertTopK=null, not 10/);
+  refused({ "expert-top-k": "10" }, "--expert-top-k", /expertTopK=50, not 10/);
+  refused({ "min-p": "0.1" }, "--min-p", /minP=0, not 0.1/);
   refused({ "max-tokens": "64" }, "--max-tokens", /maxTokens=256, not 64/);
   refused({}, "--no-cppcheck", /cppcheck=true, not false/, { analyzer: "builtin", cppcheck: false });
   refused({}, "--analyzer", /analyzer="builtin", not "codeql"/, { analyzer: "codeql", cppcheck: true });
   checkSecurityRunSettings(dir, settings({ threads: "1" }), true);
+}));
+
+test("a run.json written before min-p, with an unset top-k as null, still resumes with the same settings", withDir((dir) => {
+  const legacy = { ...settings({}), topK: null, expertTopK: null } as Record<string, unknown>;
+  delete legacy.minP;
+  delete legacy.expertMinP;
+  writeFileSync(join(dir, "run.json"), JSON.stringify(legacy));
+  checkSecurityRunSettings(dir, settings({}), true);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, "run.json"), "utf8")), settings({}), "rewritten complete");
+  writeFileSync(join(dir, "run.json"), JSON.stringify(legacy));
+  assert.throws(() => checkSecurityRunSettings(dir, settings({ "top-k": "20" }), true), /--top-k: .*topK=50, not 20/);
+  assert.throws(() => checkSecurityRunSettings(dir, settings({ "expert-min-p": "0.2" }), true), /--expert-min-p: .*expertMinP=0, not 0.2/);
 }));
 
 /** A one-scenario tree and a results folder holding one record made with the default settings. */
@@ -74,7 +87,7 @@ function folderWithRecord(dir: string): { scenarios: string; out: string } {
   writeFileSync(join(scenarios, "cwe-089", "0-py", "func_context.py"), "def f(x):\n");
   const out = join(dir, "out");
   const target = join(dir, "missing.gguf");
-  checkSecurityRunSettings(out, securityRunSettings(engineOptionsFrom({ target }), generateOptionsFrom({}), BUILTIN), false);
+  checkSecurityRunSettings(out, securityRunSettings(engineOptionsFrom({ target }), decodingFrom({}), runOptionsFrom({}), BUILTIN), false);
   writeFileSync(join(out, "results.jsonl"), JSON.stringify({ scenario: "cwe-089/0-py", strategy: "target", sample: 0 }) + "\n");
   return { scenarios, out };
 }

@@ -10,7 +10,7 @@ import { BanditAnalyzer } from "../../src/eval/analyzers/bandit.ts";
 import { BuiltinAnalyzer } from "../../src/eval/analyzers/builtin.ts";
 import { closeSharedPythonWorker } from "../../src/eval/python-worker.ts";
 import { loadScenarios, type Scenario } from "../../src/eval/scenarios.ts";
-import { analyzerCovers, judgeCompletion, runSecurityEval, unjudgedScenarios, type GenerateFn } from "../../src/eval/security.ts";
+import { analyzerCovers, judgeCompletion, runSecurityEval, strategyRuns, unjudgedScenarios, type GenerateFn } from "../../src/eval/security.ts";
 import { securityReportHtml, summarizeSecurity, unjudgedWarning } from "../../src/eval/summary.ts";
 import type { GenerationResult } from "../../src/generate/types.ts";
 
@@ -97,7 +97,7 @@ test("the security evaluation leaves unjudged scenarios out of the ratio and lis
         })),
       );
     };
-    const records = await runSecurityEval({ scenarios: chosen, strategies: ["target"], generate, analyzer: builtin, out: join(out, "r.jsonl"), samples: 2, batch: 2 });
+    const records = await runSecurityEval({ scenarios: chosen, strategies: strategyRuns(["target"]), generate, analyzer: builtin, out: join(out, "r.jsonl"), samples: 2, batch: 2 });
     assert.equal(records.length, 4);
     assert.deepEqual(records.filter((r) => r.judged === false).map((r) => r.scenario), ["cwe-611/0-py", "cwe-611/0-py"]);
     const s = summarizeSecurity(records);

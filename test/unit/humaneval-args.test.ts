@@ -31,8 +31,9 @@ test("model flags are parsed by the shared group, with one sequence slot per bat
 
 test("defaults: strategies follow --expert, temperature follows the largest k, batch is min(n, 8)", () => {
   const plain = parse(["--target", "t.gguf"]);
-  assert.deepEqual(plain.strategies, [{ name: "target" }]);
-  assert.deepEqual([plain.n, plain.ks, plain.temperature, plain.topP, plain.maxTokens, plain.seed, plain.batch], [20, [1], 0.2, 0.95, 256, 0, 8]);
+  assert.deepEqual(plain.strategies.map((s) => s.strategy.name), ["target"]);
+  const [d] = plain.strategies;
+  assert.deepEqual([plain.n, plain.ks, d.temperature, d.topP, plain.maxTokens, plain.seed, plain.batch], [20, [1], 0.2, 0.95, 256, 0, 8]);
   assert.equal(plain.engine.maxSequences, 8);
   assert.equal(plain.engine.gpu, "auto");
   assert.equal(plain.limit, undefined);
@@ -42,9 +43,12 @@ test("defaults: strategies follow --expert, temperature follows the largest k, b
   assert.equal(plain.outDir, resolve("humaneval-results"));
 
   const co = parse(["--target", "t.gguf", "--expert", "e.gguf", "--n", "5", "--k", "1, 5", "--threshold", "0.4", "--timeout", "2.5"]);
-  assert.deepEqual(co.strategies, [{ name: "target" }, { name: "cosec-plus", threshold: 0.4 }]);
+  assert.deepEqual(co.strategies.map((s) => [s.strategy.name, s.threshold]), [["target", 0.4], ["cosec-plus", 0.4]]);
   assert.deepEqual(co.ks, [1, 5]);
-  assert.equal(co.temperature, 0.8);
+  assert.equal(co.strategies[1].temperature, 0.8);
+  // The decoding flags of every command, --cosec-plus-mode and --alpha included; --temperature overrides this default.
+  const all = parse(["--target", "t.gguf", "--expert", "e.gguf", "--strategies", "cosec-plus,weighted", "--cosec-plus-mode", "warped", "--alpha", "0.2", "--temperature", "0.5"]);
+  assert.deepEqual(all.strategies.map((s) => [s.mode, s.alpha, s.temperature]), [["warped", 0.2, 0.5], ["warped", 0.2, 0.5]]);
   assert.equal(co.batch, 5);
   assert.deepEqual([co.sandbox.limits.timeoutSeconds, co.sandbox.limits.cpuSeconds], [2.5, 2.5]);
   assert.equal(parse(["--target", "t.gguf", "--unsafe-no-sandbox", "--memory-mb", "64"]).sandbox.limits.memoryBytes, 64 * 1024 ** 2);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { resolveDecodingSettings, type DecodingSettings } from "../../src/decoding/settings.ts";
 import type { GenerateOptions, GenerationResult } from "../../src/generate/types.ts";
 import { recordKey, runHumanEval, type GenerateFn, type HumanEvalRecord } from "../../src/eval/humaneval/pipeline.ts";
 import { loadProblems } from "../../src/eval/humaneval/problems.ts";
@@ -32,7 +33,9 @@ const SOLUTIONS: Record<string, [string, string]> = {
 /** Sample i of `target` is correct when i is even; of `cosec-plus` when i < 3. */
 function scripted(calls: { strategy: string; firstSample: number; n: number }[]): GenerateFn {
   return async (prompt: string, o: GenerateOptions): Promise<GenerationResult[]> => {
-    const strategy = typeof o.strategy === "object" ? o.strategy.name : String(o.strategy);
+    const d = o.decoding as DecodingSettings;
+    const strategy = d.strategy.name;
+    assert.deepEqual([d.temperature, d.expertTemperature], [0.8, 0.8], "the run's sampling reaches the engine");
     calls.push({ strategy, firstSample: o.firstSample ?? 0, n: o.n ?? 1 });
     const fn = Object.keys(SOLUTIONS).find((f) => prompt.includes(`def ${f}(`))!;
     return Array.from({ length: o.n ?? 1 }, (_, j) => {
@@ -54,10 +57,9 @@ test("records every (problem, strategy, sample) once, paired by seed and index, 
     const file = join(dir, "samples.jsonl");
     const options = {
       problems,
-      strategies: [{ name: "target" as const }, { name: "cosec-plus" as const }],
+      strategies: (["target", "cosec-plus"] as const).map((strategy) => resolveDecodingSettings({ strategy, temperature: 0.8 }, { hasExpert: true })),
       n: 4,
       seed: 11,
-      temperature: 0.8,
       maxTokens: 32,
       sandbox: { mode: "bwrap" as const, limits: { timeoutSeconds: 5 } },
       jobs: 2,

@@ -24,7 +24,8 @@ test("missing samples are generated in contiguous batches of at most the batch s
 
 const BASE: GenerationSettings = {
   target: "/m/t.gguf", expert: "/m/e.gguf", expertLora: null, expertLoraScale: null, expertBase: null, kvCache: "f16",
-  seed: 1, temperature: 0.2, topP: 0.95, maxTokens: 64, threshold: null, unsafeNoSandbox: false,
+  seed: 1, maxTokens: 64, threshold: 0.3, mode: "reference", alpha: 0.5, temperature: 0.2, topP: 0.95, topK: 50, minP: 0,
+  expertTemperature: 0.2, expertTopP: 0.95, expertTopK: 50, expertMinP: 0, unsafeNoSandbox: false,
 };
 
 test("a results folder refuses to continue with other generation settings", () => {
@@ -42,31 +43,38 @@ test("a results folder refuses to continue with other generation settings", () =
   }
 });
 
-test("KV cache precision, the proxy's base expert and the cosec-plus threshold are part of a run's settings", () => {
+test("KV cache precision, the proxy's base expert and every strategy parameter are part of a run's settings", () => {
   const dir = mkdtempSync(join(tmpdir(), "he-run-"));
   try {
     checkRunSettings(dir, BASE, false);
     const refused = (change: Partial<GenerationSettings>, flag: string, shown: RegExp) =>
       assert.throws(
-        () => checkRunSettings(dir, { ...BASE, ...change }, true),
+        () => checkRunSettings(dir, { ...BASE, ...change } as GenerationSettings, true),
         (e: unknown) => e instanceof InvalidArgumentError && e.field === flag && shown.test(e.message),
       );
     refused({ kvCache: "f32" }, "--kv-cache", /kvCache="f16", not "f32"/);
     refused({ expertBase: "/m/base.gguf" }, "--expert-base", /expertBase=null, not "\/m\/base.gguf"/);
-    refused({ threshold: 0.5 }, "--threshold", /threshold=null, not 0.5/);
+    refused({ threshold: 0.5 }, "--threshold", /threshold=0.3, not 0.5/);
+    refused({ mode: "warped" }, "--cosec-plus-mode", /mode="reference", not "warped"/);
+    refused({ alpha: 0.1 }, "--alpha", /alpha=0.5, not 0.1/);
+    refused({ expertTopK: 5 }, "--expert-top-k", /expertTopK=50, not 5/);
     checkRunSettings(dir, BASE, true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test("a run.json written before kvCache and expertBase were recorded resumes with their old defaults", () => {
+test("a run.json written before kvCache, expertBase and most decoding values were recorded resumes with their old defaults", () => {
   const dir = mkdtempSync(join(tmpdir(), "he-run-"));
   try {
-    const { kvCache: _kv, expertBase: _base, ...old } = BASE;
+    // The fields such a file held; an unset threshold was null (the engine's default).
+    const { target, expert, expertLora, expertLoraScale, seed, temperature, topP, maxTokens, unsafeNoSandbox } = BASE;
+    const old = { target, expert, expertLora, expertLoraScale, seed, temperature, topP, maxTokens, threshold: null, unsafeNoSandbox };
     writeFileSync(join(dir, "run.json"), JSON.stringify(old));
     assert.throws(() => checkRunSettings(dir, { ...BASE, kvCache: "f32" }, true), /--kv-cache: .*kvCache="f16", not "f32"/);
     assert.throws(() => checkRunSettings(dir, { ...BASE, expertBase: "/m/base.gguf" }, true), /--expert-base/);
+    assert.throws(() => checkRunSettings(dir, { ...BASE, threshold: 0.4 }, true), /--threshold: .*threshold=0.3, not 0.4/);
+    assert.throws(() => checkRunSettings(dir, { ...BASE, expertTemperature: 0.9 }, true), /--expert-temperature: .*expertTemperature=0.2, not 0.9/);
     checkRunSettings(dir, BASE, true);
     // The accepted resume fills the new fields in.
     assert.deepEqual(JSON.parse(readFileSync(join(dir, "run.json"), "utf8")), BASE);

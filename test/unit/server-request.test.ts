@@ -7,6 +7,7 @@ import { ApiKeyChecker, collectApiKeys } from "../../src/server/auth.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../../src/server/config.ts";
 import { fieldPath, toHttpFailure, validationError } from "../../src/server/errors.ts";
 import { resolveRequest } from "../../src/server/request-options.ts";
+import type { DecodingSettings } from "../../src/decoding/settings.ts";
 
 test("API keys: flags plus COSEC_API_KEYS, bearer parsing, constant-time acceptance", () => {
   assert.deepEqual(collectApiKeys(["a", "b"], "c, d\ne,,a"), ["a", "b", "c", "d", "e"]);
@@ -80,24 +81,30 @@ test("request → engine options: defaults, extension, caps and refusals", () =>
   assert.equal(r.maxTokens, 20);
   assert.equal(r.n, 1);
   assert.deepEqual(r.generate.stop, ["\n"]);
-  assert.deepEqual(r.generate.strategy, { name: "cosec-plus", threshold: 0.5, mode: "reference", alpha: 0.5 });
-  assert.deepEqual(r.generate.targetSampling, { temperature: 0, topP: 0.95, topK: 50 });
-  assert.deepEqual(r.generate.expertSampling, { topP: 0.8 });
-  assert.deepEqual(r.generate.speculative, { draftMax: 4 });
+  const d = r.generate.decoding as DecodingSettings;
+  assert.deepEqual([d.strategy.name, d.threshold, d.mode, d.alpha], ["cosec-plus", 0.5, "reference", 0.5]);
+  assert.deepEqual(d.sampling.target, { temperature: 0, topP: 0.95, topK: 50, minP: 0 });
+  assert.deepEqual(d.sampling.expert, { temperature: 0, topP: 0.8, topK: 50, minP: 0 }, "the expert's unset sampling is the target's");
+  assert.deepEqual([d.speculative, d.draftMax], [true, 4]);
   assert.equal(r.seed, 7);
   const noSeed = resolveRequest({}, { value: 5, field: "max_tokens" }, ctx);
   assert.ok(Number.isInteger(noSeed.seed) && noSeed.seed >= 0);
-  // Speculative: the server's default (here off), the engine's (undefined), or what the request says.
-  assert.equal(noSeed.generate.speculative, false);
+  // Speculative: the server's flag (here off), the default (on: cosec-plus uses the expert), or what the request says.
+  const spec = (r: ReturnType<typeof resolveRequest>) => [(r.generate.decoding as DecodingSettings).speculative, (r.generate.decoding as DecodingSettings).draftMax];
+  assert.deepEqual(spec(noSeed), [false, undefined]);
   const auto = { config: config({ defaults: { ...config().defaults, speculative: undefined } }), hasExpert: true };
-  assert.equal(resolveRequest({}, { value: 5, field: "max_tokens" }, auto).generate.speculative, undefined);
-  assert.equal(resolveRequest({ cosec: { speculative: false } }, { value: 5, field: "max_tokens" }, auto).generate.speculative, false);
-  assert.deepEqual(resolveRequest({ cosec: { draft_max: 2 } }, { value: 5, field: "max_tokens" }, auto).generate.speculative, { draftMax: 2 });
+  assert.deepEqual(spec(resolveRequest({}, { value: 5, field: "max_tokens" }, auto)), [true, undefined]);
+  assert.deepEqual(spec(resolveRequest({ cosec: { speculative: false } }, { value: 5, field: "max_tokens" }, auto)), [false, undefined]);
+  assert.deepEqual(spec(resolveRequest({ cosec: { draft_max: 2 } }, { value: 5, field: "max_tokens" }, ctx)), [true, 2], "a request's draft_max implies speculative");
+  const serverK = { config: config({ defaults: { ...config().defaults, speculative: true, draftMax: 6 } }), hasExpert: true };
+  assert.deepEqual(spec(resolveRequest({ cosec: { speculative: false } }, { value: 5, field: "max_tokens" }, serverK)), [false, undefined], "the server's --draft-max under a request's speculative: false");
 
   const refuse = (body: object, param: string, over: Partial<typeof ctx> = {}, status = 400) =>
     assert.throws(
       () => resolveRequest(body, { value: (body as { max_tokens?: number }).max_tokens, field: "max_tokens" }, { ...ctx, ...over }),
-      (e: unknown) => e instanceof ApiRequestError && e.param === param && e.status === status && e.message.startsWith(param),
+      (e: unknown) =>
+        (e instanceof ApiRequestError ? e.param === param && e.status === status : e instanceof InvalidArgumentError && e.field === param && status === 400) &&
+        (e as Error).message.startsWith(param),
     );
   refuse({ n: 4 }, "n");
   refuse({ max_tokens: 101 }, "max_tokens");

@@ -2,32 +2,33 @@
 // min(1, p_target(t) / p_expert(t)) > threshold, else the token is drawn from the target.
 // `reference` mode follows the authors' code: the ratio and the fallback use the RAW softmax of each
 // model (temperature 1, no top-k/top-p). `warped` mode uses the warped distributions for both.
+import type { ParamSpecs, StrategyArgs } from "../settings.ts";
 import { logSumExp, sampleFull, sampleWarped, warpedProb, argmax } from "../warpers.ts";
 import { expertProposal } from "./proposal.ts";
-import type { Choice, ModelLogits, PositionRng, SamplingSettings, Strategy } from "../types.ts";
-
-export interface CosecPlusOptions {
-  threshold: number;
-  mode: "reference" | "warped";
-  expertSampling: SamplingSettings;
-  targetSampling: SamplingSettings;
-}
+import type { Choice, ModelLogits, PositionRng, Strategy } from "../types.ts";
 
 export class CosecPlusStrategy implements Strategy {
+  static readonly params = {
+    threshold: { kind: "number", min: 0, max: 1, default: 0.3, flag: "threshold", field: "cosec.threshold", run: true, metavar: "X", help: "cosec-plus: keep the expert's token when min(1, p_t/p_e) > X" },
+    mode: {
+      kind: "enum", values: ["reference", "warped"], noun: "cosec-plus mode", default: "reference", flag: "cosec-plus-mode", field: "cosec.mode", run: true, metavar: "M",
+      help: "cosec-plus: the ratio's and the fallback's distributions, raw (reference, as the authors' code) or warped",
+    },
+  } as const satisfies ParamSpecs;
   readonly name = "cosec-plus";
   readonly models = ["target", "expert"] as const;
-  constructor(private readonly o: CosecPlusOptions) {}
+  constructor(private readonly s: StrategyArgs) {}
 
   /** Acceptance ratio min(1, p_t/p_e) for the proposed token, per the mode. */
   acceptanceRatio(target: Float32Array, expert: Float32Array, token: number): number {
     let pt: number;
     let pe: number;
-    if (this.o.mode === "reference") {
+    if (this.s.mode === "reference") {
       pt = Math.exp(target[token] - logSumExp(target));
       pe = Math.exp(expert[token] - logSumExp(expert));
     } else {
-      pt = warpedProb(target, this.o.targetSampling, token);
-      pe = warpedProb(expert, this.o.expertSampling, token);
+      pt = warpedProb(target, this.s.sampling.target, token);
+      pe = warpedProb(expert, this.s.sampling.expert, token);
     }
     return pe > 0 ? Math.min(1, pt / pe) : 0;
   }
@@ -35,18 +36,18 @@ export class CosecPlusStrategy implements Strategy {
   choose(logits: ModelLogits, rng: PositionRng): Choice {
     const target = logits.target!;
     const expert = logits.expert!;
-    const proposal = expertProposal(expert, this.o.expertSampling, rng);
-    if (this.acceptanceRatio(target, expert, proposal.token) > this.o.threshold) {
+    const proposal = expertProposal(expert, this.s.sampling.expert, rng);
+    if (this.acceptanceRatio(target, expert, proposal.token) > this.s.threshold) {
       return { token: proposal.token, source: "expert", logprob: proposal.logprob };
     }
     // Greedy runs stay greedy: the fallback is the target's argmax in both modes.
-    if (this.o.targetSampling.temperature <= 0) return { token: argmax(target), source: "target", logprob: 0 };
+    if (this.s.sampling.target.temperature <= 0) return { token: argmax(target), source: "target", logprob: 0 };
     const key = rng.key("target");
-    const s = this.o.mode === "warped" ? sampleWarped(target, this.o.targetSampling, key) : sampleFull(target, key);
+    const s = this.s.mode === "warped" ? sampleWarped(target, this.s.sampling.target, key) : sampleFull(target, key);
     return { token: s.token, source: "target", logprob: s.logprob };
   }
 
   propose(expertLogits: Float32Array, rng: PositionRng): number {
-    return expertProposal(expertLogits, this.o.expertSampling, rng).token;
+    return expertProposal(expertLogits, this.s.sampling.expert, rng).token;
   }
 }

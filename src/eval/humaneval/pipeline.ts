@@ -3,7 +3,8 @@
 // index) and resumable: only samples missing from the store are generated again, and because the
 // engine's random stream is keyed by (seed, sample index), a re-run reproduces the same samples.
 import { InvalidArgumentError } from "../../errors.ts";
-import type { GenerateOptions, GenerationResult, StrategyOptions } from "../../generate/types.ts";
+import type { DecodingSettings } from "../../decoding/settings.ts";
+import type { GenerateOptions, GenerationResult } from "../../generate/types.ts";
 import type { ResultsStore } from "../results-store.ts";
 import { buildProgram, cutAtStop, type HumanEvalProblem } from "./problems.ts";
 import { runProgram, type SampleStatus, type SandboxOptions } from "./sandbox.ts";
@@ -40,12 +41,10 @@ export interface HumanEvalProgress {
 
 export interface HumanEvalRunOptions {
   problems: readonly HumanEvalProblem[];
-  /** Strategies compared in this run; each record's `strategy` is the strategy's name. */
-  strategies: readonly StrategyOptions[];
+  /** The decoding of each strategy compared; each record's `strategy` is the strategy's name. */
+  strategies: readonly DecodingSettings[];
   n: number;
   seed: number;
-  temperature: number;
-  topP?: number;
   maxTokens: number;
   generate: GenerateFn;
   store: ResultsStore<HumanEvalRecord>;
@@ -124,7 +123,7 @@ class Pool {
 export async function runHumanEval(o: HumanEvalRunOptions): Promise<void> {
   if (!Number.isInteger(o.n) || o.n < 1) throw new InvalidArgumentError("n", `must be a positive integer (got ${o.n})`);
   if (o.strategies.length === 0) throw new InvalidArgumentError("strategies", "at least one strategy is needed");
-  const names = o.strategies.map((s) => s.name);
+  const names = o.strategies.map((s) => s.strategy.name);
   if (new Set(names).size !== names.length) throw new InvalidArgumentError("strategies", `listed twice: ${names.join(",")}`);
   const jobs = o.jobs ?? 2;
   const batchSize = o.batchSize ?? o.n;
@@ -145,7 +144,6 @@ export async function runHumanEval(o: HumanEvalRunOptions): Promise<void> {
   }
   let added = 0;
   o.onProgress?.({ done, total, added, passed });
-  const sampling = { temperature: o.temperature, ...(o.topP !== undefined ? { topP: o.topP } : {}) };
 
   const execute = (problem: HumanEvalProblem, strategy: string, sample: number, g: GenerationResult) => async () => {
     const completion = cutAtStop(g.text, problem.stopTokens);
@@ -172,19 +170,18 @@ export async function runHumanEval(o: HumanEvalRunOptions): Promise<void> {
 
   try {
     for (const problem of o.problems) {
-      for (const strategy of o.strategies) {
+      for (const decoding of o.strategies) {
+        const strategy = decoding.strategy;
         const isDone = (i: number) => o.store.has(recordKey({ problem: problem.name, strategy: strategy.name, sample: i }));
         for (const { start, count } of missingBatches(isDone, o.n, batchSize)) {
           if (o.signal?.aborted || pool.failure) return;
           const results = await o.generate(problem.prompt, {
-            strategy,
+            decoding,
             n: count,
             seed: o.seed,
             firstSample: start,
             maxTokens: o.maxTokens,
             stop: problem.stopTokens,
-            targetSampling: sampling,
-            expertSampling: sampling,
             signal: o.signal,
           });
           if (o.signal?.aborted) return; // aborted generations are partial: not recorded

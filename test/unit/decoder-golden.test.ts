@@ -1,0 +1,51 @@
+// The whole generation path (settings → strategy → both decoders → samples) on a fake pair that
+// needs no GGUF: outputs equal, to the last bit of every logprob, those recorded before decoding
+// settings had one home (test/fixtures/decoding-golden.json), for every strategy and schedule.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { DecodingInput } from "../../src/decoding/settings.ts";
+import { Engine } from "../../src/generate/engine.ts";
+import { repoRoot } from "../../src/paths.ts";
+import { DECODING_CASES, RUN, SCHEDULES } from "../helpers/decoding-cases.ts";
+import { fakePair } from "../helpers/fake-backend.ts";
+
+const golden = JSON.parse(readFileSync(join(repoRoot, "test", "fixtures", "decoding-golden.json"), "utf8")) as Record<string, unknown>;
+
+async function generate(decoding: DecodingInput, seed: number) {
+  const engine = Engine.fromBackends(fakePair());
+  try {
+    return await engine.generateWithStats(RUN.prompt, { decoding, n: RUN.n, maxTokens: RUN.maxTokens, seed });
+  } finally {
+    await engine.dispose();
+  }
+}
+
+const shape = (results: Awaited<ReturnType<typeof generate>>["results"]) =>
+  results.map((r) => ({ text: r.text, tokens: r.tokens, sources: r.sources, logprobs: r.logprobs, finishReason: r.finishReason, acceptanceRate: r.acceptanceRate }));
+
+describe("decoding on a fake pair equals the recorded outputs", () => {
+  for (const c of DECODING_CASES) {
+    it(c.name, async () => {
+      for (const s of SCHEDULES) {
+        const { results, speculative } = await generate({ ...c.decoding, ...s.decoding } as DecodingInput, c.seed);
+        // Fixed-length drafts are deterministic: the drafting (each strategy's propose) is unchanged too.
+        const expected = golden[`${c.name} / ${s.name}`] as { results: unknown; speculative?: unknown };
+        assert.deepEqual({ results: shape(results), ...(s.name === "speculative k=3" ? { speculative } : {}) }, expected, `${c.name} / ${s.name}`);
+      }
+    });
+  }
+
+  it("min-p is applied, and speculative decoding with it equals sequential", async () => {
+    const base = { strategy: "cosec-plus", temperature: 1, topK: 0, topP: 1 } as const;
+    const off = shape((await generate({ ...base, speculative: false }, 3)).results);
+    const on = shape((await generate({ ...base, minP: 0.3, speculative: false }, 3)).results);
+    assert.notDeepEqual(on, off, "a min-p of 0.3 changes what is sampled");
+    for (const draftMax of [undefined, 3]) {
+      assert.deepEqual(shape((await generate({ ...base, minP: 0.3, speculative: true, draftMax }, 3)).results), on);
+    }
+    // min-p 0 is the recorded output (the declared default leaves every existing run alone).
+    assert.deepEqual(shape((await generate({ ...base, minP: 0, speculative: false }, 5)).results), (golden["cosec-plus full softmax / sequential"] as { results: unknown }).results);
+  });
+});
