@@ -87,6 +87,10 @@ export interface ModelSequence {
   dispose(): Promise<void>;
 }
 
+/**
+ * The only scheduling hints a backend takes. It needs them because only the caller knows what else
+ * runs meanwhile; the policy that sets them is src/decoding/core-sharing.ts and speculative/schedule.ts.
+ */
 export interface EvaluationOptions {
   /**
    * CPU threads for this evaluation, capped at the backend's `maxThreads`: a caller that knows the

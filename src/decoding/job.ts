@@ -1,0 +1,112 @@
+// What both schedules of the decoding loop share: the job, its timing, the per-sample KV caches,
+// and the decision of one position by the strategy's `choose`, keyed by (seed, sample, position).
+import type { EvaluationOptions, ModelBackend, ModelSequence } from "../backend/types.ts";
+import { positionRng } from "./rng.ts";
+import type { SampleState } from "./sample-state.ts";
+import type { Choice, ModelLogits, ModelRole, Strategy } from "./types.ts";
+
+export interface DecodeJob {
+  strategy: Strategy;
+  models: Partial<Record<ModelRole, ModelBackend>>;
+  samples: SampleState[];
+  prompt: readonly number[];
+  signal?: AbortSignal;
+}
+
+export interface DecodeTiming {
+  promptMs: number;
+  generateMs: number;
+  /** Speculative rounds and drafted/accepted draft tokens (zero for sequential). */
+  rounds: number;
+  drafted: number;
+  acceptedDrafts: number;
+}
+
+/** One batched evaluation item: sample index, new tokens, how many trailing logits to return. */
+export interface EvalItem {
+  i: number;
+  tokens: readonly number[];
+  last: number;
+}
+
+/** Per model role, one KV cache per sample. */
+export class Caches {
+  readonly seqs = new Map<ModelRole, ModelSequence[]>();
+
+  constructor(
+    readonly job: DecodeJob,
+    readonly roles: readonly ModelRole[],
+  ) {
+    for (const role of roles) {
+      const backend = job.models[role];
+      if (!backend) throw new Error(`strategy ${job.strategy.name} needs the ${role} model, which is not loaded`);
+      const list: ModelSequence[] = [];
+      try {
+        for (let i = 0; i < job.samples.length; i++) list.push(backend.newSequence());
+      } catch (err) {
+        for (const s of list) void s.dispose();
+        void this.dispose();
+        throw err;
+      }
+      this.seqs.set(role, list);
+    }
+  }
+
+  seq(role: ModelRole, i: number): ModelSequence {
+    return this.seqs.get(role)![i];
+  }
+
+  /** Evaluates the items on one model in one batch. */
+  async evaluate(role: ModelRole, items: readonly EvalItem[], options?: EvaluationOptions): Promise<Float32Array[][]> {
+    if (items.length === 0) return [];
+    return this.job.models[role]!.evaluateBatch(
+      items.map((it) => ({ sequence: this.seq(role, it.i), tokens: it.tokens, logitsFor: it.last })),
+      options,
+    );
+  }
+
+  /** True when `extra` more tokens still fit every cache of sample i. */
+  fits(i: number, extra: number): boolean {
+    for (const role of this.roles) {
+      if (this.seq(role, i).length + extra > this.job.models[role]!.info.contextSize) return false;
+    }
+    return true;
+  }
+
+  async truncate(i: number, length: number): Promise<void> {
+    for (const role of this.roles) {
+      const s = this.seq(role, i);
+      if (s.length > length) await s.truncate(length);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.seqs.values()].flat();
+    this.seqs.clear();
+    await Promise.all(all.map((s) => s.dispose()));
+  }
+}
+
+/** True (and every sample ended) once the caller's signal has aborted. */
+export function aborted(job: DecodeJob): boolean {
+  if (!job.signal?.aborted) return false;
+  for (const s of job.samples) if (!s.done) s.end("aborted");
+  return true;
+}
+
+/** Samples still generating whose pending tokens fit their caches (the others end on "length"). */
+export function activeSamples(job: DecodeJob, caches: Caches, pending: readonly (readonly number[])[]): number[] {
+  const active: number[] = [];
+  for (let i = 0; i < job.samples.length; i++) {
+    if (job.samples[i].done) continue;
+    if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
+    else active.push(i);
+  }
+  return active;
+}
+
+/** The strategy's choice at sample i's next position (its depth-th after the last pushed token). */
+export function decide(job: DecodeJob, i: number, logits: ModelLogits): Choice {
+  const s = job.samples[i];
+  return job.strategy.choose(logits, positionRng(s.seed, s.sample, s.position));
+}

@@ -1,0 +1,48 @@
+// The sequential schedule: evaluate each sample's pending tokens on every model the strategy reads,
+// choose one token per sample, repeat. Both caches hold every token but the newest chosen one.
+import type { CoreSharing } from "./core-sharing.ts";
+import { aborted, activeSamples, Caches, decide, type DecodeJob, type DecodeTiming } from "./job.ts";
+import type { ModelLogits, ModelRole } from "./types.ts";
+
+export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Promise<DecodeTiming> {
+  const roles = job.strategy.models;
+  const stepKind = `step:${roles.join("+")}`;
+  const caches = new Caches(job, roles);
+  const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
+  const t0 = performance.now();
+  let promptMs = -1;
+  try {
+    for (;;) {
+      const active = aborted(job) ? [] : activeSamples(job, caches, pending);
+      if (active.length === 0) break;
+      const items = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
+      const perRole: Float32Array[][][] = [];
+      const threads = cores?.lend(stepKind);
+      // One generation alone, running one model or one model after the other: this thread has
+      // nothing else to do during a pass, so short passes may run on it.
+      const inline = cores?.alone === true && (threads !== undefined || roles.length === 1);
+      const stepStart = performance.now();
+      if (threads !== undefined) {
+        // One model after the other, the target on the cores of both.
+        for (const role of roles) perRole.push(await caches.evaluate(role, items, { threads, inline }));
+      } else {
+        // Side by side: each llama.cpp context decodes on its own worker thread.
+        perRole.push(...(await Promise.all(roles.map((role) => caches.evaluate(role, items, { inline })))));
+      }
+      // Prompt steps cost more per sample than generation steps: not comparable, not observed.
+      if (promptMs >= 0) cores?.observe(stepKind, threads !== undefined, (performance.now() - stepStart) / active.length);
+      const logits = new Map<ModelRole, Float32Array[][]>(roles.map((role, r) => [role, perRole[r]]));
+      if (promptMs < 0) promptMs = performance.now() - t0;
+      active.forEach((i, k) => {
+        const at: ModelLogits = {};
+        for (const role of roles) at[role] = logits.get(role)![k][0];
+        const choice = decide(job, i, at);
+        if (job.samples[i].push(choice)) pending[i] = [choice.token];
+      });
+    }
+  } finally {
+    await caches.dispose();
+  }
+  const total = performance.now() - t0;
+  return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0 };
+}

@@ -1,0 +1,100 @@
+// The speculative schedule, after llama.cpp's lean draft/verify loop and vLLM's proposer / scorer /
+// verifier split: each round the proposer (the expert) drafts k tokens per sample, the scorer (the
+// target, and the expert base for proxy) evaluates pending + drafts in one batched pass, and the
+// verifier decides the positions in order with the strategy's `choose`; the first decision that
+// differs from the draft ends the round and the caches roll back to it. The scheduling policy
+// (draft length, core lending) only watches the timings. A position sees the same logits and
+// random numbers as in the sequential schedule, so the outputs are identical.
+import type { CoreSharing } from "../core-sharing.ts";
+import type { SpeculationCosts } from "../draft-length.ts";
+import { aborted, activeSamples, Caches, type DecodeJob, type DecodeTiming } from "../job.ts";
+import type { ModelRole, SamplingSettings } from "../types.ts";
+import { ExpertProposer } from "./proposer.ts";
+import { SpeculationSchedule } from "./schedule.ts";
+import { score } from "./scorer.ts";
+import { verifyDrafts } from "./verifier.ts";
+
+export interface SpeculativeSettings {
+  /** Fixed draft length, or chosen each round from measured costs and acceptance when undefined. */
+  draftMax?: number;
+  expertSampling: SamplingSettings;
+  /** The pair's measured costs, shared across generations (a fresh estimate when absent). */
+  costs?: SpeculationCosts;
+  /** A lone verifier runs while the expert waits for its verdict, and may borrow the expert's cores. */
+  cores?: CoreSharing;
+}
+
+export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSettings): Promise<DecodeTiming> {
+  // The expert drafts; the models the rule needs besides it are scored in one pass each.
+  const verifiers: ModelRole[] = [...new Set<ModelRole>(job.strategy.models)].filter((r) => r !== "expert");
+  const caches = new Caches(job, ["expert", ...verifiers]);
+  const proposer = new ExpertProposer(job, caches, settings.expertSampling);
+  const schedule = new SpeculationSchedule(verifiers, settings.costs, settings.draftMax, settings.cores);
+  const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
+  const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0 };
+  const t0 = performance.now();
+  try {
+    for (;;) {
+      const active = aborted(job) ? [] : activeSamples(job, caches, pending);
+      if (active.length === 0) break;
+      const roundStart = performance.now();
+      const tokensBefore = active.reduce((n, i) => n + job.samples[i].tokens.length, 0);
+      const plan = schedule.plan();
+      const lengths = proposer.lengths(active, pending, plan.k);
+      const promptRound = active.some((i) => pending[i].length > 1);
+      const pendingItems = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
+      // A round without drafts on the models' own threads is a sequential step: expert and
+      // verifiers evaluate the pending tokens side by side (verifiers first, since a small expert's
+      // pass may run inline on this thread).
+      const sideBySide = plan.verifyThreads === undefined && lengths.every((k) => k === 0);
+      const sideScores = sideBySide ? score(caches, verifiers, pendingItems) : null;
+      sideScores?.catch(() => undefined); // awaited below; handled here too, should the expert's pass throw first
+      const drafts = await proposer.draft(active, pendingItems, lengths, plan.alone && !sideBySide, plan.alone);
+      if (timing.promptMs < 0) timing.promptMs = performance.now() - t0;
+
+      const scores = await (sideScores ??
+        score(
+          caches,
+          verifiers,
+          active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts.tokens[n]], last: drafts.tokens[n].length + 1 })),
+          { threads: plan.verifyThreads, inline: plan.alone && verifiers.length === 1 }, // several: side by side
+        ));
+
+      // Tokens per sample of that pass, when every sample drafted alike (else not one cost).
+      const maxDrafts = Math.max(...drafts.tokens.map((d) => d.length));
+      const verifiedPerSample = drafts.tokens.every((d) => d.length === maxDrafts) ? Math.max(...active.map((i) => pending[i].length)) + maxDrafts : undefined;
+
+      const outcome = { drafted: 0, accepted: 0, rejections: 0 };
+      for (let n = 0; n < active.length; n++) {
+        const i = active[n];
+        const tokens = drafts.tokens[n];
+        const base = caches.seq("expert", i).length - tokens.length; // cache length before the drafts
+        const { kept, next } = verifyDrafts(job, i, n, tokens, drafts.rows[n], scores.logits);
+        outcome.drafted += tokens.length;
+        outcome.accepted += kept;
+        if (kept < tokens.length && next !== null) outcome.rejections++;
+        await caches.truncate(i, base + kept);
+        if (next !== null) pending[i] = [next];
+        else if (!job.samples[i].done) throw new Error("speculative round ended without a token");
+      }
+      timing.rounds++;
+      timing.drafted += outcome.drafted;
+      timing.acceptedDrafts += outcome.accepted;
+      schedule.observe(plan, {
+        promptRound,
+        sideBySide,
+        draftStepMs: drafts.stepMs,
+        verifyMs: scores.ms,
+        roundMs: performance.now() - roundStart,
+        verifiedPerSample,
+        produced: active.reduce((n, i) => n + job.samples[i].tokens.length, 0) - tokensBefore,
+        outcome,
+      });
+    }
+  } finally {
+    await caches.dispose();
+  }
+  timing.promptMs = Math.max(timing.promptMs, 0);
+  timing.generateMs = performance.now() - t0 - timing.promptMs;
+  return timing;
+}

@@ -1,0 +1,88 @@
+// The proposer: the expert drafts up to k tokens per sample, one batched expert pass per depth.
+// Each draft is the strategy's own `propose` on the expert's logits at that position, keyed by the
+// position's random numbers; a rule without one (the target, weighted, a caller's rule) is drafted
+// for by the expert's sampling, which changes how many drafts are kept, never the output.
+import { positionRng } from "../rng.ts";
+import { expertProposal } from "../strategies/proposal.ts";
+import type { SamplingSettings } from "../types.ts";
+import type { Caches, DecodeJob, EvalItem } from "../job.ts";
+
+export interface Drafts {
+  /** Per sample (index into `active`): the expert's logits E_0..E_len, one more than its drafts. */
+  rows: Float32Array[][];
+  /** Per sample: the drafted tokens d_0..d_len-1. */
+  tokens: number[][];
+  /** Wall time of each expert pass, the first (over the pending tokens) included. */
+  stepMs: number[];
+}
+
+/** Reusable copies of logits rows, indexed by (sample slot, draft depth): no allocation per token. */
+class RowPool {
+  private readonly pool: Float32Array[][] = [];
+
+  take(slot: number, depth: number, src: Float32Array): Float32Array {
+    const list = (this.pool[slot] ??= []);
+    let row = list[depth];
+    if (!row || row.length !== src.length) row = list[depth] = new Float32Array(src.length);
+    row.set(src);
+    return row;
+  }
+}
+
+export class ExpertProposer {
+  private readonly rows = new RowPool();
+  private readonly propose: (row: Float32Array, rng: ReturnType<typeof positionRng>) => number;
+
+  constructor(
+    private readonly job: DecodeJob,
+    private readonly caches: Caches,
+    expertSampling: SamplingSettings,
+  ) {
+    const own = job.strategy.propose?.bind(job.strategy);
+    this.propose = own ?? ((row, rng) => expertProposal(row, expertSampling, rng).token);
+  }
+
+  /** How many tokens each active sample may draft: at most k, within its token budget and context. */
+  lengths(active: readonly number[], pending: readonly (readonly number[])[], k: number): number[] {
+    return active.map((i) => {
+      let room = k;
+      while (room > 0 && !this.caches.fits(i, pending[i].length + room)) room--;
+      return Math.min(room, Math.max(0, this.job.samples[i].remaining - 1));
+    });
+  }
+
+  /**
+   * Evaluates the pending tokens, then drafts up to lengths[n] tokens per sample; a sample stops
+   * drafting at a token that would end it. `firstInline`/`inline`: whether the first and the later
+   * passes may run on this thread (nothing runs beside them).
+   */
+  async draft(active: readonly number[], pending: readonly EvalItem[], lengths: readonly number[], firstInline: boolean, inline: boolean): Promise<Drafts> {
+    const rows: Float32Array[][] = active.map(() => []);
+    const tokens: number[][] = active.map(() => []);
+    const stepMs: number[] = [];
+    let start = performance.now();
+    let step = await this.caches.evaluate("expert", pending, { inline: firstInline });
+    stepMs.push(performance.now() - start);
+    let drafting = active.map((_, n) => n); // indices into `active`
+    for (let depth = 0; ; depth++) {
+      const still: number[] = [];
+      drafting.forEach((n, m) => {
+        // The next expert pass overwrites the sequence's logits buffer: keep a copy.
+        const row = this.rows.take(n, depth, step[m][0]);
+        rows[n].push(row);
+        if (depth >= lengths[n]) return;
+        const s = this.job.samples[active[n]];
+        const d = this.propose(row, positionRng(s.seed, s.sample, s.position + depth));
+        if (s.endsOn(d)) return; // nothing to draft past the end
+        tokens[n].push(d);
+        still.push(n);
+      });
+      drafting = still;
+      if (drafting.length === 0) break;
+      start = performance.now();
+      step = await this.caches.evaluate("expert", drafting.map((n) => ({ i: active[n], tokens: [tokens[n][depth]], last: 1 })), { inline });
+      stepMs.push(performance.now() - start);
+    }
+    return { rows, tokens, stepMs };
+  }
+}
