@@ -87,6 +87,15 @@ export class Caches {
   }
 }
 
+/**
+ * Lets the event loop run once before a round when the caller can abort. Passes short enough to
+ * run on this thread settle as microtasks, so without it a loop of them never reaches the poll
+ * phase: a client's disconnect (and the streamed tokens' writes) would wait for the whole generation.
+ */
+export async function yieldForSignal(job: DecodeJob): Promise<void> {
+  if (job.signal) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /** True (and every sample ended) once the caller's signal has aborted. */
 export function aborted(job: DecodeJob): boolean {
   if (!job.signal?.aborted) return false;

@@ -1,7 +1,7 @@
 // The sequential schedule: evaluate each sample's pending tokens on every model the strategy reads,
 // choose one token per sample, repeat. Both caches hold every token but the newest chosen one.
 import type { CoreSharing } from "./core-sharing.ts";
-import { aborted, activeSamples, Caches, decide, type DecodeJob, type DecodeTiming } from "./job.ts";
+import { aborted, activeSamples, yieldForSignal, Caches, decide, type DecodeJob, type DecodeTiming } from "./job.ts";
 import type { ModelLogits, ModelRole } from "./types.ts";
 
 export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Promise<DecodeTiming> {
@@ -13,6 +13,7 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
   let promptMs = -1;
   try {
     for (;;) {
+      await yieldForSignal(job);
       const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
       const items = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
@@ -31,6 +32,8 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
       }
       // Prompt steps cost more per sample than generation steps: not comparable, not observed.
       if (promptMs >= 0) cores?.observe(stepKind, threads !== undefined, (performance.now() - stepStart) / active.length);
+      // A caller gone during the passes gets no more tokens.
+      if (aborted(job)) break;
       const logits = new Map<ModelRole, Float32Array[][]>(roles.map((role, r) => [role, perRole[r]]));
       if (promptMs < 0) promptMs = performance.now() - t0;
       active.forEach((i, k) => {

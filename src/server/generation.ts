@@ -65,6 +65,7 @@ export class GenerationService {
           onToken: (event) => {
             const index = p * n + event.sample;
             if (event.token >= 0) {
+              if (job.signal.aborted) this.metrics.tokensAfterAbort.inc();
               const now = performance.now();
               first ??= now;
               const c = perChoice.get(index);

@@ -13,6 +13,7 @@ export class ServerMetrics {
   readonly rejected: Counter<"reason">;
   readonly tokens: Counter<"kind">;
   readonly tokensBySource: Counter<"source">;
+  readonly tokensAfterAbort: Counter;
   readonly generations: Counter<"finish_reason">;
   readonly requestDuration: Histogram<"endpoint">;
   readonly timeToFirstToken: Histogram<"endpoint">;
@@ -26,6 +27,11 @@ export class ServerMetrics {
     this.requests = new Counter({ name: "cosec_requests_total", help: "HTTP requests by endpoint and status", labelNames: ["endpoint", "status"], registers });
     this.rejected = new Counter({ name: "cosec_rejected_requests_total", help: "requests refused before generating", labelNames: ["reason"], registers });
     this.tokens = new Counter({ name: "cosec_tokens_total", help: "prompt and completion tokens", labelNames: ["kind"], registers });
+    this.tokensAfterAbort = new Counter({
+      name: "cosec_tokens_after_abort_total",
+      help: "completion tokens generated after their request was aborted (client gone, shutdown deadline)",
+      registers,
+    });
     this.tokensBySource = new Counter({
       name: "cosec_completion_tokens_by_source_total",
       help: "completion tokens by the model they came from (expert = kept expert proposal)",

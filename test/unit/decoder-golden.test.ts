@@ -48,4 +48,33 @@ describe("decoding on a fake pair equals the recorded outputs", () => {
     // min-p 0 is the recorded output (the declared default leaves every existing run alone).
     assert.deepEqual(shape((await generate({ ...base, minP: 0, speculative: false }, 5)).results), (golden["cosec-plus full softmax / sequential"] as { results: unknown }).results);
   });
+
+  it("an abort stops both schedules at once: no token after the one that aborted", async () => {
+    // The expert alone keeps every draft: a round of 4 drafts decides 5 tokens, in one loop.
+    const cases = ["expert", "cosec-plus"].flatMap((strategy) =>
+      [{ speculative: false }, { speculative: true, draftMax: 4 }, { speculative: true }].map((s) => ({ strategy, ...s }) as DecodingInput),
+    );
+    for (const decoding of cases) {
+      const engine = Engine.fromBackends(fakePair());
+      try {
+        const ctl = new AbortController();
+        let after = 0;
+        const results = await engine.generate(RUN.prompt, {
+          decoding,
+          maxTokens: 40,
+          seed: 2,
+          signal: ctl.signal,
+          onToken: (e) => {
+            if (ctl.signal.aborted) after++;
+            if (e.token >= 0 && !ctl.signal.aborted && e.text.length > 0) ctl.abort();
+          },
+        });
+        assert.equal(after, 0, `${JSON.stringify(decoding)}: tokens after the abort`);
+        assert.equal(results[0].tokens.length, 1, JSON.stringify(decoding));
+        assert.equal(results[0].finishReason, "aborted");
+      } finally {
+        await engine.dispose();
+      }
+    }
+  });
 });

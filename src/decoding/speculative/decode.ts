@@ -7,7 +7,7 @@
 // random numbers as in the sequential schedule, so the outputs are identical.
 import type { CoreSharing } from "../core-sharing.ts";
 import type { SpeculationCosts } from "../draft-length.ts";
-import { aborted, activeSamples, Caches, type DecodeJob, type DecodeTiming } from "../job.ts";
+import { aborted, activeSamples, yieldForSignal, Caches, type DecodeJob, type DecodeTiming } from "../job.ts";
 import type { ModelRole, SamplingSettings } from "../types.ts";
 import { ExpertProposer } from "./proposer.ts";
 import { SpeculationSchedule } from "./schedule.ts";
@@ -35,6 +35,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
   const t0 = performance.now();
   try {
     for (;;) {
+      await yieldForSignal(job);
       const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
       const roundStart = performance.now();
@@ -51,6 +52,11 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       sideScores?.catch(() => undefined); // awaited below; handled here too, should the expert's pass throw first
       const drafts = await proposer.draft(active, pendingItems, lengths, plan.alone && !sideBySide, plan.alone);
       if (timing.promptMs < 0) timing.promptMs = performance.now() - t0;
+      // A caller gone during the passes gets no more tokens (its request is freed now, not a round later).
+      if (aborted(job)) {
+        await sideScores?.catch(() => undefined); // no pass left running on caches about to be freed
+        break;
+      }
 
       const scores = await (sideScores ??
         score(
@@ -59,6 +65,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
           active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts.tokens[n]], last: drafts.tokens[n].length + 1 })),
           { threads: plan.verifyThreads, inline: plan.alone && verifiers.length === 1 }, // several: side by side
         ));
+      if (aborted(job)) break;
 
       // Tokens per sample of that pass, when every sample drafted alike (else not one cost).
       const maxDrafts = Math.max(...drafts.tokens.map((d) => d.length));

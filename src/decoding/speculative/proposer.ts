@@ -78,7 +78,7 @@ export class ExpertProposer {
         still.push(n);
       });
       drafting = still;
-      if (drafting.length === 0) break;
+      if (drafting.length === 0 || this.job.signal?.aborted) break;
       start = performance.now();
       step = await this.caches.evaluate("expert", drafting.map((n) => ({ i: active[n], tokens: [tokens[n][depth]], last: 1 })), { inline });
       stepMs.push(performance.now() - start);

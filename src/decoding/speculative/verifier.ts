@@ -2,7 +2,7 @@
 // rows and the scored logits; the first decision that differs from the draft ends the sample's
 // round. Every position sees the logits and random numbers it would see sequentially, so the output
 // is the sequential schedule's.
-import { decide, type DecodeJob } from "../job.ts";
+import { aborted, decide, type DecodeJob } from "../job.ts";
 import type { ModelLogits, ModelRole } from "../types.ts";
 
 export interface Verdict {
@@ -24,6 +24,8 @@ export function verifyDrafts(
   const s = job.samples[i];
   let kept = 0;
   for (let j = 0; j <= drafts.length; j++) {
+    // A caller that aborted on an earlier token of this round (from onToken) gets no more.
+    if (aborted(job)) return { kept, next: null };
     const at: ModelLogits = { expert: expertRows[j] };
     for (const [role, items] of scored) at[role] = items[n][j];
     const choice = decide(job, i, at);
