@@ -27,6 +27,7 @@ import { LlamaBackend } from "../src/backend/llama-backend.ts";
 import { getRuntime } from "../src/backend/native-addon.ts";
 import { SHIPPED_DIR } from "../src/demo/shipped.ts";
 import { latestModelDir } from "../src/demo/trainer-cli.ts";
+import { emptyProfile, type DecodeProfile } from "../src/decoding/job.ts";
 import { Engine } from "../src/generate/engine.ts";
 import type { GenerateOptions } from "../src/generate/types.ts";
 import { resolveDecodingSettings, type DecodingInput } from "../src/decoding/settings.ts";
@@ -274,11 +275,11 @@ async function benchDecoding(p: Pair): Promise<void> {
   const lentBefore = { step: engine.cores.steps(stepKey), round: engine.cores.steps(roundKey) };
   // Modes take turns prompt by prompt (rounds x prompts), so that drift in the machine's speed
   // falls on every mode alike rather than on whichever ran last.
-  const totals = modes.map(() => ({ tokens: 0, ms: 0, fromExpert: 0, rounds: 0, accepted: 0, drafted: 0 }));
+  const totals = modes.map(() => ({ tokens: 0, ms: 0, fromExpert: 0, rounds: 0, accepted: 0, drafted: 0, profile: emptyProfile() }));
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const [i, prompt] of prompts.entries()) {
       for (const [m, [, eng, opts]] of modes.entries()) {
-        const { results, speculative } = await eng.generateWithStats(prompt, { ...opts, maxTokens, seed: i, ignoreEos: true });
+        const { results, speculative, profile } = await eng.generateWithStats(prompt, { ...opts, maxTokens, seed: i, ignoreEos: true });
         const r = results[0];
         const t = totals[m];
         t.tokens += r.tokens.length;
@@ -287,6 +288,7 @@ async function benchDecoding(p: Pair): Promise<void> {
         t.rounds += speculative?.rounds ?? 0;
         t.accepted += speculative?.acceptedDrafts ?? 0;
         t.drafted += speculative?.drafted ?? 0;
+        for (const k of Object.keys(profile) as (keyof DecodeProfile)[]) t.profile[k] += profile[k];
       }
     }
   }
@@ -300,6 +302,19 @@ async function benchDecoding(p: Pair): Promise<void> {
       : `, acceptance ${(t.fromExpert / t.tokens).toFixed(3)}` +
         (t.rounds ? `, mean accepted run ${(t.accepted / t.rounds).toFixed(2)} of ${(t.drafted / t.rounds).toFixed(2)} drafts/round` : "");
     console.log(`  ${name.padEnd(36)} ${tps.toFixed(1).padStart(7)} tokens/s (${t.tokens} tokens)${extra}`);
+  }
+  // The engine's own timings: where a step's (sequential) or a round's (speculative) time went.
+  console.log("  time per step or round, after the prompt's (engine timings):");
+  for (const [m, [name]] of modes.entries()) {
+    const p = totals[m].profile;
+    if (p.steps === 0) continue;
+    const pct = (x: number) => `${((100 * x) / p.totalMs).toFixed(1)}%`;
+    const other = p.totalMs - p.modelMs - p.decideMs - p.rollbackMs;
+    const passes = p.draftMs > 0 ? `model passes ${pct(p.modelMs)} (expert drafts ${pct(p.draftMs)}, verification ${pct(p.modelMs - p.draftMs)})` : `model passes ${pct(p.modelMs)}`;
+    console.log(
+      `    ${name.padEnd(36)} ${(p.totalMs / p.steps).toFixed(3)} ms: ${passes}, decisions ${pct(p.decideMs)}, rollback ${pct(p.rollbackMs)}, ` +
+        `other ${pct(other)}; overhead (all but passes) ${pct(p.totalMs - p.modelMs)}${name.includes("speculative") ? " (goal <= 3%)" : ""}`,
+    );
   }
   console.log(
     `  cores lent to the target (--schedule ${engine.cores.schedule}): sequential steps ${lentShare(stepKey, lentBefore.step)}, ` +

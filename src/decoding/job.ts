@@ -3,7 +3,7 @@
 import type { EvaluationOptions, ModelBackend, ModelSequence } from "../backend/types.ts";
 import { positionRng } from "./rng.ts";
 import type { SampleState } from "./sample-state.ts";
-import type { Choice, ModelLogits, ModelRole, Strategy } from "./types.ts";
+import type { Choice, ModelLogits, ModelRole, Proposal, Strategy } from "./types.ts";
 
 export interface DecodeJob {
   strategy: Strategy;
@@ -20,7 +20,27 @@ export interface DecodeTiming {
   rounds: number;
   drafted: number;
   acceptedDrafts: number;
+  profile: DecodeProfile;
 }
+
+/**
+ * Where the time of the steps (sequential) or rounds (speculative) after the prompt's went, summed:
+ * what the speed work reads. `totalMs` minus the parts is scheduling, JS↔native crossings and GC.
+ */
+export interface DecodeProfile {
+  steps: number;
+  totalMs: number;
+  /** Wall time in model passes (models side by side count once). */
+  modelMs: number;
+  /** Of modelMs, the expert's drafting passes (speculative). */
+  draftMs: number;
+  /** Choosing tokens: proposals, decisions, stop checks and the token callbacks. */
+  decideMs: number;
+  /** Rolling KV caches back to the last kept draft. */
+  rollbackMs: number;
+}
+
+export const emptyProfile = (): DecodeProfile => ({ steps: 0, totalMs: 0, modelMs: 0, draftMs: 0, decideMs: 0, rollbackMs: 0 });
 
 /** One batched evaluation item: sample index, new tokens, how many trailing logits to return. */
 export interface EvalItem {
@@ -115,7 +135,7 @@ export function activeSamples(job: DecodeJob, caches: Caches, pending: readonly 
 }
 
 /** The strategy's choice at sample i's next position (its depth-th after the last pushed token). */
-export function decide(job: DecodeJob, i: number, logits: ModelLogits): Choice {
+export function decide(job: DecodeJob, i: number, logits: ModelLogits, proposal?: Proposal): Choice {
   const s = job.samples[i];
-  return job.strategy.choose(logits, positionRng(s.seed, s.sample, s.position));
+  return job.strategy.choose(logits, positionRng(s.seed, s.sample, s.position), proposal);
 }

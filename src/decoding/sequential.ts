@@ -1,7 +1,7 @@
 // The sequential schedule: evaluate each sample's pending tokens on every model the strategy reads,
 // choose one token per sample, repeat. Both caches hold every token but the newest chosen one.
 import type { CoreSharing } from "./core-sharing.ts";
-import { aborted, activeSamples, yieldForSignal, Caches, decide, type DecodeJob, type DecodeTiming } from "./job.ts";
+import { aborted, activeSamples, Caches, decide, emptyProfile, yieldForSignal, type DecodeJob, type DecodeTiming } from "./job.ts";
 import type { ModelLogits, ModelRole } from "./types.ts";
 
 export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Promise<DecodeTiming> {
@@ -11,8 +11,10 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
   const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
   const t0 = performance.now();
   let promptMs = -1;
+  const profile = emptyProfile();
   try {
     for (;;) {
+      const stepBegin = performance.now();
       await yieldForSignal(job);
       const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
@@ -30,11 +32,13 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
         // Side by side: each llama.cpp context decodes on its own worker thread.
         perRole.push(...(await Promise.all(roles.map((role) => caches.evaluate(role, items, { inline })))));
       }
+      const passesEnd = performance.now();
       // Prompt steps cost more per sample than generation steps: not comparable, not observed.
-      if (promptMs >= 0) cores?.observe(stepKind, threads !== undefined, (performance.now() - stepStart) / active.length);
+      if (promptMs >= 0) cores?.observe(stepKind, threads !== undefined, (passesEnd - stepStart) / active.length);
       // A caller gone during the passes gets no more tokens.
       if (aborted(job)) break;
       const logits = new Map<ModelRole, Float32Array[][]>(roles.map((role, r) => [role, perRole[r]]));
+      const measured = promptMs >= 0;
       if (promptMs < 0) promptMs = performance.now() - t0;
       active.forEach((i, k) => {
         const at: ModelLogits = {};
@@ -42,10 +46,17 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
         const choice = decide(job, i, at);
         if (job.samples[i].push(choice)) pending[i] = [choice.token];
       });
+      if (measured) {
+        const end = performance.now();
+        profile.steps++;
+        profile.totalMs += end - stepBegin;
+        profile.modelMs += passesEnd - stepStart;
+        profile.decideMs += end - passesEnd;
+      }
     }
   } finally {
     await caches.dispose();
   }
   const total = performance.now() - t0;
-  return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0 };
+  return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0, profile };
 }

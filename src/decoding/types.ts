@@ -29,13 +29,24 @@ export interface PositionRng {
 
 export type RngPurpose = "expert-proposal" | "target" | "mixed" | "accept";
 
+/** The expert's proposal at a position: its token and log-probability under the expert's warped distribution. */
+export interface Proposal {
+  token: number;
+  logprob: number;
+}
+
 export interface Strategy {
   readonly name: string;
   readonly models: readonly ModelRole[];
-  choose(logits: ModelLogits, rng: PositionRng): Choice;
   /**
-   * The token the expert proposes at this position (drafting in speculative mode). Defined for
-   * strategies whose `choose` returns this proposal whenever it keeps the expert's token.
+   * The token at this position. `proposal`, when given, is what this strategy's own `propose`
+   * returned for these expert logits and this rng (the speculative decoder drew it to draft): a
+   * rule may use it rather than draw it again.
    */
-  propose?(expertLogits: Float32Array, rng: PositionRng): number;
+  choose(logits: ModelLogits, rng: PositionRng, proposal?: Proposal): Choice;
+  /**
+   * The expert's proposal at this position (drafting in speculative mode). Defined for strategies
+   * whose `choose` returns this proposal's token whenever it keeps the expert's token.
+   */
+  propose?(expertLogits: Float32Array, rng: PositionRng): Proposal;
 }

@@ -5,7 +5,7 @@ import { getRuntime } from "../backend/native-addon.ts";
 import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
 import { PairCores } from "../decoding/core-sharing.ts";
-import type { DecodeTiming } from "../decoding/job.ts";
+import type { DecodeProfile, DecodeTiming } from "../decoding/job.ts";
 import { decodeSequential } from "../decoding/sequential.ts";
 import { decodeSpeculative } from "../decoding/speculative/decode.ts";
 import { SpeculationCosts } from "../decoding/draft-length.ts";
@@ -33,6 +33,8 @@ export interface GenerationSummary {
   results: GenerationResult[];
   /** Speculative statistics when `speculative` was on. */
   speculative?: { rounds: number; drafted: number; acceptedDrafts: number; meanAcceptedRun: number };
+  /** Where the decoding time went (steps or rounds after the prompt's). */
+  profile: DecodeProfile;
 }
 
 export class Engine {
@@ -168,6 +170,7 @@ export class Engine {
     const results = samples.map((s) => s.result({ ...perSample, generatedTokens: s.tokens.length }, countsAcceptance));
     return {
       results,
+      profile: timing.profile,
       ...(spec
         ? {
             speculative: {

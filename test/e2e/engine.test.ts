@@ -462,7 +462,7 @@ describe("a caller's own strategy", () => {
       const token = argmax(avg);
       return { token, source: "mixed", logprob: avg[token] - logSumExp(avg) };
     },
-    propose: (expert) => argmax(expert),
+    propose: (expert) => ({ token: argmax(expert), logprob: 0 }),
   };
 
   it("decodes by its choose, the same sequential and speculative", async () => {
@@ -480,6 +480,9 @@ describe("a caller's own strategy", () => {
   it("a malformed one is a named error", async () => {
     await assert.rejects(engine.generate("x", { decoding: { strategy: { ...mean, models: ["draft" as never] } } }), (e: Error) => e instanceof StrategyError && /models must list roles/.test(e.message));
     await assert.rejects(engine.generate("x", { decoding: { strategy: { ...mean, choose: undefined as never } } }), (e: Error) => e instanceof StrategyError && /choose\(logits, rng\)/.test(e.message));
+    // propose returning a bare token (not a { token, logprob } proposal): named when it is first called.
+    const bare = { ...mean, propose: ((expert: Float32Array) => argmax(expert)) as never };
+    await assert.rejects(engine.generate("x", { decoding: { strategy: bare, speculative: true }, maxTokens: 4 }), (e: Error) => e instanceof StrategyError && /propose must return \{ token, logprob \}/.test(e.message));
   });
 });
 

@@ -7,7 +7,7 @@
 // random numbers as in the sequential schedule, so the outputs are identical.
 import type { CoreSharing } from "../core-sharing.ts";
 import type { SpeculationCosts } from "../draft-length.ts";
-import { aborted, activeSamples, yieldForSignal, Caches, type DecodeJob, type DecodeTiming } from "../job.ts";
+import { aborted, activeSamples, Caches, emptyProfile, yieldForSignal, type DecodeJob, type DecodeTiming } from "../job.ts";
 import type { ModelRole, SamplingSettings } from "../types.ts";
 import { ExpertProposer } from "./proposer.ts";
 import { SpeculationSchedule } from "./schedule.ts";
@@ -31,10 +31,11 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
   const proposer = new ExpertProposer(job, caches, settings.expertSampling);
   const schedule = new SpeculationSchedule(verifiers, settings.costs, settings.draftMax, settings.cores);
   const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
-  const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0 };
+  const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile() };
   const t0 = performance.now();
   try {
     for (;;) {
+      const roundBegin = performance.now();
       await yieldForSignal(job);
       const active = aborted(job) ? [] : activeSamples(job, caches, pending);
       if (active.length === 0) break;
@@ -48,9 +49,11 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       // verifiers evaluate the pending tokens side by side (verifiers first, since a small expert's
       // pass may run inline on this thread).
       const sideBySide = plan.verifyThreads === undefined && lengths.every((k) => k === 0);
+      const passesStart = performance.now();
       const sideScores = sideBySide ? score(caches, verifiers, pendingItems) : null;
       sideScores?.catch(() => undefined); // awaited below; handled here too, should the expert's pass throw first
       const drafts = await proposer.draft(active, pendingItems, lengths, plan.alone && !sideBySide, plan.alone);
+      const draftEnd = performance.now();
       if (timing.promptMs < 0) timing.promptMs = performance.now() - t0;
       // A caller gone during the passes gets no more tokens (its request is freed now, not a round later).
       if (aborted(job)) {
@@ -66,23 +69,40 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
           { threads: plan.verifyThreads, inline: plan.alone && verifiers.length === 1 }, // several: side by side
         ));
       if (aborted(job)) break;
+      const scoreEnd = performance.now();
 
       // Tokens per sample of that pass, when every sample drafted alike (else not one cost).
       const maxDrafts = Math.max(...drafts.tokens.map((d) => d.length));
       const verifiedPerSample = drafts.tokens.every((d) => d.length === maxDrafts) ? Math.max(...active.map((i) => pending[i].length)) + maxDrafts : undefined;
 
       const outcome = { drafted: 0, accepted: 0, rejections: 0 };
+      let rollbackMs = 0;
       for (let n = 0; n < active.length; n++) {
         const i = active[n];
         const tokens = drafts.tokens[n];
         const base = caches.seq("expert", i).length - tokens.length; // cache length before the drafts
-        const { kept, next } = verifyDrafts(job, i, n, tokens, drafts.rows[n], scores.logits);
+        const { kept, next } = verifyDrafts(job, i, n, tokens, drafts.rows[n], drafts.proposals[n], scores.logits);
         outcome.drafted += tokens.length;
         outcome.accepted += kept;
         if (kept < tokens.length && next !== null) outcome.rejections++;
+        const rollbackStart = performance.now();
         await caches.truncate(i, base + kept);
+        rollbackMs += performance.now() - rollbackStart;
         if (next !== null) pending[i] = [next];
         else if (!job.samples[i].done) throw new Error("speculative round ended without a token");
+      }
+      const roundEnd = performance.now();
+      if (!promptRound) {
+        const p = timing.profile;
+        const expertPassesMs = drafts.stepMs.reduce((a, b) => a + b, 0);
+        const draftWall = draftEnd - passesStart;
+        p.steps++;
+        p.totalMs += roundEnd - roundBegin;
+        // Side by side, the scorer's pass overlaps the expert's: the wall time counts once.
+        p.modelMs += sideBySide ? scoreEnd - passesStart - (draftWall - expertPassesMs) : expertPassesMs + (scoreEnd - draftEnd);
+        p.draftMs += sideBySide ? 0 : expertPassesMs;
+        p.decideMs += draftWall - expertPassesMs + (roundEnd - scoreEnd - rollbackMs);
+        p.rollbackMs += rollbackMs;
       }
       timing.rounds++;
       timing.drafted += outcome.drafted;
@@ -92,7 +112,7 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
         sideBySide,
         draftStepMs: drafts.stepMs,
         verifyMs: scores.ms,
-        roundMs: performance.now() - roundStart,
+        roundMs: roundEnd - roundStart,
         verifiedPerSample,
         produced: active.reduce((n, i) => n + job.samples[i].tokens.length, 0) - tokensBefore,
         outcome,

@@ -2,9 +2,10 @@
 // Each draft is the strategy's own `propose` on the expert's logits at that position, keyed by the
 // position's random numbers; a rule without one (the target, weighted, a caller's rule) is drafted
 // for by the expert's sampling, which changes how many drafts are kept, never the output.
+import { StrategyError } from "../../errors.ts";
 import { positionRng } from "../rng.ts";
 import { expertProposal } from "../strategies/proposal.ts";
-import type { SamplingSettings } from "../types.ts";
+import type { PositionRng, Proposal, SamplingSettings } from "../types.ts";
 import type { Caches, DecodeJob, EvalItem } from "../job.ts";
 
 export interface Drafts {
@@ -12,6 +13,8 @@ export interface Drafts {
   rows: Float32Array[][];
   /** Per sample: the drafted tokens d_0..d_len-1. */
   tokens: number[][];
+  /** Per sample and position: the strategy's own proposal there, when it has `propose` (for its `choose`). */
+  proposals: (Proposal | undefined)[][];
   /** Wall time of each expert pass, the first (over the pending tokens) included. */
   stepMs: number[];
 }
@@ -31,15 +34,16 @@ class RowPool {
 
 export class ExpertProposer {
   private readonly rows = new RowPool();
-  private readonly propose: (row: Float32Array, rng: ReturnType<typeof positionRng>) => number;
+  private readonly own: ((row: Float32Array, rng: PositionRng) => Proposal) | undefined;
+  private readonly fallback: (row: Float32Array, rng: PositionRng) => Proposal;
 
   constructor(
     private readonly job: DecodeJob,
     private readonly caches: Caches,
     expertSampling: SamplingSettings,
   ) {
-    const own = job.strategy.propose?.bind(job.strategy);
-    this.propose = own ?? ((row, rng) => expertProposal(row, expertSampling, rng).token);
+    this.own = job.strategy.propose?.bind(job.strategy);
+    this.fallback = (row, rng) => expertProposal(row, expertSampling, rng);
   }
 
   /** How many tokens each active sample may draft: at most k, within its token budget and context. */
@@ -59,6 +63,7 @@ export class ExpertProposer {
   async draft(active: readonly number[], pending: readonly EvalItem[], lengths: readonly number[], firstInline: boolean, inline: boolean): Promise<Drafts> {
     const rows: Float32Array[][] = active.map(() => []);
     const tokens: number[][] = active.map(() => []);
+    const proposals: (Proposal | undefined)[][] = active.map(() => []);
     const stepMs: number[] = [];
     let start = performance.now();
     let step = await this.caches.evaluate("expert", pending, { inline: firstInline });
@@ -72,7 +77,13 @@ export class ExpertProposer {
         rows[n].push(row);
         if (depth >= lengths[n]) return;
         const s = this.job.samples[active[n]];
-        const d = this.propose(row, positionRng(s.seed, s.sample, s.position + depth));
+        const rng = positionRng(s.seed, s.sample, s.position + depth);
+        const own = this.own?.(row, rng);
+        if (own !== undefined && !Number.isInteger(own?.token)) {
+          throw new StrategyError(`strategy '${this.job.strategy.name}': propose must return { token, logprob }, got ${JSON.stringify(own)}`);
+        }
+        proposals[n].push(own);
+        const d = (own ?? this.fallback(row, rng)).token;
         if (s.endsOn(d)) return; // nothing to draft past the end
         tokens[n].push(d);
         still.push(n);
@@ -83,6 +94,6 @@ export class ExpertProposer {
       step = await this.caches.evaluate("expert", drafting.map((n) => ({ i: active[n], tokens: [tokens[n][depth]], last: 1 })), { inline });
       stepMs.push(performance.now() - start);
     }
-    return { rows, tokens, stepMs };
+    return { rows, tokens, proposals, stepMs };
   }
 }

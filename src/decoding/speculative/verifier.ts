@@ -3,7 +3,7 @@
 // round. Every position sees the logits and random numbers it would see sequentially, so the output
 // is the sequential schedule's.
 import { aborted, decide, type DecodeJob } from "../job.ts";
-import type { ModelLogits, ModelRole } from "../types.ts";
+import type { ModelLogits, ModelRole, Proposal } from "../types.ts";
 
 export interface Verdict {
   /** Drafts kept (a prefix of the drafts). */
@@ -19,6 +19,7 @@ export function verifyDrafts(
   n: number,
   drafts: readonly number[],
   expertRows: readonly Float32Array[],
+  proposals: readonly (Proposal | undefined)[],
   scored: ReadonlyMap<ModelRole, readonly (readonly Float32Array[])[]>,
 ): Verdict {
   const s = job.samples[i];
@@ -28,7 +29,7 @@ export function verifyDrafts(
     if (aborted(job)) return { kept, next: null };
     const at: ModelLogits = { expert: expertRows[j] };
     for (const [role, items] of scored) at[role] = items[n][j];
-    const choice = decide(job, i, at);
+    const choice = decide(job, i, at, proposals[j]);
     if (!s.push(choice)) break;
     if (j < drafts.length && choice.token === drafts[j]) {
       kept++;

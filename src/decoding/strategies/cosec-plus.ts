@@ -5,7 +5,7 @@
 import type { ParamSpecs, StrategyArgs } from "../settings.ts";
 import { logSumExp, sampleFull, sampleWarped, warpedProb, argmax } from "../warpers.ts";
 import { expertProposal } from "./proposal.ts";
-import type { Choice, ModelLogits, PositionRng, Strategy } from "../types.ts";
+import type { Choice, ModelLogits, PositionRng, Proposal, Strategy } from "../types.ts";
 
 export class CosecPlusStrategy implements Strategy {
   static readonly params = {
@@ -33,10 +33,10 @@ export class CosecPlusStrategy implements Strategy {
     return pe > 0 ? Math.min(1, pt / pe) : 0;
   }
 
-  choose(logits: ModelLogits, rng: PositionRng): Choice {
+  choose(logits: ModelLogits, rng: PositionRng, proposed?: Proposal): Choice {
     const target = logits.target!;
     const expert = logits.expert!;
-    const proposal = expertProposal(expert, this.s.sampling.expert, rng);
+    const proposal = proposed ?? this.propose(expert, rng);
     if (this.acceptanceRatio(target, expert, proposal.token) > this.s.threshold) {
       return { token: proposal.token, source: "expert", logprob: proposal.logprob };
     }
@@ -47,7 +47,7 @@ export class CosecPlusStrategy implements Strategy {
     return { token: s.token, source: "target", logprob: s.logprob };
   }
 
-  propose(expertLogits: Float32Array, rng: PositionRng): number {
-    return expertProposal(expertLogits, this.s.sampling.expert, rng).token;
+  propose(expertLogits: Float32Array, rng: PositionRng): Proposal {
+    return expertProposal(expertLogits, this.s.sampling.expert, rng);
   }
 }
