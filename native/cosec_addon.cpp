@@ -39,6 +39,12 @@ namespace {
   X(llama_vocab_eos)                    \
   X(llama_vocab_eot)                    \
   X(llama_vocab_pad)                    \
+  X(llama_vocab_fim_pre)                \
+  X(llama_vocab_fim_suf)                \
+  X(llama_vocab_fim_mid)                \
+  X(llama_vocab_fim_pad)                \
+  X(llama_vocab_fim_rep)                \
+  X(llama_vocab_fim_sep)                \
   X(llama_vocab_get_add_bos)            \
   X(llama_tokenize)                     \
   X(llama_token_to_piece)               \
@@ -170,6 +176,14 @@ class Model : public Napi::ObjectWrap<Model> {
     o.Set("eos", api.llama_vocab_eos(vocab_));
     o.Set("eot", api.llama_vocab_eot(vocab_));
     o.Set("pad", api.llama_vocab_pad(vocab_));
+    // llama.cpp's own FIM detection: GGUF metadata, else the known spellings (Qwen, StarCoder,
+    // DeepSeek, CodeLlama, CodeGemma...); -1 where the model has none.
+    o.Set("fimPre", api.llama_vocab_fim_pre(vocab_));
+    o.Set("fimSuf", api.llama_vocab_fim_suf(vocab_));
+    o.Set("fimMid", api.llama_vocab_fim_mid(vocab_));
+    o.Set("fimPad", api.llama_vocab_fim_pad(vocab_));
+    o.Set("fimRep", api.llama_vocab_fim_rep(vocab_));
+    o.Set("fimSep", api.llama_vocab_fim_sep(vocab_));
     o.Set("addBos", api.llama_vocab_get_add_bos(vocab_));
     return o;
   }

@@ -1,5 +1,6 @@
 // cosec's typed public API.
 export { Engine, DEFAULT_MAX_TOKENS, type GenerationSummary } from "./generate/engine.ts";
+export { FIM_ORDERS, FimUnsupportedError, supportsFim, type FimInput, type FimOrder } from "./generate/fim.ts";
 export type * from "./generate/types.ts";
 export type * from "./backend/types.ts";
 // How to decode: every parameter declared once (DECODING_PARAMS), validated and completed by one

@@ -224,11 +224,18 @@ export class LlamaBackend implements ModelBackend {
       model.dispose();
       throw new ModelLoadError((err as Error).message);
     }
+    const id = (t: number) => (t >= 0 ? t : null);
     const special: SpecialTokens = {
-      bos: raw.bos >= 0 ? raw.bos : null,
-      eos: raw.eos >= 0 ? raw.eos : null,
-      eot: raw.eot >= 0 ? raw.eot : null,
-      pad: raw.pad >= 0 ? raw.pad : null,
+      bos: id(raw.bos),
+      eos: id(raw.eos),
+      eot: id(raw.eot),
+      pad: id(raw.pad),
+      fimPrefix: id(raw.fimPre),
+      fimSuffix: id(raw.fimSuf),
+      fimMiddle: id(raw.fimMid),
+      fimPad: id(raw.fimPad),
+      fimRepo: id(raw.fimRep),
+      fimSeparator: id(raw.fimSep),
     };
     const vocab = new LlamaVocabulary(model, raw.vocabSize, special);
     const decoder = new TextDecoder("utf-8");

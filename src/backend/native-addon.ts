@@ -20,6 +20,12 @@ export interface AddonModel {
     eos: number;
     eot: number;
     pad: number;
+    fimPre: number;
+    fimSuf: number;
+    fimMid: number;
+    fimPad: number;
+    fimRep: number;
+    fimSep: number;
     addBos: boolean;
   };
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;

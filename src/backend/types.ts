@@ -51,6 +51,14 @@ export interface SpecialTokens {
   eos: number | null;
   eot: number | null;
   pad: number | null;
+  /** Fill-in-the-middle control tokens, as llama.cpp finds them (GGUF metadata, else known spellings). */
+  fimPrefix: number | null;
+  fimSuffix: number | null;
+  fimMiddle: number | null;
+  fimPad: number | null;
+  /** Repository-name and file-separator tokens of repo-level FIM prompts (Qwen2.5-Coder, StarCoder2). */
+  fimRepo: number | null;
+  fimSeparator: number | null;
 }
 
 export interface Vocabulary {

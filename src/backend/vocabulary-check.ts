@@ -21,7 +21,7 @@ export function assertSameVocabulary(a: Vocabulary, b: Vocabulary, names: [strin
       );
     }
   }
-  for (const key of ["bos", "eos", "eot"] as const) {
+  for (const key of ["bos", "eos", "eot", "fimPrefix", "fimSuffix", "fimMiddle"] as const) {
     if (a.special[key] !== b.special[key]) {
       throw new VocabularyMismatchError(
         `special token ${key.toUpperCase()} differs: ${na} uses id ${a.special[key]}, ${nb} uses id ${b.special[key]}`,

@@ -15,8 +15,9 @@ const D = SERVER_DEFAULTS;
 
 const HELP = `usage: cosec serve --target GGUF [--expert GGUF [--expert-lora GGUF]] [options]
 
-OpenAI-compatible HTTP API with co-decoding: POST /v1/completions, POST /v1/chat/completions,
-GET /v1/models, GET /health, GET /metrics (Prometheus). A request's decoding fields
+OpenAI-compatible HTTP API with co-decoding: POST /v1/completions (with suffix: fill-in-the-middle),
+POST /v1/chat/completions, POST /infill (llama.cpp's, for editors), GET /v1/models, GET /health,
+GET /metrics (Prometheus). A request's decoding fields
 (${Object.values(DECODING_PARAMS).map((p) => p.field).join(", ")}, cosec.ignore_eos)
 override the decoding flags below.
 

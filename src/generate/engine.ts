@@ -6,6 +6,7 @@ import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
 import { PairCores } from "../decoding/core-sharing.ts";
 import type { DecodeProfile, DecodeTiming } from "../decoding/job.ts";
+import { fimPrompt, type FimInput } from "./fim.ts";
 import { decodeSequential } from "../decoding/sequential.ts";
 import { decodeSpeculative } from "../decoding/speculative/decode.ts";
 import { SpeculationCosts } from "../decoding/draft-length.ts";
@@ -114,6 +115,14 @@ export class Engine {
       });
     }
     return this.expertBaseLoading;
+  }
+
+  /**
+   * The fill-in-the-middle prompt for `input`, from the target's FIM tokens (the expert shares its
+   * vocabulary); pass it to generate. FimUnsupportedError when the target has none.
+   */
+  fimPrompt(input: FimInput): number[] {
+    return fimPrompt(this.target.vocab, this.target.tokenizer, input, `the target model (${this.options.target})`);
   }
 
   async generate(prompt: string | readonly number[], options: GenerateOptions = {}): Promise<GenerationResult[]> {

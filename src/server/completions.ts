@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Vocabulary } from "../backend/types.ts";
 import { ApiRequestError } from "../errors.ts";
+import { FimUnsupportedError, type FimInput } from "../generate/fim.ts";
 import type { GenerationResult } from "../generate/types.ts";
 import { answerCompletion } from "./completion-flow.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -24,6 +25,25 @@ function prompts(p: CompletionRequest["prompt"], vocabSize: number): (string | n
   return p as string[];
 }
 
+/** With `suffix`: each prompt is the code before the cursor, filled in the middle (FIM). */
+function fimPrompts(deps: RouteDeps, p: CompletionRequest["prompt"], suffix: string): number[][] {
+  if (typeof p !== "string" && !p.every((x) => typeof x === "string")) {
+    throw new ApiRequestError(400, "prompt: must be text (not token ids) when suffix is given", "prompt", "invalid_value");
+  }
+  const texts = typeof p === "string" ? [p] : (p as string[]);
+  return texts.map((prefix) => fimOrRefuse(deps, { prefix, suffix }, "suffix"));
+}
+
+/** The engine's FIM prompt; a target without FIM tokens is a 400 naming `param`. */
+export function fimOrRefuse(deps: RouteDeps, input: FimInput, param: string): number[] {
+  try {
+    return deps.engine.fimPrompt(input);
+  } catch (err) {
+    if (err instanceof FimUnsupportedError) throw new ApiRequestError(400, `${param}: ${err.message}`, param, "fim_unsupported");
+    throw err;
+  }
+}
+
 /** OpenAI's completion logprobs: the chosen tokens only (top alternatives are not computed). */
 function logprobsOf(vocab: Vocabulary, r: GenerationResult) {
   const tokens = r.tokens.map((t) => tokenString(vocab, t));
@@ -41,7 +61,7 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
     const body = request.body as CompletionRequest;
     const resolved = resolveRequest(body, { value: body.max_tokens, field: "max_tokens" }, deps.context);
     if (body.echo) throw unsupported("echo", "is not supported (only false)");
-    if (body.suffix) throw unsupported("suffix", "is not supported (no infilling; only null)");
+
     if (body.best_of !== undefined && body.best_of !== null && body.best_of !== resolved.n) {
       throw unsupported("best_of", `is not supported (only equal to n = ${resolved.n})`);
     }
@@ -53,7 +73,7 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
     return answerCompletion(deps, request, reply, {
       endpoint: "completions",
       promptField: "prompt",
-      prompts: prompts(body.prompt, vocab.size),
+      prompts: body.suffix === undefined || body.suffix === null ? prompts(body.prompt, vocab.size) : fimPrompts(deps, body.prompt, body.suffix),
       request: resolved,
       idPrefix: "cmpl",
       object: "text_completion",

@@ -163,3 +163,51 @@ export interface ChatRequest extends CommonRequest {
   top_logprobs?: number | null;
   response_format?: { type: "text" } | null;
 }
+
+/**
+ * llama.cpp's /infill body (what llama.vscode and Continue's llama.cpp provider send). Unknown
+ * fields are accepted and ignored, as llama-server does: editors send their own (n_indent,
+ * t_max_prompt_ms, samplers, ...). The known ones are type-checked.
+ */
+export const infillRequestSchema = {
+  type: "object",
+  additionalProperties: true,
+  properties: {
+    model: { type: "string" },
+    input_prefix: { type: "string" },
+    input_suffix: { type: "string" },
+    input_extra: {
+      type: "array",
+      items: { type: "object", required: ["text"], properties: { filename: { type: "string" }, text: { type: "string" } } },
+    },
+    prompt: { type: "string" },
+    n_predict: { type: "integer", minimum: -1 },
+    stream: { type: "boolean" },
+    cache_prompt: { type: "boolean" },
+    temperature: { type: "number" },
+    top_k: { type: "integer" },
+    top_p: { type: "number" },
+    min_p: { type: "number" },
+    seed: { type: "integer", minimum: -1 },
+    stop: { type: "array", items: { type: "string" } },
+    cosec: cosecExtensionSchema,
+  },
+} as const;
+
+export interface InfillRequest {
+  model?: string;
+  input_prefix?: string;
+  input_suffix?: string;
+  input_extra?: { filename?: string; text: string }[];
+  prompt?: string;
+  n_predict?: number;
+  stream?: boolean;
+  cache_prompt?: boolean;
+  temperature?: number;
+  top_k?: number;
+  top_p?: number;
+  min_p?: number;
+  seed?: number;
+  stop?: string[];
+  cosec?: CosecExtension;
+}

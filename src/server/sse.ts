@@ -42,4 +42,10 @@ export class SseStream {
     this.open();
     if (this.writable) this.reply.raw.end("data: [DONE]\n\n");
   }
+
+  /** Ends the stream without a terminator (llama.cpp's own endpoints send none). */
+  end(): void {
+    this.open();
+    if (this.writable) this.reply.raw.end();
+  }
 }

@@ -26,7 +26,7 @@ function logitsAfter(salt: number, history: readonly number[], out: Float32Array
 
 const vocab: Vocabulary = {
   size: V,
-  special: { bos: null, eos: EOS, eot: null, pad: null },
+  special: { bos: null, eos: EOS, eot: null, pad: null, fimPrefix: null, fimSuffix: null, fimMiddle: null, fimPad: null, fimRepo: null, fimSeparator: null },
   tokenText: (id) => String.fromCharCode(97 + id),
   tokenBytes: (id) => Uint8Array.of(id === EOS ? 10 : 97 + id),
   isEndOfGeneration: (id) => id === EOS,

@@ -30,6 +30,9 @@ export interface FixturePaths {
   targetQwen2Lora: string;
   /** Same weights as expertLlama, but token `reference.renamedTokenId` has a different string. */
   otherVocab: string;
+  /** targetLlama and expertLlama with Qwen2.5-Coder's FIM tokens as control tokens (`reference.fimTokens`). */
+  targetFim: string;
+  expertFim: string;
   reference: string;
   /** Hugging Face folders (model: config.json + safetensors + tokenizer; lora: PEFT adapter). */
   hf: {
@@ -51,6 +54,8 @@ export interface Reference {
   promptTokens: number[];
   vocabSize: number;
   renamedTokenId: number;
+  /** FIM token text → id in targetFim / expertFim. */
+  fimTokens: Record<string, number>;
   tokenization: { text: string; ids: number[] }[];
   logits: Record<ReferenceName, string>;
   models: Record<string, Record<string, unknown>>;
@@ -67,6 +72,8 @@ function paths(dir: string): FixturePaths {
     targetQwen2: f("target-qwen2.gguf"),
     targetQwen2Lora: f("target-qwen2-lora.gguf"),
     otherVocab: f("other-vocab.gguf"),
+    targetFim: f("target-fim.gguf"),
+    expertFim: f("expert-fim.gguf"),
     reference: f("reference.json"),
     hf: {
       targetLlama: f("hf/target-llama"),

@@ -3,7 +3,8 @@
     PYTHONPATH=trainer .venv/bin/python -m cosec_trainer.fixtures --out .cache/fixtures
 
 Writes target-llama.gguf, target-llama-q8_0.gguf, expert-llama.gguf, expert-llama-lora.gguf,
-target-qwen2.gguf, target-qwen2-lora.gguf, other-vocab.gguf, the Hugging Face folders under hf/,
+target-qwen2.gguf, target-qwen2-lora.gguf, other-vocab.gguf, target-fim.gguf, expert-fim.gguf, the
+Hugging Face folders under hf/,
 reference.json, and READY last (its presence means everything else is complete).
 """
 from __future__ import annotations
@@ -34,6 +35,9 @@ TARGET = SizePreset(hidden=128, layers=4, heads=4, kv_heads=2, intermediate=384)
 EXPERT = SizePreset(hidden=64, layers=2, heads=4, kv_heads=2, intermediate=192)
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 RENAMED_TOKEN_ID = 1000
+# Qwen2.5-Coder's FIM tokens in place of rare ones: target-fim.gguf and expert-fim.gguf are the
+# llama target and expert with them, for the fill-in-the-middle tests (llama.cpp finds them by name).
+FIM_TOKENS = {50240: "<|fim_prefix|>", 50241: "<|fim_suffix|>", 50242: "<|fim_middle|>", 50243: "<|fim_pad|>", 50244: "<|repo_name|>", 50245: "<|file_sep|>"}
 # Wider than the HF default (0.02) so random models give peaked next-token distributions.
 INIT_RANGE = 0.2
 
@@ -110,6 +114,10 @@ def build(out: Path) -> dict:
     renamed = f"<|cosec-renamed-{RENAMED_TOKEN_ID}|>"
     export_model(expert, tok, out / "other-vocab.gguf", name="other-vocab", token_overrides={RENAMED_TOKEN_ID: renamed})
     ref["models"]["other-vocab"] = {"gguf": "other-vocab.gguf", "sameWeightsAs": "expert-llama", "renamedToken": renamed}
+
+    export_model(target, tok, out / "target-fim.gguf", name="target-fim", control_tokens=FIM_TOKENS)
+    export_model(expert, tok, out / "expert-fim.gguf", name="expert-fim", control_tokens=FIM_TOKENS)
+    ref["fimTokens"] = {text: i for i, text in FIM_TOKENS.items()}
 
     expert_lora = _add_lora(expert, seed=3)
     expert_lora.save_pretrained(str(hf / "expert-llama-lora"))

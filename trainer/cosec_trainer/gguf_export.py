@@ -130,12 +130,17 @@ def add_vocab(
     tokenizer: PreTrainedTokenizerBase,
     n_vocab: int,
     token_overrides: dict[int, str] | None = None,
+    control_tokens: dict[int, str] | None = None,
 ) -> None:
     if len(tokenizer) > n_vocab:
         raise ExportError(f"tokenizer has {len(tokenizer)} tokens but the model's vocabulary is {n_vocab}")
     tokens, types = vocab_entries(tokenizer, n_vocab)
     for i, text in (token_overrides or {}).items():
         tokens[i] = text
+    # Control tokens in place of rare ones (test models with FIM tokens the tokenizer never makes).
+    for i, text in (control_tokens or {}).items():
+        tokens[i] = text
+        types[i] = gguf.TokenType.CONTROL
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("gpt-2")
     writer.add_token_list(tokens)
@@ -207,6 +212,7 @@ def export_model(
     outtype: str = "f32",
     name: str = "cosec",
     token_overrides: dict[int, str] | None = None,
+    control_tokens: dict[int, str] | None = None,
 ) -> Path:
     if outtype not in OUT_TYPES:
         raise ExportError(f"unknown outtype {outtype!r}; expected one of {', '.join(OUT_TYPES)}")
@@ -216,7 +222,7 @@ def export_model(
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(None, arch)
     _add_hparams(writer, model.config, ftype, name)
-    add_vocab(writer, tokenizer, model.config.vocab_size, token_overrides)
+    add_vocab(writer, tokenizer, model.config.vocab_size, token_overrides, control_tokens)
     _write(writer, _model_tensors(model, arch), qtype, out)
     return out
 

@@ -41,9 +41,11 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
       if (active.length === 0) break;
       const roundStart = performance.now();
       const tokensBefore = active.reduce((n, i) => n + job.samples[i].tokens.length, 0);
-      const plan = schedule.plan();
-      const lengths = proposer.lengths(active, pending, plan.k);
       const promptRound = active.some((i) => pending[i].length > 1);
+      // The prompt's round drafts nothing: both models read the prompt side by side and the first
+      // token comes as soon as both are done (drafting first delayed it by k expert passes).
+      const plan = promptRound ? schedule.promptPlan() : schedule.plan();
+      const lengths = proposer.lengths(active, pending, plan.k);
       const pendingItems = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
       // A round without drafts on the models' own threads is a sequential step: expert and
       // verifiers evaluate the pending tokens side by side (verifiers first, since a small expert's

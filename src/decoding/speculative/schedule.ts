@@ -53,6 +53,11 @@ export class SpeculationSchedule {
     return { k: this.chooser.next(verifyThreads ?? 0), verifyThreads, alone: this.cores?.alone === true };
   }
 
+  /** The prompt's round: no drafts, every model on its own threads (side by side). */
+  promptPlan(): RoundPlan {
+    return { k: 0, verifyThreads: undefined, alone: this.cores?.alone === true };
+  }
+
   observe(plan: RoundPlan, t: RoundTimes): void {
     // Steps of one token per sample measure the draft cost (the first round's carries the prompt).
     const measured = t.promptRound || t.sideBySide ? t.draftStepMs.slice(1) : t.draftStepMs;

@@ -1,0 +1,112 @@
+// Fill-in-the-middle: the prompt layout from the model's own FIM tokens (both orders, repo-level
+// extra files), and `cosec serve` answering llama.cpp's /infill and OpenAI's completions `suffix`
+// on a pair whose vocabulary has Qwen2.5-Coder's FIM tokens (fixtures targetFim/expertFim: random
+// weights, so the fill is gibberish, but deterministic per seed). Models without FIM tokens and
+// malformed bodies get named 400s.
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are read field by field */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { LlamaBackend } from "../../src/backend/llama-backend.ts";
+import { fimPrompt, FimUnsupportedError } from "../../src/generate/fim.ts";
+import { ensureFixtures, readReference } from "../helpers/fixtures.ts";
+import { sseData, startServer, type ServerProcess } from "./server-harness.ts";
+
+const KEY = "sk-cosec-fim";
+const auth = { "content-type": "application/json", authorization: `Bearer ${KEY}` };
+
+async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, any> }> {
+  const res = await fetch(url, { method: "POST", headers: auth, body: JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as Record<string, any> };
+}
+
+describe("FIM prompts from the model's tokens", () => {
+  test("prefix-suffix-middle, suffix-prefix-middle, extra files, and no FIM tokens", async () => {
+    const f = await ensureFixtures();
+    const fim = (await readReference()).fimTokens;
+    const b = await LlamaBackend.load({ path: f.targetFim, gpu: "cpu" });
+    const plain = await LlamaBackend.load({ path: f.targetLlama, gpu: "cpu" });
+    try {
+      const t = (s: string) => b.tokenizer.tokenize(s, { addBos: false });
+      const [pre, suf, mid, repo, sep] = ["<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>"].map((k) => fim[k]);
+      assert.deepEqual(b.vocab.special.fimPrefix, pre, "llama.cpp finds the tokens by their spelling");
+      const input = { prefix: "def area(r):\n    ", suffix: "\n    return a\n" };
+      assert.deepEqual(fimPrompt(b.vocab, b.tokenizer, input), [pre, ...t(input.prefix), suf, ...t(input.suffix), mid]);
+      assert.deepEqual(fimPrompt(b.vocab, b.tokenizer, { ...input, order: "spm", middle: "a =" }), [suf, ...t(input.suffix), pre, ...t(input.prefix), mid, ...t("a =")]);
+      assert.deepEqual(fimPrompt(b.vocab, b.tokenizer, { ...input, extra: [{ filename: "util.py", text: "PI = 3.14\n" }] }), [
+        repo, ...t("myproject\n"), sep, ...t("util.py\n"), ...t("PI = 3.14\n"), sep, ...t("filename\n"), pre, ...t(input.prefix), suf, ...t(input.suffix), mid,
+      ]);
+      assert.ok(b.vocab.isEndOfGeneration(fim["<|fim_pad|>"]), "a fill ends at <|fim_pad|>");
+      assert.throws(() => fimPrompt(plain.vocab, plain.tokenizer, input), (e: Error) => e instanceof FimUnsupportedError && /no fill-in-the-middle tokens/.test(e.message));
+    } finally {
+      await b.dispose();
+      await plain.dispose();
+    }
+  });
+});
+
+describe("cosec serve: /infill and completions with suffix", () => {
+  let fimServer: ServerProcess;
+  let plainServer: ServerProcess;
+  before(async () => {
+    const f = await ensureFixtures();
+    const common = ["--api-key", KEY, "--parallel", "2", "--max-tokens", "64", "--context-size", "512"];
+    [fimServer, plainServer] = await Promise.all([startServer([...common, "--target", f.targetFim, "--expert", f.expertFim]), startServer(common)]);
+  });
+  after(async () => {
+    for (const s of [fimServer, plainServer]) assert.equal(await s?.stop(), 0, s?.output());
+  });
+
+  const infill = { input_prefix: "def area(r):\n    ", input_suffix: "\n    return a\n", n_predict: 12, seed: 4, temperature: 0.8 };
+
+  test("/infill answers llama.cpp's shape, equal to completions with the same prefix and suffix", async () => {
+    const a = await post(`${fimServer.url}/infill`, { ...infill, cache_prompt: true, n_indent: 4, t_max_predict_ms: 500 });
+    assert.equal(a.status, 200, JSON.stringify(a.json));
+    assert.equal(typeof a.json.content, "string");
+    assert.equal(a.json.stop, true);
+    assert.ok(a.json.tokens_predicted > 0 && a.json.tokens_predicted <= 12);
+    assert.ok(["eos", "limit"].includes(a.json.stop_type));
+    assert.equal(a.json.cosec.strategy, "cosec-plus", "co-decoded with the expert by default");
+    assert.equal(typeof a.json.cosec.acceptance_rate, "number");
+    const c = await post(`${fimServer.url}/v1/completions`, { prompt: infill.input_prefix, suffix: infill.input_suffix, max_tokens: 12, seed: 4, temperature: 0.8 });
+    assert.equal(c.status, 200, JSON.stringify(c.json));
+    assert.equal(c.json.choices[0].text, a.json.content, "one FIM prompt for both endpoints");
+    assert.equal(c.json.usage.prompt_tokens, a.json.tokens_evaluated);
+  });
+
+  test("/infill streams content events, the last with stop: true", async () => {
+    const whole = await post(`${fimServer.url}/infill`, infill);
+    const res = await fetch(`${fimServer.url}/infill`, { method: "POST", headers: auth, body: JSON.stringify({ ...infill, stream: true }) });
+    assert.equal(res.status, 200);
+    const events: Record<string, any>[] = [];
+    for await (const d of sseData(res)) events.push(JSON.parse(d));
+    assert.ok(events.length >= 2);
+    assert.ok(events.slice(0, -1).every((e) => e.stop === false));
+    assert.equal(events.at(-1)!.stop, true);
+    assert.equal(events.map((e) => e.content).join(""), whole.json.content);
+  });
+
+  test("bad input: named 400s", async () => {
+    const notList = await post(`${fimServer.url}/infill`, { ...infill, input_extra: "util.py" });
+    assert.equal(notList.status, 400);
+    assert.equal(notList.json.error.param, "input_extra");
+    const long = await post(`${fimServer.url}/infill`, { ...infill, input_prefix: "x = 1\n".repeat(400) });
+    assert.equal(long.status, 400);
+    assert.equal(long.json.error.code, "context_length_exceeded");
+    const ids = await post(`${fimServer.url}/v1/completions`, { prompt: [1, 2, 3], suffix: "x", max_tokens: 2 });
+    assert.equal(ids.status, 400);
+    assert.equal(ids.json.error.param, "prompt");
+    for (const [path, body, param] of [
+      ["/infill", infill, "input_prefix"],
+      ["/v1/completions", { prompt: "def f():", suffix: "\n", max_tokens: 4 }, "suffix"],
+    ] as const) {
+      const r = await post(`${plainServer.url}${path}`, body);
+      assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error.code, "fim_unsupported");
+      assert.equal(r.json.error.param, param);
+      assert.match(r.json.error.message, /no fill-in-the-middle tokens/);
+    }
+    // Without a key, nothing is generated.
+    const anon = await fetch(`${fimServer.url}/infill`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(infill) });
+    assert.equal(anon.status, 401);
+  });
+});
