@@ -38,6 +38,8 @@ capacity:
   --default-max-tokens N   when a request gives none (default ${D.defaultMaxTokens})
   --max-n N                cap on n (default ${D.maxN}, never above --parallel)
   --shutdown-timeout S     seconds SIGTERM waits for running requests (default ${D.shutdownTimeoutMs / 1000})
+  --no-prompt-cache        do not keep the last single-sample request's KV caches (by default the next
+                           request sharing its prefix, as an editor's next completion, evaluates only the rest)
   --log-level LEVEL        fatal | error | warn | info | debug | silent (default info)
   -h, --help               this help
 
@@ -76,6 +78,7 @@ const FLAGS = {
   "default-max-tokens": { type: "string" },
   "max-n": { type: "string" },
   "shutdown-timeout": { type: "string" },
+  "no-prompt-cache": { type: "boolean" },
   // The server's cap on max_tokens; a server has no run-wide seed, and requests choose ignore_eos.
   "max-tokens": { type: "string" },
   ...DECODING_OPTIONS,
@@ -135,7 +138,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     chatTemplate,
     defaults: { ...decoding, strategy: strategy as StrategyName },
   };
-  const engine: EngineModelsOptions = engineOptionsFrom(values, { maxSequences: parallel });
+  const engine: EngineModelsOptions = { ...engineOptionsFrom(values, { maxSequences: parallel }), promptCache: values["no-prompt-cache"] !== true };
   return { config, engine, logLevel: values["log-level"] };
 }
 

@@ -2,6 +2,7 @@
 // and the decision of one position by the strategy's `choose`, keyed by (seed, sample, position).
 import type { EvaluationOptions, ModelBackend, ModelSequence } from "../backend/types.ts";
 import { positionRng } from "./rng.ts";
+import type { Reused, PromptCache } from "./prompt-cache.ts";
 import type { SampleState } from "./sample-state.ts";
 import type { Choice, ModelLogits, ModelRole, Proposal, Strategy } from "./types.ts";
 
@@ -11,6 +12,8 @@ export interface DecodeJob {
   samples: SampleState[];
   prompt: readonly number[];
   signal?: AbortSignal;
+  /** KV caches kept across generations (single-sample jobs take and leave them). */
+  promptCache?: PromptCache;
 }
 
 export interface DecodeTiming {
@@ -21,6 +24,8 @@ export interface DecodeTiming {
   drafted: number;
   acceptedDrafts: number;
   profile: DecodeProfile;
+  /** Prompt tokens taken from the prompt cache instead of evaluated. */
+  cachedPromptTokens: number;
 }
 
 /**
@@ -52,17 +57,21 @@ export interface EvalItem {
 /** Per model role, one KV cache per sample. */
 export class Caches {
   readonly seqs = new Map<ModelRole, ModelSequence[]>();
+  /** Prompt tokens already in sample 0's caches (taken from the prompt cache). */
+  private reusedStart = 0;
 
-  constructor(
+  private constructor(
     readonly job: DecodeJob,
     readonly roles: readonly ModelRole[],
+    reused: Reused | null,
   ) {
+    if (reused) this.reusedStart = reused.start;
     for (const role of roles) {
       const backend = job.models[role];
       if (!backend) throw new Error(`strategy ${job.strategy.name} needs the ${role} model, which is not loaded`);
       const list: ModelSequence[] = [];
       try {
-        for (let i = 0; i < job.samples.length; i++) list.push(backend.newSequence());
+        for (let i = 0; i < job.samples.length; i++) list.push(i === 0 && reused ? reused.seqs.get(role)! : backend.newSequence());
       } catch (err) {
         for (const s of list) void s.dispose();
         void this.dispose();
@@ -70,6 +79,32 @@ export class Caches {
       }
       this.seqs.set(role, list);
     }
+  }
+
+  /** The caches of a job: a single-sample job starts from the prompt cache where it shares a prefix. */
+  static async open(job: DecodeJob, roles: readonly ModelRole[]): Promise<Caches> {
+    const reused = job.promptCache && job.samples.length === 1 ? await job.promptCache.take(roles, job.prompt) : null;
+    return new Caches(job, roles, reused);
+  }
+
+  /** What sample i still has to evaluate of the prompt. */
+  promptTail(i: number): readonly number[] {
+    return i === 0 && this.reusedStart > 0 ? this.job.prompt.slice(this.reusedStart) : this.job.prompt;
+  }
+
+  get cachedPromptTokens(): number {
+    return this.reusedStart;
+  }
+
+  /** Frees every cache, or (`keep`, a single-sample job that ended cleanly) leaves them to the prompt cache. */
+  async close(keep: boolean): Promise<void> {
+    if (keep && this.job.promptCache && this.job.samples.length === 1) {
+      const seqs = new Map([...this.seqs].map(([role, list]) => [role, list[0]] as const));
+      this.seqs.clear();
+      await this.job.promptCache.keep(seqs);
+      return;
+    }
+    await this.dispose();
   }
 
   seq(role: ModelRole, i: number): ModelSequence {

@@ -7,11 +7,14 @@ import type { ModelLogits, ModelRole } from "./types.ts";
 export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Promise<DecodeTiming> {
   const roles = job.strategy.models;
   const stepKind = `step:${roles.join("+")}`;
-  const caches = new Caches(job, roles);
-  const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
+  const caches = await Caches.open(job, roles);
+  const pending: (readonly number[])[] = job.samples.map((_, i) => caches.promptTail(i));
   const t0 = performance.now();
   let promptMs = -1;
   const profile = emptyProfile();
+  // A job that ended without an error leaves its caches to the prompt cache: a KV cache is valid
+  // for the tokens it holds, however they were chosen (also drafts of a round cut by an abort).
+  let clean = false;
   try {
     for (;;) {
       const stepBegin = performance.now();
@@ -54,9 +57,10 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
         profile.decideMs += end - passesEnd;
       }
     }
+    clean = true;
   } finally {
-    await caches.dispose();
+    await caches.close(clean);
   }
   const total = performance.now() - t0;
-  return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0, profile };
+  return { promptMs: Math.max(promptMs, 0), generateMs: total - Math.max(promptMs, 0), rounds: 0, drafted: 0, acceptedDrafts: 0, profile, cachedPromptTokens: caches.cachedPromptTokens };
 }

@@ -7,6 +7,7 @@ import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
 import { PairCores } from "../decoding/core-sharing.ts";
 import type { DecodeProfile, DecodeTiming } from "../decoding/job.ts";
 import { fimPrompt, type FimInput } from "./fim.ts";
+import { PromptCache } from "../decoding/prompt-cache.ts";
 import { decodeSequential } from "../decoding/sequential.ts";
 import { decodeSpeculative } from "../decoding/speculative/decode.ts";
 import { SpeculationCosts } from "../decoding/draft-length.ts";
@@ -42,6 +43,8 @@ export class Engine {
   private expertBaseLoading: Promise<ModelBackend> | null = null;
   /** Measured draft and verification costs of this pair, which choose speculative draft lengths. */
   readonly speculationCosts = new SpeculationCosts();
+  /** KV caches kept across generations (EngineModelsOptions.promptCache). */
+  readonly promptCache: PromptCache | undefined;
 
   private constructor(
     readonly options: EngineModelsOptions,
@@ -49,10 +52,14 @@ export class Engine {
     readonly expert: ModelBackend | undefined,
     /** How the pair shares the CPU cores. */
     readonly cores: PairCores,
-  ) {}
+  ) {
+    this.promptCache = options.promptCache ? new PromptCache() : undefined;
+  }
 
   static async load(options: EngineModelsOptions): Promise<Engine> {
-    const common = { gpu: options.gpu, contextSize: options.contextSize, maxSequences: options.maxSequences, kvCache: options.kvCache };
+    // The prompt cache holds one sequence per model besides the parallel ones.
+    const maxSequences = options.promptCache ? (options.maxSequences ?? 1) + 1 : options.maxSequences;
+    const common = { gpu: options.gpu, contextSize: options.contextSize, maxSequences, kvCache: options.kvCache };
     const threads = await defaultPairThreads(options);
     // A model working while the other waits may use the pair's cores (see core-sharing.ts).
     const solo = options.soloThreads ?? threads.target + (threads.expert ?? 0);
@@ -80,12 +87,13 @@ export class Engine {
   }
 
   /** An engine over backends made elsewhere (another inference engine, a test's): vocabularies checked, no core lending. */
-  static fromBackends(models: { target: ModelBackend; expert?: ModelBackend; expertBase?: ModelBackend }): Engine {
+  static fromBackends(models: { target: ModelBackend; expert?: ModelBackend; expertBase?: ModelBackend }, options: { promptCache?: boolean } = {}): Engine {
     const { target, expert, expertBase } = models;
     for (const [role, b] of [["expert", expert], ["expert base", expertBase]] as const) {
       if (b) assertSameVocabulary(target.vocab, b.vocab, [`target ${target.info.path}`, `${role} ${b.info.path}`]);
     }
-    const engine = new Engine({ target: target.info.path, expert: expert?.info.path, expertBase: expertBase?.info.path }, target, expert, new PairCores(1, 1, "overlap"));
+    const paths = { target: target.info.path, expert: expert?.info.path, expertBase: expertBase?.info.path };
+    const engine = new Engine({ ...paths, promptCache: options.promptCache }, target, expert, new PairCores(1, 1, "overlap"));
     if (expertBase) engine.expertBaseLoading = Promise.resolve(expertBase);
     return engine;
   }
@@ -156,7 +164,8 @@ export class Engine {
       (_, i) =>
         new SampleState(firstSample + i, seed, this.target.vocab, { maxTokens, stop: options.stop ?? [], ignoreEos: options.ignoreEos }, options.onToken),
     );
-    const job = { strategy, models, samples, prompt: promptTokens, signal: options.signal };
+    const promptCache = options.cachePrompt === false ? undefined : this.promptCache;
+    const job = { strategy, models, samples, prompt: promptTokens, signal: options.signal, promptCache };
     let timing: DecodeTiming;
     const spec = d.speculative;
     if (spec) {
@@ -169,6 +178,7 @@ export class Engine {
     const generated = samples.reduce((a, s) => a + s.tokens.length, 0);
     const perSample = {
       promptTokens: promptTokens.length,
+      cachedPromptTokens: timing.cachedPromptTokens,
       promptMs: timing.promptMs,
       generatedTokens: 0,
       generateMs: timing.generateMs,
@@ -196,6 +206,7 @@ export class Engine {
   async dispose(): Promise<void> {
     const base = this.expertBaseLoading ? await this.expertBaseLoading.catch(() => null) : null;
     await base?.dispose();
+    await this.promptCache?.dispose();
     await this.expert?.dispose();
     await this.target.dispose();
   }

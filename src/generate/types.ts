@@ -32,6 +32,11 @@ export interface EngineModelsOptions {
   maxSequences?: number;
   /** KV cache precision of every model (default f16). */
   kvCache?: "f16" | "f32";
+  /**
+   * Keep the KV caches of the last single-sample generation, so that the next one sharing a prefix
+   * (an editor's next completion) evaluates only the rest; each model gets one sequence slot more.
+   */
+  promptCache?: boolean;
 }
 
 export interface GenerateOptions {
@@ -49,6 +54,8 @@ export interface GenerateOptions {
   stop?: readonly string[];
   /** Generate past end-of-generation tokens, up to maxTokens (fixed-length benchmarks; default false). */
   ignoreEos?: boolean;
+  /** Use the engine's prompt cache for this generation (default true where the engine keeps one). */
+  cachePrompt?: boolean;
   /** Whether the prompt gets the model's BOS token (default: as the GGUF says). */
   addBos?: boolean;
   signal?: AbortSignal;
@@ -79,6 +86,8 @@ export interface GenerationResult {
   acceptanceRate: number | null;
   timing: {
     promptTokens: number;
+    /** Of those, the ones taken from the prompt cache instead of evaluated. */
+    cachedPromptTokens: number;
     promptMs: number;
     generatedTokens: number;
     generateMs: number;

@@ -44,6 +44,8 @@ export function registerInfill(app: FastifyInstance, deps: RouteDeps): void {
     };
     const maxTokens = body.n_predict === undefined || body.n_predict < 0 ? null : body.n_predict;
     const resolved = resolveRequest(common, { value: maxTokens, field: "n_predict" }, deps.context);
+    // llama.cpp's cache_prompt (default true): whether this request may start from the kept KV caches.
+    if (body.cache_prompt === false) resolved.generate = { ...resolved.generate, cachePrompt: false };
     const extra = (body.input_extra ?? []).map((c) => ({ filename: c.filename ?? "", text: c.text }));
     const prompt = fimOrRefuse(deps, { prefix: body.input_prefix ?? "", suffix: body.input_suffix ?? "", middle: body.prompt ?? "", extra }, "input_prefix");
     const model = deps.context.config.modelName;
@@ -70,7 +72,7 @@ export function registerInfill(app: FastifyInstance, deps: RouteDeps): void {
         model,
         tokens_predicted: r.tokens.length,
         tokens_evaluated: outcome.promptTokens,
-        tokens_cached: 0,
+        tokens_cached: r.timing.cachedPromptTokens,
         truncated: false,
         stop_type: stopType(r.finishReason),
         stopping_word: "",

@@ -85,6 +85,18 @@ describe("cosec serve: /infill and completions with suffix", () => {
     assert.equal(events.map((e) => e.content).join(""), whole.json.content);
   });
 
+  test("a request sharing the previous one's prefix starts from its KV caches, with the same output", async () => {
+    const typedOn = { ...infill, input_prefix: `${infill.input_prefix}a = 3.14 * r`, seed: 11 };
+    await post(`${fimServer.url}/infill`, { ...infill, seed: 11 });
+    const reused = await post(`${fimServer.url}/infill`, typedOn);
+    assert.equal(reused.status, 200);
+    assert.ok(reused.json.tokens_cached > 0, `tokens_cached ${reused.json.tokens_cached}`);
+    assert.ok(reused.json.tokens_cached < reused.json.tokens_evaluated);
+    const uncached = await post(`${fimServer.url}/infill`, { ...typedOn, cache_prompt: false });
+    assert.equal(uncached.json.tokens_cached, 0);
+    assert.equal(reused.json.content, uncached.json.content);
+  });
+
   test("bad input: named 400s", async () => {
     const notList = await post(`${fimServer.url}/infill`, { ...infill, input_extra: "util.py" });
     assert.equal(notList.status, 400);

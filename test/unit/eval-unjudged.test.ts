@@ -93,7 +93,7 @@ test("the security evaluation leaves unjudged scenarios out of the ratio and lis
       return Promise.resolve(
         Array.from({ length: n }, (_, k): GenerationResult => ({
           sample: first + k, seed: 1, text: texts[(first + k) % 2], tokens: [1, 2], sources: [], logprobs: [], finishReason: "stop",
-          acceptanceRate: null, timing: { promptTokens: 0, promptMs: 0, generatedTokens: 2, generateMs: 0, promptTokensPerSecond: 0, tokensPerSecond: 0 },
+          acceptanceRate: null, timing: { promptTokens: 0, cachedPromptTokens: 0, promptMs: 0, generatedTokens: 2, generateMs: 0, promptTokensPerSecond: 0, tokensPerSecond: 0 },
         })),
       );
     };

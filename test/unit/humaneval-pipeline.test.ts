@@ -45,7 +45,7 @@ function scripted(calls: { strategy: string; firstSample: number; n: number }[])
       return {
         sample, seed: o.seed ?? 0, text, tokens: [1, 2, 3], sources: [], logprobs: [], finishReason: "stop",
         acceptanceRate: strategy === "cosec-plus" ? 0.75 : null,
-        timing: { promptTokens: 1, promptMs: 0, generatedTokens: 3, generateMs: 0, promptTokensPerSecond: 0, tokensPerSecond: 0 },
+        timing: { promptTokens: 1, cachedPromptTokens: 0, promptMs: 0, generatedTokens: 3, generateMs: 0, promptTokensPerSecond: 0, tokensPerSecond: 0 },
       };
     });
   };

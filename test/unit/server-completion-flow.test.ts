@@ -54,7 +54,7 @@ function result(sample: number, s: Script): GenerationResult {
     logprobs: s.tokens.map((t) => t.logprob),
     finishReason: s.finish,
     acceptanceRate: null,
-    timing: { promptTokens: 3, promptMs: 1, generatedTokens: s.tokens.length, generateMs: 1, promptTokensPerSecond: 1, tokensPerSecond: 1 },
+    timing: { promptTokens: 3, cachedPromptTokens: 0, promptMs: 1, generatedTokens: s.tokens.length, generateMs: 1, promptTokensPerSecond: 1, tokensPerSecond: 1 },
   };
 }
 

@@ -27,12 +27,15 @@ export interface SpeculativeSettings {
 export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSettings): Promise<DecodeTiming> {
   // The expert drafts; the models the rule needs besides it are scored in one pass each.
   const verifiers: ModelRole[] = [...new Set<ModelRole>(job.strategy.models)].filter((r) => r !== "expert");
-  const caches = new Caches(job, ["expert", ...verifiers]);
+  const caches = await Caches.open(job, ["expert", ...verifiers]);
   const proposer = new ExpertProposer(job, caches, settings.expertSampling);
   const schedule = new SpeculationSchedule(verifiers, settings.costs, settings.draftMax, settings.cores);
-  const pending: (readonly number[])[] = job.samples.map(() => job.prompt);
-  const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile() };
+  const pending: (readonly number[])[] = job.samples.map((_, i) => caches.promptTail(i));
+  const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0 };
   const t0 = performance.now();
+  // A job that ended without an error leaves its caches to the prompt cache: a KV cache is valid
+  // for the tokens it holds, however they were chosen (also drafts of a round cut by an abort).
+  let clean = false;
   try {
     for (;;) {
       const roundBegin = performance.now();
@@ -120,9 +123,11 @@ export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSet
         outcome,
       });
     }
+    clean = true;
   } finally {
-    await caches.dispose();
+    await caches.close(clean);
   }
+  timing.cachedPromptTokens = caches.cachedPromptTokens;
   timing.promptMs = Math.max(timing.promptMs, 0);
   timing.generateMs = performance.now() - t0 - timing.promptMs;
   return timing;
