@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SHIPPED_DIR } from "../src/demo/shipped.ts";
+import { mulberry32 } from "../src/eval/stats.ts";
 import { dataRoot, repoRoot, venvPython } from "../src/paths.ts";
 
 const { values } = parseArgs({
@@ -44,18 +45,6 @@ if (!Number.isInteger(SEED) || !Number.isInteger(KILLS) || KILLS < 0) throw new 
 const work = values.work ?? join(tmpdir(), `cosec-crash-safety-${process.pid}`);
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
-
-/** Seeded uniform [0, 1) (mulberry32), one stream per job so --job X draws the same kills as in all. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 // ------------------------------------------------------------------ files
 
@@ -389,7 +378,8 @@ interface JobFigures {
 }
 
 async function runJob(job: Job, index: number): Promise<JobFigures> {
-  const rand = rng(SEED * 1000 + index);
+  // Seeded, one stream per job, so --job X draws the same kills as in all.
+  const rand = mulberry32(SEED * 1000 + index);
   const ref = join(work, `${job.name}-reference`);
   const got = join(work, `${job.name}-killed`);
   process.stderr.write(`${job.name}: reference run\n`);
