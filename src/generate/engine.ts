@@ -7,6 +7,7 @@ import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
 import { PairCores } from "../decoding/core-sharing.ts";
 import type { DecodeProfile, DecodeTiming } from "../decoding/job.ts";
 import { fimPrompt, type FimInput } from "./fim.ts";
+import { logSumExp } from "../decoding/warpers.ts";
 import { PromptCache } from "../decoding/prompt-cache.ts";
 import { decodeSequential } from "../decoding/sequential.ts";
 import { decodeSpeculative } from "../decoding/speculative/decode.ts";
@@ -37,6 +38,30 @@ export interface GenerationSummary {
   speculative?: { rounds: number; drafted: number; acceptedDrafts: number; meanAcceptedRun: number };
   /** Where the decoding time went (steps or rounds after the prompt's). */
   profile: DecodeProfile;
+}
+
+/** A prompt token's log-probability given the tokens before it (raw target distribution). */
+export interface PromptTokenLogprob {
+  token: number;
+  logprob: number;
+  /** 1 + the number of tokens more probable there. */
+  rank: number;
+  top: { token: number; logprob: number }[];
+}
+
+const PROMPT_LOGPROB_CHUNK = 64;
+
+function tokenLogprob(row: Float32Array, token: number, top: number): PromptTokenLogprob {
+  const lse = logSumExp(row);
+  const v = row[token];
+  let rank = 1;
+  for (let i = 0; i < row.length; i++) if (row[i] > v) rank++;
+  const best: { token: number; logprob: number }[] = [];
+  if (top > 0) {
+    const ids = Array.from(row.keys()).sort((x, y) => row[y] - row[x] || x - y).slice(0, top);
+    for (const t of ids) best.push({ token: t, logprob: row[t] - lse });
+  }
+  return { token, logprob: v - lse, rank, top: best };
 }
 
 export class Engine {
@@ -131,6 +156,29 @@ export class Engine {
    */
   fimPrompt(input: FimInput): number[] {
     return fimPrompt(this.target.vocab, this.target.tokenizer, input, `the target model (${this.options.target})`);
+  }
+
+  /**
+   * Each prompt token's log-probability under the target's raw distribution (temperature 1, no
+   * truncation) given the tokens before it, with its rank and the `top` most probable tokens there;
+   * null for the first token (vLLM's `prompt_logprobs` in its raw-logprobs mode). Evaluated in chunks,
+   * so a long prompt over a large vocabulary needs no row per token at once. Takes one sequence slot.
+   */
+  async promptLogprobs(prompt: readonly number[], top = 0): Promise<(PromptTokenLogprob | null)[]> {
+    const context = this.target.info.contextSize;
+    if (prompt.length > context) throw new ContextOverflowError(`the prompt has ${prompt.length} tokens but the context holds ${context}; shorten it or raise --context-size`);
+    const seq = this.target.newSequence();
+    const out: (PromptTokenLogprob | null)[] = [null];
+    try {
+      for (let a = 0; a < prompt.length - 1; a += PROMPT_LOGPROB_CHUNK) {
+        const b = Math.min(prompt.length - 1, a + PROMPT_LOGPROB_CHUNK);
+        const rows = await seq.evaluate(prompt.slice(a, b), "all");
+        rows.forEach((row, k) => out.push(tokenLogprob(row, prompt[a + k + 1], top)));
+      }
+    } finally {
+      await seq.dispose();
+    }
+    return out;
   }
 
   async generate(prompt: string | readonly number[], options: GenerateOptions = {}): Promise<GenerationResult[]> {

@@ -19,6 +19,8 @@ export interface CompletionEndpoint {
   promptField: string;
   prompts: (string | readonly number[])[];
   request: ResolvedRequest;
+  /** Score the prompts' tokens too (vLLM's prompt_logprobs: top N each). */
+  promptLogprobs?: number;
   /** Prefix of the response id ("cmpl" → "cmpl-<hex>"). */
   idPrefix: string;
   /** `object` of the JSON body and of each stream chunk. */
@@ -69,6 +71,7 @@ export async function answerCompletion(deps: RouteDeps, request: FastifyRequest,
       promptField: e.promptField,
       prompts: e.prompts,
       request: e.request,
+      promptLogprobs: e.promptLogprobs,
       signal,
       arrivedAt: deps.arrivedAt(request),
       onToken,

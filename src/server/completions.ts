@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { Vocabulary } from "../backend/types.ts";
 import { ApiRequestError } from "../errors.ts";
 import { FimUnsupportedError, type FimInput } from "../generate/fim.ts";
+import type { PromptTokenLogprob } from "../generate/engine.ts";
 import type { GenerationResult } from "../generate/types.ts";
 import { answerCompletion } from "./completion-flow.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -44,6 +45,14 @@ export function fimOrRefuse(deps: RouteDeps, input: FimInput, param: string): nu
   }
 }
 
+/** vLLM's shape of one prompt token's entry: {token_id: {logprob, rank, decoded_token}}, the token and the top ones. */
+function vllmPromptLogprob(vocab: Vocabulary, p: PromptTokenLogprob): Record<string, { logprob: number; rank: number; decoded_token: string }> {
+  const entry: Record<string, { logprob: number; rank: number; decoded_token: string }> = {};
+  entry[String(p.token)] = { logprob: p.logprob, rank: p.rank, decoded_token: tokenString(vocab, p.token) };
+  p.top.forEach((t, i) => (entry[String(t.token)] ??= { logprob: t.logprob, rank: i + 1, decoded_token: tokenString(vocab, t.token) }));
+  return entry;
+}
+
 /** OpenAI's completion logprobs: the chosen tokens only (top alternatives are not computed). */
 function logprobsOf(vocab: Vocabulary, r: GenerationResult) {
   const tokens = r.tokens.map((t) => tokenString(vocab, t));
@@ -65,6 +74,8 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
     if (body.best_of !== undefined && body.best_of !== null && body.best_of !== resolved.n) {
       throw unsupported("best_of", `is not supported (only equal to n = ${resolved.n})`);
     }
+    const promptLogprobs = body.prompt_logprobs ?? undefined;
+    if (promptLogprobs !== undefined && resolved.stream) throw unsupported("prompt_logprobs", "is not supported with stream (ask without streaming)");
     const vocab = deps.engine.target.vocab;
     const wantLogprobs = body.logprobs !== undefined && body.logprobs !== null;
     // Streamed logprobs carry each token's offset into its choice's text so far.
@@ -75,6 +86,7 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
       promptField: "prompt",
       prompts: body.suffix === undefined || body.suffix === null ? prompts(body.prompt, vocab.size) : fimPrompts(deps, body.prompt, body.suffix),
       request: resolved,
+      promptLogprobs,
       idPrefix: "cmpl",
       object: "text_completion",
       chunkObject: "text_completion",
@@ -96,6 +108,7 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
         index: c.index,
         text: c.result.text,
         logprobs: wantLogprobs ? logprobsOf(vocab, c.result) : null,
+        ...(c.promptLogprobs ? { prompt_logprobs: c.promptLogprobs.map((p) => (p ? vllmPromptLogprob(vocab, p) : null)) } : {}),
         finish_reason: openAiFinish(c.result.finishReason),
         cosec: choiceReport(c.result),
       }),

@@ -3,7 +3,7 @@
 // returns its slots — also when the client disconnects (the signal aborts the decode loop).
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { ApiRequestError, ContextOverflowError } from "../errors.ts";
-import type { Engine, GenerationSummary } from "../generate/engine.ts";
+import type { Engine, GenerationSummary, PromptTokenLogprob } from "../generate/engine.ts";
 import type { GenerationResult, TokenEvent } from "../generate/types.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { ResolvedRequest } from "./request-options.ts";
@@ -20,11 +20,15 @@ export interface GenerationJob {
   arrivedAt: number;
   /** Token events; `choice` = prompt index × n + sample. */
   onToken?: (choice: number, event: TokenEvent) => void;
+  /** Also score each prompt's tokens (vLLM's prompt_logprobs), with this many top tokens each. */
+  promptLogprobs?: number;
 }
 
 export interface GeneratedChoice {
   index: number;
   result: GenerationResult;
+  /** Its prompt's token log-probabilities, when asked for. */
+  promptLogprobs?: (PromptTokenLogprob | null)[];
 }
 
 export interface GenerationOutcome {
@@ -80,7 +84,13 @@ export class GenerationService {
         const pt = summary.results[0]?.timing.promptTokens ?? 0;
         promptTokens += pt;
         this.metrics.recordResults(summary.results, pt);
-        for (const result of summary.results) choices.push({ index: p * n + result.sample, result });
+        let scored: (PromptTokenLogprob | null)[] | undefined;
+        if (job.promptLogprobs !== undefined && !job.signal.aborted) {
+          await this.slotsReleased(1);
+          const prompt = job.prompts[p];
+          scored = await this.engine.promptLogprobs(typeof prompt === "string" ? this.engine.tokenizer.tokenize(prompt) : prompt, job.promptLogprobs);
+        }
+        for (const result of summary.results) choices.push({ index: p * n + result.sample, result, ...(scored ? { promptLogprobs: scored } : {}) });
         if (summary.speculative) speculative = mergeSpeculative(speculative, summary.speculative);
       }
     } catch (err) {

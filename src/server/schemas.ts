@@ -72,6 +72,8 @@ export const completionRequestSchema = {
     echo: nullable("boolean"),
     best_of: { type: ["integer", "null"], minimum: 1 },
     suffix: nullable("string"),
+    // vLLM's extension: each prompt token's log-probability (raw target distribution), with the top N.
+    prompt_logprobs: { type: ["integer", "null"], minimum: 0, maximum: 20 },
   },
 } as const;
 
@@ -147,6 +149,7 @@ export interface CompletionRequest extends CommonRequest {
   echo?: boolean | null;
   best_of?: number | null;
   suffix?: string | null;
+  prompt_logprobs?: number | null;
 }
 
 export interface ChatMessage {

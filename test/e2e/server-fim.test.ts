@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { LlamaBackend } from "../../src/backend/llama-backend.ts";
 import { fimPrompt, FimUnsupportedError } from "../../src/generate/fim.ts";
-import { ensureFixtures, readReference } from "../helpers/fixtures.ts";
+import { ensureFixtures, readReference, readReferenceLogits } from "../helpers/fixtures.ts";
 import { sseData, startServer, type ServerProcess } from "./server-harness.ts";
 
 const KEY = "sk-cosec-fim";
@@ -95,6 +95,30 @@ describe("cosec serve: /infill and completions with suffix", () => {
     const uncached = await post(`${fimServer.url}/infill`, { ...typedOn, cache_prompt: false });
     assert.equal(uncached.json.tokens_cached, 0);
     assert.equal(reused.json.content, uncached.json.content);
+  });
+
+  test("prompt_logprobs (vLLM's shape) equal PyTorch's log-softmax of the same model", async () => {
+    const ref = await readReference();
+    const logits = await readReferenceLogits("target-llama");
+    let max = -Infinity;
+    for (const v of logits) max = Math.max(max, v);
+    let z = 0;
+    for (const v of logits) z += Math.exp(v - max);
+    const next = 13; // any token after the reference prompt
+    const expected = logits[next] - max - Math.log(z);
+    const r = await post(`${plainServer.url}/v1/completions`, { prompt: [...ref.promptTokens, next], max_tokens: 1, prompt_logprobs: 2 });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const pl = r.json.choices[0].prompt_logprobs as (Record<string, { logprob: number; rank: number; decoded_token: string }> | null)[];
+    assert.equal(pl.length, ref.promptTokens.length + 1);
+    assert.equal(pl[0], null);
+    const last = pl.at(-1)!;
+    // llama.cpp's F32 kernels against PyTorch's: the engine tests allow 1% of the largest logit; here 1e-3 relative.
+    assert.ok(Math.abs(last[String(next)].logprob - expected) < 1e-3 * Math.abs(expected) + 1e-4, `${last[String(next)].logprob} vs ${expected}`);
+    assert.ok(Object.keys(last).length >= 2 && Object.keys(last).length <= 3, "the token and the top 2");
+    for (const entry of pl.slice(1)) for (const v of Object.values(entry!)) assert.ok(v.logprob <= 0 && v.rank >= 1);
+    const streamed = await post(`${plainServer.url}/v1/completions`, { prompt: "x", max_tokens: 1, prompt_logprobs: 0, stream: true });
+    assert.equal(streamed.status, 400);
+    assert.equal(streamed.json.error.param, "prompt_logprobs");
   });
 
   test("bad input: named 400s", async () => {
