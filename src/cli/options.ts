@@ -8,7 +8,7 @@ import { STRATEGY_NAMES } from "../decoding/strategies/index.ts";
 import { checkParam, DECODING_PARAMS, describeRange, resolveDecodingSettings, type DecodingInput, type DecodingSettings } from "../decoding/settings.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 export const MODEL_OPTIONS = {
   target: { type: "string" },

@@ -54,8 +54,8 @@ function vllmPromptLogprob(vocab: Vocabulary, p: PromptTokenLogprob): Record<str
 }
 
 /** OpenAI's completion logprobs: the chosen tokens only (top alternatives are not computed). */
-function logprobsOf(vocab: Vocabulary, r: GenerationResult) {
-  const tokens = r.tokens.map((t) => tokenString(vocab, t));
+function logprobsOf(vocab: Vocabulary, r: GenerationResult, asIds: boolean) {
+  const tokens = r.tokens.map((t) => (asIds ? `token_id:${t}` : tokenString(vocab, t)));
   const text_offset: number[] = [];
   let at = 0;
   for (const t of tokens) {
@@ -78,6 +78,7 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
     if (promptLogprobs !== undefined && resolved.stream) throw unsupported("prompt_logprobs", "is not supported with stream (ask without streaming)");
     const vocab = deps.engine.target.vocab;
     const wantLogprobs = body.logprobs !== undefined && body.logprobs !== null;
+    const asIds = body.return_tokens_as_token_ids === true;
     // Streamed logprobs carry each token's offset into its choice's text so far.
     const offsets = new Map<number, number>();
 
@@ -94,7 +95,7 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
         const withLogprob = wantLogprobs && e.token >= 0;
         if (!e.text && !withLogprob) return null;
         const at = offsets.get(index) ?? 0;
-        const tok = withLogprob ? tokenString(vocab, e.token) : "";
+        const tok = withLogprob ? (asIds ? `token_id:${e.token}` : tokenString(vocab, e.token)) : "";
         offsets.set(index, at + tok.length);
         return {
           index,
@@ -107,7 +108,7 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
       resultChoice: (c) => ({
         index: c.index,
         text: c.result.text,
-        logprobs: wantLogprobs ? logprobsOf(vocab, c.result) : null,
+        logprobs: wantLogprobs ? logprobsOf(vocab, c.result, asIds) : null,
         ...(c.promptLogprobs ? { prompt_logprobs: c.promptLogprobs.map((p) => (p ? vllmPromptLogprob(vocab, p) : null)) } : {}),
         finish_reason: openAiFinish(c.result.finishReason),
         cosec: choiceReport(c.result),

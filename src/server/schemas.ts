@@ -74,6 +74,8 @@ export const completionRequestSchema = {
     suffix: nullable("string"),
     // vLLM's extension: each prompt token's log-probability (raw target distribution), with the top N.
     prompt_logprobs: { type: ["integer", "null"], minimum: 0, maximum: 20 },
+    // vLLM's: logprobs tokens as "token_id:N" (a client that works in token ids needs no detokenizing).
+    return_tokens_as_token_ids: nullable("boolean"),
   },
 } as const;
 
@@ -150,6 +152,7 @@ export interface CompletionRequest extends CommonRequest {
   best_of?: number | null;
   suffix?: string | null;
   prompt_logprobs?: number | null;
+  return_tokens_as_token_ids?: boolean | null;
 }
 
 export interface ChatMessage {

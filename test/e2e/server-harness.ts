@@ -17,17 +17,14 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServer(extraArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+export async function startServer(extraArgs: string[], env: NodeJS.ProcessEnv = {}, opts: { targetOnly?: boolean } = {}): Promise<ServerProcess> {
   const f = await ensureFixtures();
   const args = [
     join(repoRoot, "bin", "cosec.mjs"),
     "serve",
     "--target",
     f.targetLlama,
-    "--expert",
-    f.expertLlama,
-    "--expert-lora",
-    f.expertLlamaLora,
+    ...(opts.targetOnly ? [] : ["--expert", f.expertLlama, "--expert-lora", f.expertLlamaLora]),
     "--host",
     "127.0.0.1",
     "--port",

@@ -1,0 +1,100 @@
+// CoSec+ with a remote target (src/backend/remote-target.ts): the local expert drafts k tokens, one
+// request scores them all (prompt_logprobs give log p_target of each draft), and the drafts are
+// decided in order by the reference rule, keep d when min(1, p_t(d) / p_e(d)) > threshold on the raw
+// distributions. At the first rejection a second request draws the token from the target's raw
+// distribution on the server; the round ends there. Where this differs from the local rule: that
+// fallback draw is the server's sampler (seeded by the position, but not cosec's Gumbel stream), so
+// outputs are not those of a local target; p_target comes from the server's kernels; the bonus token
+// after a fully kept draft is not taken (the rule lets the expert propose there first); only the
+// reference mode exists (warped mode needs the whole target distribution).
+import type { ModelBackend } from "../backend/types.ts";
+import type { RemoteTarget } from "../backend/remote-target.ts";
+import { Caches, emptyProfile, type DecodeTiming } from "./job.ts";
+import type { SampleState } from "./sample-state.ts";
+import { ExpertProposer } from "./speculative/proposer.ts";
+import type { SamplingSettings, Strategy } from "./types.ts";
+import { logSumExp } from "./warpers.ts";
+
+export interface RemoteJob {
+  /** cosec-plus (its propose draws the expert's proposals). */
+  strategy: Strategy;
+  expert: ModelBackend;
+  remote: RemoteTarget;
+  sample: SampleState;
+  prompt: readonly number[];
+  threshold: number;
+  expertSampling: SamplingSettings;
+  /** Drafts per round (one scoring request each). */
+  draftLength: number;
+  signal?: AbortSignal;
+}
+
+export interface RemoteTiming extends DecodeTiming {
+  /** HTTP requests to the remote target. */
+  requests: number;
+}
+
+export async function decodeRemote(job: RemoteJob): Promise<RemoteTiming> {
+  const s = job.sample;
+  const local = { strategy: job.strategy, models: { expert: job.expert }, samples: [s], prompt: job.prompt, signal: job.signal };
+  const caches = await Caches.open(local, ["expert"]);
+  const proposer = new ExpertProposer(local, caches, job.expertSampling);
+  const timing: RemoteTiming = { promptMs: 0, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0, requests: 0 };
+  const t0 = performance.now();
+  const requestsBefore = job.remote.requests;
+  let pending: readonly number[] = job.prompt;
+  try {
+    while (!s.done && !job.signal?.aborted) {
+      if (!caches.fits(0, pending.length + job.draftLength)) {
+        s.end("length");
+        break;
+      }
+      const [k] = proposer.lengths([0], [pending], Math.max(1, job.draftLength));
+      const drafts = await proposer.draft([0], [{ i: 0, tokens: pending, last: 1 }], [Math.max(1, k)], false, false);
+      const d = drafts.tokens[0];
+      // Drafting stops before an end token the expert proposes; it is decided like a draft.
+      const end = drafts.proposals[0][d.length];
+      const candidates = end && s.endsOn(end.token) ? [...d, end.token] : d;
+      const context = [...job.prompt, ...s.tokens];
+      let kept = 0;
+      let next: number | null = null;
+      if (candidates.length > 0) {
+        const pt = await job.remote.score([...context, ...candidates], context.length);
+        for (let j = 0; j < candidates.length && !s.done; j++) {
+          const row = drafts.rows[0][j];
+          const c = candidates[j];
+          const pe = Math.exp(row[c] - logSumExp(row));
+          const ratio = pe > 0 ? Math.min(1, Math.exp(pt[j]) / pe) : 0;
+          if (ratio > job.threshold) {
+            const alive = s.push({ token: c, source: "expert", logprob: drafts.proposals[0][j]?.logprob ?? Math.log(pe) });
+            if (j < d.length) kept++;
+            if (!alive) break;
+            continue;
+          }
+          const drawn = await job.remote.sample([...context, ...d.slice(0, j)], (s.seed * 1_000_003 + s.tokens.length) % 2 ** 31);
+          if (s.push({ token: drawn.token, source: "target", logprob: drawn.logprob })) next = drawn.token;
+          break;
+        }
+      }
+      timing.rounds++;
+      timing.drafted += d.length;
+      timing.acceptedDrafts += kept;
+      // The expert's cache keeps the kept drafts; its next pass reads the token after them.
+      const base = caches.seq("expert", 0).length - d.length;
+      await caches.truncate(0, base + kept);
+      if (s.done) break;
+      pending = next !== null ? [next] : [];
+      if (pending.length === 0) {
+        // Every draft kept: the last one is in the cache but its logits are needed again.
+        await caches.truncate(0, base + kept - 1);
+        pending = [d[kept - 1]];
+      }
+    }
+    if (job.signal?.aborted) s.end("aborted");
+  } finally {
+    await caches.close(false);
+  }
+  timing.generateMs = performance.now() - t0;
+  timing.requests = job.remote.requests - requestsBefore;
+  return timing;
+}
