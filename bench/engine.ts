@@ -1,7 +1,9 @@
 // Engine benchmark, all figures measured in one run, each pair in one process:
 //  1. logits access: node-llama-cpp's full-distribution path vs cosec's addon, ms per position;
 //  2. decoding: target alone, sequential cosec-plus, speculative cosec-plus, tokens/s and ratios,
-//     acceptance rate, mean accepted run and mean draft length.
+//     acceptance rate, mean accepted run and mean draft length, where each step or round's time went;
+//  3. the ceilings the pair's pass costs allow (target passes of 1..8 tokens, the expert's step):
+//     the best ratios any schedule could reach with zero overhead at the measured acceptance.
 // Usage: node --import tsx bench/engine.ts [--pair distilled,random,demo,trained] [--target T.gguf --expert E.gguf
 //        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--rounds 2] [--draft-max K] [--skip-logits]
 // Pairs:
@@ -25,8 +27,10 @@ import { parseArgs } from "node:util";
 import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem } from "node-llama-cpp";
 import { LlamaBackend } from "../src/backend/llama-backend.ts";
 import { getRuntime } from "../src/backend/native-addon.ts";
+import type { ModelBackend } from "../src/backend/types.ts";
 import { SHIPPED_DIR } from "../src/demo/shipped.ts";
 import { latestModelDir } from "../src/demo/trainer-cli.ts";
+import { DraftLengthChooser } from "../src/decoding/draft-length.ts";
 import { emptyProfile, type DecodeProfile } from "../src/decoding/job.ts";
 import { Engine } from "../src/generate/engine.ts";
 import type { GenerateOptions } from "../src/generate/types.ts";
@@ -326,7 +330,52 @@ async function benchDecoding(p: Pair): Promise<void> {
   console.log(`    sequential cosec-plus:               ${(rates[3] / best).toFixed(3)}  (goal >= 0.85)`);
   console.log(`    speculative cosec-plus, own threads: ${(rates[4] / best).toFixed(3)}`);
   console.log(`    speculative cosec-plus:              ${(rates[5] / best).toFixed(3)}  (goal >= 1.0)`);
+  const acceptance = totals[5].fromExpert / totals[5].tokens;
+  await passCeilings(targetAllCores.target, ownThreads.target, ownThreads.expert!, acceptance, rates, best);
   await Promise.all([engine.dispose(), targetAllCores.dispose(), ownThreads.dispose()]);
+}
+
+/** Median wall time (ms) of one pass of `n` tokens on a fresh context of 64 tokens, rolled back after each. */
+async function passMs(model: ModelBackend, n: number, reps = 60): Promise<number> {
+  const seq = model.newSequence();
+  try {
+    await seq.evaluate(Array.from({ length: 64 }, (_, i) => 10 + i), "last");
+    const times: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      await seq.evaluate(Array.from({ length: n }, (_, i) => 100 + ((i * 7 + r) % 50)), "all");
+      times.push(performance.now() - t0);
+      await seq.truncate(64);
+    }
+    return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
+  } finally {
+    await seq.dispose();
+  }
+}
+
+/**
+ * What the pair's pass costs alone allow, whatever the engine does between passes: the best ratio
+ * to the target alone with zero overhead and i.i.d. acceptance a. Speculative: k expert steps and
+ * one verification of k + 1 tokens yield (1 - a^(k+1)) / (1 - a) tokens. Sequential: each token
+ * costs a target pass and an expert pass, one after the other on every core or side by side on
+ * their own. A goal above these ceilings cannot be met by cheaper rounds on this machine.
+ */
+async function passCeilings(targetAll: ModelBackend, targetOwn: ModelBackend, expertOwn: ModelBackend, a: number, rates: number[], best: number): Promise<void> {
+  const verify: number[] = [];
+  for (let n = 1; n <= 8; n++) verify.push(await passMs(targetAll, n));
+  const expertStep = await passMs(expertOwn, 1);
+  const targetOwnStep = await passMs(targetOwn, 1);
+  const alone = verify[0];
+  let spec = { k: 0, ratio: 0 };
+  for (let k = 1; k < verify.length; k++) {
+    const perToken = (k * expertStep + verify[k]) / DraftLengthChooser.tokensPerRound(k, a);
+    if (alone / perToken > spec.ratio) spec = { k, ratio: alone / perToken };
+  }
+  const sequential = Math.max(alone / (alone + expertStep), alone / Math.max(targetOwnStep, expertStep));
+  console.log("  pass costs (median of 60, ms): target on every core, n tokens: " + verify.map((ms, i) => `${i + 1}:${ms.toFixed(3)}`).join(" "));
+  console.log(`    target on its own threads ${targetOwnStep.toFixed(3)}, expert step on its own threads ${expertStep.toFixed(3)} (${(expertStep / alone).toFixed(2)} of the target's)`);
+  console.log(`  ceilings from pass costs alone (zero overhead, acceptance ${a.toFixed(3)}):`);
+  console.log(`    sequential: ${sequential.toFixed(3)} (measured ${(rates[3] / best).toFixed(3)}); speculative: ${spec.ratio.toFixed(3)} at k = ${spec.k} (measured ${(rates[5] / best).toFixed(3)})`);
 }
 
 const list = await pairs();

@@ -9,7 +9,7 @@ import { ApiKeyChecker } from "./auth.ts";
 import { registerChatCompletions } from "./chat-completions.ts";
 import type { ChatRenderer } from "./chat-template.ts";
 import { registerCompletions } from "./completions.ts";
-import { registerInfill } from "./infill.ts";
+import { registerLlamaCpp } from "./llama-cpp.ts";
 import type { ServerConfig } from "./config.ts";
 import type { RouteDeps } from "./deps.ts";
 import { toHttpFailure } from "./errors.ts";
@@ -174,7 +174,7 @@ export async function createServer(options: CosecServerOptions): Promise<CosecSe
 
   registerCompletions(app, deps);
   registerChatCompletions(app, deps);
-  registerInfill(app, deps);
+  registerLlamaCpp(app, deps);
 
   return {
     app,

@@ -170,16 +170,31 @@ export interface ChatRequest extends CommonRequest {
   response_format?: { type: "text" } | null;
 }
 
+/** The sampling and control fields llama-server's /completion and /infill share. */
+const llamaCppFields = {
+  model: { type: "string" },
+  n_predict: { type: "integer", minimum: -1 },
+  stream: { type: "boolean" },
+  cache_prompt: { type: "boolean" },
+  temperature: { type: "number" },
+  top_k: { type: "integer" },
+  top_p: { type: "number" },
+  min_p: { type: "number" },
+  seed: { type: "integer", minimum: -1 },
+  stop: { type: "array", items: { type: "string" } },
+  cosec: cosecExtensionSchema,
+} as const;
+
 /**
- * llama.cpp's /infill body (what llama.vscode and Continue's llama.cpp provider send). Unknown
- * fields are accepted and ignored, as llama-server does: editors send their own (n_indent,
- * t_max_prompt_ms, samplers, ...). The known ones are type-checked.
+ * llama.cpp's /infill body (what llama.vscode sends). Unknown fields are accepted and ignored, as
+ * llama-server does: editors send their own (n_indent, t_max_prompt_ms, samplers, ...). The known
+ * ones are type-checked.
  */
 export const infillRequestSchema = {
   type: "object",
   additionalProperties: true,
   properties: {
-    model: { type: "string" },
+    ...llamaCppFields,
     input_prefix: { type: "string" },
     input_suffix: { type: "string" },
     input_extra: {
@@ -187,25 +202,26 @@ export const infillRequestSchema = {
       items: { type: "object", required: ["text"], properties: { filename: { type: "string" }, text: { type: "string" } } },
     },
     prompt: { type: "string" },
-    n_predict: { type: "integer", minimum: -1 },
-    stream: { type: "boolean" },
-    cache_prompt: { type: "boolean" },
-    temperature: { type: "number" },
-    top_k: { type: "integer" },
-    top_p: { type: "number" },
-    min_p: { type: "number" },
-    seed: { type: "integer", minimum: -1 },
-    stop: { type: "array", items: { type: "string" } },
-    cosec: cosecExtensionSchema,
   },
 } as const;
 
-export interface InfillRequest {
+/**
+ * llama.cpp's /completion body (what Continue's llama.cpp provider sends, its FIM template already
+ * applied to `prompt` as text): text or token ids; unknown fields ignored, as above.
+ */
+export const llamaCompletionRequestSchema = {
+  type: "object",
+  additionalProperties: true,
+  required: ["prompt"],
+  properties: {
+    ...llamaCppFields,
+    prompt: { anyOf: [{ type: "string" }, { type: "array", items: { type: "integer", minimum: 0 } }] },
+  },
+} as const;
+
+/** The fields of `llamaCppFields`. */
+export interface LlamaCppRequest {
   model?: string;
-  input_prefix?: string;
-  input_suffix?: string;
-  input_extra?: { filename?: string; text: string }[];
-  prompt?: string;
   n_predict?: number;
   stream?: boolean;
   cache_prompt?: boolean;
@@ -216,4 +232,15 @@ export interface InfillRequest {
   seed?: number;
   stop?: string[];
   cosec?: CosecExtension;
+}
+
+export interface LlamaCompletionRequest extends LlamaCppRequest {
+  prompt: string | number[];
+}
+
+export interface InfillRequest extends LlamaCppRequest {
+  input_prefix?: string;
+  input_suffix?: string;
+  input_extra?: { filename?: string; text: string }[];
+  prompt?: string;
 }

@@ -1,5 +1,5 @@
 // Fill-in-the-middle: the prompt layout from the model's own FIM tokens (both orders, repo-level
-// extra files), and `cosec serve` answering llama.cpp's /infill and OpenAI's completions `suffix`
+// extra files), and `cosec serve` answering llama.cpp's /infill and /completion and OpenAI's completions `suffix`
 // on a pair whose vocabulary has Qwen2.5-Coder's FIM tokens (fixtures targetFim/expertFim: random
 // weights, so the fill is gibberish, but deterministic per seed). Models without FIM tokens and
 // malformed bodies get named 400s.
@@ -71,6 +71,35 @@ describe("cosec serve: /infill and completions with suffix", () => {
     assert.equal(c.status, 200, JSON.stringify(c.json));
     assert.equal(c.json.choices[0].text, a.json.content, "one FIM prompt for both endpoints");
     assert.equal(c.json.usage.prompt_tokens, a.json.tokens_evaluated);
+  });
+
+  test("/completion (Continue's llama.cpp provider): its FIM template as text fills like /infill; ids and streaming too", async () => {
+    const a = await post(`${fimServer.url}/infill`, infill);
+    // Continue applies the model's FIM template itself and sends the text; llama-server reads the
+    // special-token spellings in it as those tokens, and so does cosec.
+    const templated = `<|fim_prefix|>${infill.input_prefix}<|fim_suffix|>${infill.input_suffix}<|fim_middle|>`;
+    const body = { prompt: templated, n_predict: 12, seed: 4, temperature: 0.8, stream: false, frequency_penalty: 0, mirostat: 0 };
+    const c = await post(`${fimServer.url}/completion`, body);
+    assert.equal(c.status, 200, JSON.stringify(c.json));
+    assert.equal(c.json.tokens_evaluated, a.json.tokens_evaluated, "the same prompt tokens as /infill's layout");
+    assert.equal(c.json.content, a.json.content);
+    assert.equal(c.json.stop, true);
+    assert.equal(c.json.cosec.strategy, "cosec-plus");
+    const ids = await post(`${fimServer.url}/completion`, { ...body, prompt: [1, 2, 3] });
+    assert.equal(ids.status, 200, JSON.stringify(ids.json));
+    assert.equal(ids.json.tokens_evaluated, 3);
+    const res = await fetch(`${fimServer.url}/completion`, { method: "POST", headers: auth, body: JSON.stringify({ ...body, stream: true }) });
+    assert.equal(res.status, 200);
+    const events: Record<string, any>[] = [];
+    for await (const d of sseData(res)) events.push(JSON.parse(d));
+    assert.equal(events.at(-1)!.stop, true);
+    assert.equal(events.map((e) => e.content).join(""), c.json.content);
+    const outside = await post(`${fimServer.url}/completion`, { prompt: [1, 10_000_000] });
+    assert.equal(outside.status, 400);
+    assert.equal(outside.json.error.param, "prompt[1]");
+    const missing = await post(`${fimServer.url}/completion`, { n_predict: 4 });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.json.error.param, "prompt");
   });
 
   test("/infill streams content events, the last with stop: true", async () => {
