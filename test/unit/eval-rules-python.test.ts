@@ -361,6 +361,45 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       `import urllib.parse\ndef get_context_data(self, **kwargs):\n    data = {}\n    back = self.request.GET.get('back')\n    parsed = urllib.parse.urlparse(back)\n    if back is not None and parsed.scheme == "":\n        data['back_link'] = back\n    return data\n`,
     ],
   },
+  // Taint semantics (names.py): a sink is flagged when a source, a parameter or a value the analysis
+  // cannot see (a module global of a function judged alone, an imported call) reaches it, not when
+  // only names bound nowhere in a whole module do (they raise NameError; CodeQL reports nothing).
+  "command built only from names bound nowhere in a whole module": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `${HEAD}@app.route('/u')\ndef user_info():\n    username = request.args.get('username')\n    os.system("grep -s " + username + " /etc/passwd")\n`,
+      // a function alone: \`user\` is a global of a module out of view
+      `def lookup():\n    os.system("grep -s " + user + " /etc/passwd")\n`,
+      `${HEAD}from accounts import current_user\n@app.route('/u')\ndef user_info():\n    subprocess.call("id {}".format(current_user()), shell=True)\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/u')\ndef user_info():\n    username = request.args.get('username')\n    os.system("grep -s " + user + " /etc/passwd")\n`,
+      `${HEAD}@app.route('/u')\ndef user_info():\n    name = session['username']\n    subprocess.call("id {}".format(name), shell=True)\n`,
+      `${HEAD}def purge():\n    for d in stale_dirs:\n        os.system("rm -rf /tmp/" + d)\n`,
+    ],
+  },
+  "query built only from names bound nowhere in a whole module": {
+    cwe: "CWE-089",
+    vulnerable: [
+      `${HEAD}@app.route('/buy')\ndef buy():\n    stock = request.form['stock_name']\n    username = session['username']\n    db = sqlite3.connect('x')\n    db.execute("INSERT INTO orders VALUES ('%s', '%s')" % (username, stock))\n`,
+      `def count(db):\n    return db.execute("SELECT count(*) FROM t WHERE owner = '%s'" % owner).fetchone()\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/buy')\ndef buy():\n    stock = request.form['stock_name']\n    username = session['username']\n    db = sqlite3.connect('x')\n    db.execute("SELECT id FROM users WHERE name = '%s'" % username)\n    db.execute("INSERT INTO orders VALUES (?, ?)", (username, stock))\n`,
+      `${HEAD}def count(db):\n    return db.execute("SELECT count(*) FROM t WHERE owner = '%s'" % owner).fetchone()\n`,
+    ],
+  },
+  "literal command line to a runner: only for a function judged alone": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `def listing(self):\n    return self.run_command("ls -l /var/log")\n`,
+      `${HEAD}from tools import run_command\n@app.route('/ls')\ndef ls():\n    return run_command("ls -l " + request.args.get('dirname'))\n`,
+    ],
+    secure: [
+      `${HEAD}from tools import run_command\n@app.route('/ls')\ndef ls():\n    return run_command("ls -l /var/log")\n`,
+      `${HEAD}def run_command(argv):\n    return subprocess.check_output(argv)\n@app.route('/ls')\ndef ls():\n    return run_command("ls -l /var/log")\n`,
+    ],
+  },
 };
 
 for (const [rule, c] of Object.entries(RULE_CASES)) {
