@@ -361,6 +361,28 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       `import urllib.parse\ndef get_context_data(self, **kwargs):\n    data = {}\n    back = self.request.GET.get('back')\n    parsed = urllib.parse.urlparse(back)\n    if back is not None and parsed.scheme == "":\n        data['back_link'] = back\n    return data\n`,
     ],
   },
+  "response body served as HTML only without another content type": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `${HEAD}@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    return make_response("<p>Hello " + name + "</p>")\n`,
+      `${HEAD}from flask import Response\n@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    return Response("<p>Hello %s</p>" % name, mimetype="text/html")\n`,
+    ],
+    secure: [
+      `${HEAD}from flask import Response\n@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    return Response("<p>Hello " + name + "</p>", mimetype="text/plain")\n`,
+      `${HEAD}@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    return make_response(f"<p>{name}</p>", content_type="application/json")\n`,
+    ],
+  },
+  "Markup literal filled with %/format (escaped) versus Markup of built text": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `${HEAD}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    return Markup("<b>%s</b>" % request.args['name'])\n`,
+      `${HEAD}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    name = request.args['name']\n    return Markup(f"<b>{name}</b>")\n`,
+    ],
+    secure: [
+      `${HEAD}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    return Markup("<b>%s</b>") % request.args['name']\n`,
+      `${HEAD}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    name = request.args['name']\n    return Markup("<b>{}</b>").format(name)\n`,
+    ],
+  },
   // Taint semantics (names.py): a sink is flagged when a source, a parameter or a value the analysis
   // cannot see (a module global of a function judged alone, an imported call) reaches it, not when
   // only names bound nowhere in a whole module do (they raise NameError; CodeQL reports nothing).

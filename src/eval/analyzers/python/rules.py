@@ -865,8 +865,12 @@ class FunctionChecker(ast.NodeVisitor):
             name = call_name(node)
             if last(name) in ("render_template", "jsonify", "redirect", "url_for", "abort", "dumps", "send_file"):
                 return False
+            if last(name) in ("make_response", "Response", "HttpResponse", "HTMLResponse") and not html_content_type(node):
+                return False  # served as text/plain, JSON, ...: the browser does not parse it as HTML
             if last(name) in HTML_SINKS:
                 return any(self.html_value(a) or self.taint.expr(a) for a in node.args[:1])
+        if markup_escaped(node):
+            return False
         return is_dynamic_string(node, self.taint, self.strings)
 
     # expressions -----------------------------------------------------------------------------
@@ -874,6 +878,10 @@ class FunctionChecker(ast.NodeVisitor):
         # calls nested inside a sanitiser (bleach.clean(markdown(x))) produce sanitised text
         self.inside_sanitizer = {id(n) for c in ast.walk(expr) if isinstance(c, ast.Call) and is_sanitizer(call_name(c))
                                  for a in c.args for n in ast.walk(a)}
+        # bodies of responses served as another type than HTML (text/plain, JSON)
+        not_html = {id(n) for c in ast.walk(expr) if isinstance(c, ast.Call) and last(call_name(c)) in (
+            "make_response", "Response", "HttpResponse", "HTMLResponse") and not html_content_type(c)
+            for a in c.args[:1] for n in ast.walk(a)}
         for node in ast.walk(expr):
             if isinstance(node, ast.Call):
                 self.check_call(node)
@@ -882,7 +890,7 @@ class FunctionChecker(ast.NodeVisitor):
                 tpl = template(node, {})
                 if tpl is not None and unsafe_sql_values(tpl, self.inert):
                     self.sql_built(node)
-                if self.html_built(node):
+                if id(node) not in not_html and self.html_built(node):
                     self.add("CWE-079", node, "py-xss-html-template", "HTML built from untrusted values without escaping")
 
     def html_built(self, node):
@@ -1100,7 +1108,7 @@ class FunctionChecker(ast.NodeVisitor):
             if self.tainted_arg(args[0]):
                 self.add("CWE-079", call, "py-xss-markup", f"{short}() marks untrusted text as safe HTML")
         if short in ("make_response", "Response", "HttpResponse", "HTMLResponse") and args:
-            if is_dynamic_string(args[0], self.taint, self.strings):
+            if is_dynamic_string(args[0], self.taint, self.strings) and html_content_type(call):
                 self.add("CWE-079", call, "py-xss-response", f"{short}() with HTML built from untrusted data")
         # Django's HttpResponse subclasses serve text/html unless told otherwise: request text echoed
         # in an error response (HttpResponseBadRequest(form.errors...)) is a reflected XSS
@@ -1152,6 +1160,29 @@ class FunctionChecker(ast.NodeVisitor):
                 for k, v in zip(d.keys, d.values):
                     if is_str_const(k) and k.value == "autoescape" and isinstance(v, ast.Constant) and not v.value:
                         self.add("CWE-079", call, "py-jinja-autoescape-off", "autoescape turned off")
+
+
+MARKUP_CLASSES = {"Markup", "markupsafe.Markup", "jinja2.Markup", "flask.Markup"}
+# template text that turns autoescaping off for the values it shows (jinja2 and Django)
+UNESCAPED_TEMPLATE_RE = re.compile(r"\|\s*safe\b|\bautoescape\s+(false|off)\b", re.I)
+
+
+def markup_escaped(node):
+    """`Markup("<b>%s</b>") % x`, `Markup("<b>{}</b>").format(x)`: markupsafe escapes each value it
+    fills into a Markup literal, so only the literal reaches the page as HTML."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        recv = node.left
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "format_map"):
+        recv = node.func.value
+    else:
+        return False
+    return isinstance(recv, ast.Call) and call_name(recv) in MARKUP_CLASSES and bool(recv.args) \
+        and is_str_const(recv.args[0])
+
+
+def unescaped_template(node):
+    """A literal template that shows values unescaped (`{{ x|safe }}`, `{% autoescape false %}`)."""
+    return is_str_const(node) and bool(UNESCAPED_TEMPLATE_RE.search(str(node.value)))
 
 
 def html_content_type(call):
