@@ -411,6 +411,53 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       `${HEAD}def count(db):\n    return db.execute("SELECT count(*) FROM t WHERE owner = '%s'" % owner).fetchone()\n`,
     ],
   },
+  // A route handler of a whole module is where its flows end: text built from request data that
+  // reaches no sink there (logged, escaped by a template, returned as a path or query) is no finding;
+  // for a function alone the sink may be in a caller, so building it is flagged.
+  "HTML built in a route handler of a whole module flagged only where it reaches the response": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `${HEAD}@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    page = '<p>Hello %s</p>' % name\n    return page\n`,
+      `def banner(name):\n    return '<div class="b">' + name + '</div>'\n`,
+    ],
+    secure: [
+      `${HEAD}from flask import render_template\n@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    page = '<p>Hello %s</p>' % name\n    return render_template('hi.html', content=page)\n`,
+      `${HEAD}@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    app.logger.info('<p>%s</p>' % name)\n    return 'ok'\n`,
+    ],
+  },
+  "query or command built in a route handler of a whole module flagged only where it runs": {
+    cwe: "CWE-089",
+    vulnerable: [
+      `${HEAD}@app.route('/u')\ndef unsubscribe():\n    email = request.args.get('email')\n    query = "DELETE FROM subs WHERE email = '%s'" % email\n    sqlite3.connect('x').execute(query)\n    return 'ok'\n`,
+      `def delete_query(email):\n    return "DELETE FROM subs WHERE email = '%s'" % email\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/u')\ndef unsubscribe():\n    email = request.args.get('email')\n    query = "DELETE FROM subs WHERE email = '%s'" % email\n    return query\n`,
+      `${HEAD}@app.route('/u')\ndef unsubscribe():\n    email = request.args.get('email')\n    app.logger.info("DELETE FROM subs WHERE email = '%s'" % email)\n    sqlite3.connect('x').execute("DELETE FROM subs WHERE email = ?", (email,))\n    return 'ok'\n`,
+    ],
+  },
+  "command built in a route handler of a whole module flagged only where it runs": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `${HEAD}@app.route('/ls')\ndef ls():\n    cmd = 'ls ' + request.args.get('dirname')\n    return os.popen(cmd).read()\n`,
+      `def build(self, dirname):\n    cmd = 'ls ' + dirname\n    return self.conn.send(cmd)\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/ls')\ndef ls():\n    cmd = 'ls ' + request.args.get('dirname')\n    return cmd\n`,
+      `${HEAD}@app.route('/ls')\ndef ls():\n    dirname = request.args.get('dirname')\n    cmd = 'ls ' + dirname\n    app.logger.info(cmd)\n    return subprocess.check_output(['ls', dirname])\n`,
+    ],
+  },
+  "path joined in a route handler of a whole module flagged only where a file is opened": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `${HEAD}@app.route('/read')\ndef read():\n    path = os.path.join('/safe', request.args.get('filename'))\n    with open(path) as f:\n        return f.read()\n`,
+      `import os\ndef locate(root, name):\n    return os.path.join(root, name)\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/where')\ndef where():\n    path = os.path.join('/safe', request.args.get('filename'))\n    return path\n`,
+      `${HEAD}from flask import send_from_directory\n@app.route('/read')\ndef read():\n    name = request.args.get('filename')\n    app.logger.info(os.path.join('/safe', name))\n    return send_from_directory('/safe', name)\n`,
+    ],
+  },
   "literal command line to a runner: only for a function judged alone": {
     cwe: "CWE-078",
     vulnerable: [

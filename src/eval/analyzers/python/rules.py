@@ -565,6 +565,15 @@ def names_used_beyond_logs(scope):
     return used
 
 
+# rules that flag tainted text where it is built or kept, with no sink in sight: for a function
+# judged alone the sink may be in a caller, but a route handler of a whole module is where a flow
+# ends (its return value is the response, checked as a sink): a flow to a sink is flagged there, as
+# CodeQL reports flows from a source to a sink only, and a query, command or HTML text built and then
+# parameterised away, logged, escaped by a template or never used is not
+SINKLESS_RULES = {"py-cmd-string", "py-sql-built-string", "py-xss-html-template", "py-xss-stored",
+                  "py-path-join-untrusted"}
+
+
 class FunctionChecker(ast.NodeVisitor):
     def __init__(self, func, web_handler, out, undefined=frozenset(), whole_module=False):
         params = [a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs]
@@ -610,8 +619,12 @@ class FunctionChecker(ast.NodeVisitor):
         self.undefined = names.dead_names(func, undefined)
         # the code is a whole module (names.whole_module): its sources and helpers are all in view
         self.whole_module = whole_module
+        # ... and this function is one of its route handlers: every flow it starts ends in view
+        self.flows_end_here = whole_module and is_routed(func)
 
     def add(self, cwe, node, rule, message):
+        if self.flows_end_here and rule in SINKLESS_RULES:
+            return
         self.out.append({"cwe": cwe, "line": getattr(node, "lineno", 0), "rule": rule, "message": message})
 
     # statements in order ---------------------------------------------------------------------
@@ -802,7 +815,7 @@ class FunctionChecker(ast.NodeVisitor):
 
     def finish(self):
         for names, finding in self.pending_paths:
-            if not names & self.ever_guarded:
+            if not names & self.ever_guarded and not (self.flows_end_here and finding["rule"] in SINKLESS_RULES):
                 self.out.append(finding)
 
     def guard(self, test):
@@ -1219,6 +1232,15 @@ def is_boolean(node):
     if isinstance(node, ast.Call):
         short = last(call_name(node))
         return short in ("bool", "int", "float", "len") or re.match(r"^(is|has|can|should)_", short or "") is not None
+    return False
+
+
+def is_routed(func):
+    """Decorated as a web route (`@app.route`, `@app.get`, `@api_view`, `@router.post`)."""
+    for d in func.decorator_list:
+        short = last(dotted(d.func if isinstance(d, ast.Call) else d)).lower()
+        if "route" in short or short in ("get", "post", "put", "delete", "patch", "api_view", "websocket"):
+            return True
     return False
 
 
