@@ -458,6 +458,28 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       `${HEAD}from flask import send_from_directory\n@app.route('/read')\ndef read():\n    name = request.args.get('filename')\n    app.logger.info(os.path.join('/safe', name))\n    return send_from_directory('/safe', name)\n`,
     ],
   },
+  "query or command made of locals bound only to constants": {
+    cwe: "CWE-089",
+    vulnerable: [
+      `def page(cur, n):\n    cur.execute("SELECT * FROM t LIMIT " + str(n))\n`,
+      `def page(cur, order):\n    column = order or "name"\n    cur.execute("SELECT * FROM t ORDER BY %s" % column)\n`,
+    ],
+    secure: [
+      `def page(cur):\n    limit = 10\n    cur.execute("SELECT * FROM t LIMIT " + str(limit))\n`,
+      `def page(cur, fast):\n    column = "id" if fast else "name"\n    cur.execute("SELECT * FROM t ORDER BY %s" % column)\n`,
+    ],
+  },
+  "command made of loop variables over constants": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `import os\ndef cleanup(dirs):\n    for d in dirs:\n        os.system("rm -rf /tmp/" + d)\n`,
+      `import os\ndef cleanup(extra):\n    for d in ("cache", extra):\n        os.system("rm -rf /tmp/" + d)\n`,
+    ],
+    secure: [
+      `import os\ndef cleanup():\n    for d in ("cache", "logs"):\n        os.system("rm -rf /tmp/" + d)\n`,
+      `def cleanup():\n    for d in ["cache", "logs"]:\n        os.system("rm -rf /tmp/%s" % d)\n`,
+    ],
+  },
   "literal command line to a runner: only for a function judged alone": {
     cwe: "CWE-078",
     vulnerable: [

@@ -11,7 +11,6 @@ import builtins
 
 BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__builtins__", "__spec__",
                                        "__package__", "__loader__", "__path__", "__class__"}
-SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 def _bound_in(scope):
@@ -53,9 +52,8 @@ def _bound_in(scope):
 
 def whole_module(tree):
     """A module that shows its imports (so its globals are all in view), without `import *`."""
-    imports = [s for s in ast.walk(tree) if isinstance(s, (ast.Import, ast.ImportFrom))]
-    star = any(a.name == "*" for s in imports if isinstance(s, ast.ImportFrom) for a in s.names)
-    return bool(imports) and not star and any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in tree.body)
+    star = any(a.name == "*" for s in ast.walk(tree) if isinstance(s, ast.ImportFrom) for a in s.names)
+    return not star and any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in tree.body)
 
 
 def undefined_names(tree):
@@ -136,11 +134,9 @@ def inert(node, dead):
 
 def dead_names(func, undefined):
     """The undefined names a function reads, and its locals whose every binding is `name = <value>`
-    with an inert value (`username = session['user']` with `session` undefined: the assignment
-    raises, and the name never holds data)."""
+    (or a loop over a value) with an inert value: constants, or `username = session['user']` with
+    `session` undefined (the assignment raises, and the name never holds data)."""
     dead = set(undefined)
-    if not dead:
-        return frozenset()
     a = func.args
     params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x is not None}
     simple = {}  # name -> the values of its plain assignments

@@ -614,8 +614,8 @@ class FunctionChecker(ast.NodeVisitor):
         self.checked_fields = set()
         # names bound to a literal collection of constants (allow-lists)
         self.constant_collections = set()
-        # names the function reads that nothing binds, and locals bound only to values made of them
-        # (names.dead_names): reading one raises NameError, so they carry nothing to a sink
+        # names the function reads that nothing binds (reading one raises NameError), and locals
+        # bound only to constants or values made of such names (names.dead_names): no data in them
         self.undefined = names.dead_names(func, undefined)
         # the code is a whole module (names.whole_module): its sources and helpers are all in view
         self.whole_module = whole_module
@@ -938,7 +938,7 @@ class FunctionChecker(ast.NodeVisitor):
 
     def inert(self, node):
         """A value that carries nothing from outside the program (names.inert)."""
-        return bool(self.undefined) and names.inert(node, self.undefined)
+        return names.inert(node, self.undefined)
 
     def command_line_literal(self, node):
         """A literal command line, directly or through a name last bound to one."""
