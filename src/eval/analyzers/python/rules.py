@@ -616,7 +616,7 @@ class FunctionChecker(ast.NodeVisitor):
         self.constant_collections = set()
         # names the function reads that nothing binds (reading one raises NameError), and locals
         # bound only to constants or values made of such names (names.dead_names): no data in them
-        self.undefined = names.dead_names(func, undefined)
+        self.dead = names.dead_names(func, undefined)
         # the code is a whole module (names.whole_module): its sources and helpers are all in view
         self.whole_module = whole_module
         # ... and this function is one of its route handlers: every flow it starts ends in view
@@ -938,7 +938,7 @@ class FunctionChecker(ast.NodeVisitor):
 
     def inert(self, node):
         """A value that carries nothing from outside the program (names.inert)."""
-        return names.inert(node, self.undefined)
+        return names.inert(node, self.dead)
 
     def command_line_literal(self, node):
         """A literal command line, directly or through a name last bound to one."""
