@@ -878,7 +878,8 @@ class FunctionChecker(ast.NodeVisitor):
             name = call_name(node)
             if last(name) in ("render_template", "jsonify", "redirect", "url_for", "abort", "dumps", "send_file"):
                 return False
-            if last(name) in ("make_response", "Response", "HttpResponse", "HTMLResponse") and not html_content_type(node):
+            if last(name) in ("make_response", "Response", "HttpResponse", "HTMLResponse") \
+                    and not html_content_type(node):
                 return False  # served as text/plain, JSON, ...: the browser does not parse it as HTML
             if last(name) in HTML_SINKS:
                 return any(self.html_value(a) or self.taint.expr(a) for a in node.args[:1])
@@ -934,7 +935,8 @@ class FunctionChecker(ast.NodeVisitor):
         text = "".join(v for k, v in tpl if k == "lit")
         if SQL_RE.search(text):
             return False
-        return any(k == "val" and not safe_piece(v, False) and not self.validated(v) and not self.inert(v) for k, v in tpl)
+        return any(k == "val" and not safe_piece(v, False) and not self.validated(v) and not self.inert(v)
+                   for k, v in tpl)
 
     def inert(self, node):
         """A value that carries nothing from outside the program (names.inert)."""
