@@ -361,6 +361,136 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       `import urllib.parse\ndef get_context_data(self, **kwargs):\n    data = {}\n    back = self.request.GET.get('back')\n    parsed = urllib.parse.urlparse(back)\n    if back is not None and parsed.scheme == "":\n        data['back_link'] = back\n    return data\n`,
     ],
   },
+  "response body served as HTML only without another content type": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `${HEAD}@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    return make_response("<p>Hello " + name + "</p>")\n`,
+      `${HEAD}from flask import Response\n@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    return Response("<p>Hello %s</p>" % name, mimetype="text/html")\n`,
+    ],
+    secure: [
+      `${HEAD}from flask import Response\n@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    return Response("<p>Hello " + name + "</p>", mimetype="text/plain")\n`,
+      `${HEAD}@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    return make_response(f"<p>{name}</p>", content_type="application/json")\n`,
+    ],
+  },
+  "Markup literal filled with %/format (escaped) versus Markup of built text": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `${HEAD}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    return Markup("<b>%s</b>" % request.args['name'])\n`,
+      `${HEAD}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    name = request.args['name']\n    return Markup(f"<b>{name}</b>")\n`,
+    ],
+    secure: [
+      `${HEAD}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    return Markup("<b>%s</b>") % request.args['name']\n`,
+      `${HEAD}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    name = request.args['name']\n    return Markup("<b>{}</b>").format(name)\n`,
+    ],
+  },
+  // Taint semantics (names.py): a sink is flagged when a source, a parameter or a value the analysis
+  // cannot see (a module global of a function judged alone, an imported call) reaches it, not when
+  // only names bound nowhere in a whole module do (they raise NameError; CodeQL reports nothing).
+  "command built only from names bound nowhere in a whole module": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `${HEAD}@app.route('/u')\ndef user_info():\n    username = request.args.get('username')\n    os.system("grep -s " + username + " /etc/passwd")\n`,
+      // a function alone: \`user\` is a global of a module out of view
+      `def lookup():\n    os.system("grep -s " + user + " /etc/passwd")\n`,
+      `${HEAD}from accounts import current_user\n@app.route('/u')\ndef user_info():\n    subprocess.call("id {}".format(current_user()), shell=True)\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/u')\ndef user_info():\n    username = request.args.get('username')\n    os.system("grep -s " + user + " /etc/passwd")\n`,
+      `${HEAD}@app.route('/u')\ndef user_info():\n    name = session['username']\n    subprocess.call("id {}".format(name), shell=True)\n`,
+      `${HEAD}def purge():\n    for d in stale_dirs:\n        os.system("rm -rf /tmp/" + d)\n`,
+    ],
+  },
+  "query built only from names bound nowhere in a whole module": {
+    cwe: "CWE-089",
+    vulnerable: [
+      `${HEAD}@app.route('/buy')\ndef buy():\n    stock = request.form['stock_name']\n    username = session['username']\n    db = sqlite3.connect('x')\n    db.execute("INSERT INTO orders VALUES ('%s', '%s')" % (username, stock))\n`,
+      `def count(db):\n    return db.execute("SELECT count(*) FROM t WHERE owner = '%s'" % owner).fetchone()\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/buy')\ndef buy():\n    stock = request.form['stock_name']\n    username = session['username']\n    db = sqlite3.connect('x')\n    db.execute("SELECT id FROM users WHERE name = '%s'" % username)\n    db.execute("INSERT INTO orders VALUES (?, ?)", (username, stock))\n`,
+      `${HEAD}def count(db):\n    return db.execute("SELECT count(*) FROM t WHERE owner = '%s'" % owner).fetchone()\n`,
+    ],
+  },
+  // A route handler of a whole module is where its flows end: text built from request data that
+  // reaches no sink there (logged, escaped by a template, returned as a path or query) is no finding;
+  // for a function alone the sink may be in a caller, so building it is flagged.
+  "HTML built in a route handler of a whole module flagged only where it reaches the response": {
+    cwe: "CWE-079",
+    vulnerable: [
+      `${HEAD}@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    page = '<p>Hello %s</p>' % name\n    return page\n`,
+      `def banner(name):\n    return '<div class="b">' + name + '</div>'\n`,
+    ],
+    secure: [
+      `${HEAD}from flask import render_template\n@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    page = '<p>Hello %s</p>' % name\n    return render_template('hi.html', content=page)\n`,
+      `${HEAD}@app.route('/hi')\ndef hi():\n    name = request.args.get('name')\n    app.logger.info('<p>%s</p>' % name)\n    return 'ok'\n`,
+    ],
+  },
+  "query or command built in a route handler of a whole module flagged only where it runs": {
+    cwe: "CWE-089",
+    vulnerable: [
+      `${HEAD}@app.route('/u')\ndef unsubscribe():\n    email = request.args.get('email')\n    query = "DELETE FROM subs WHERE email = '%s'" % email\n    sqlite3.connect('x').execute(query)\n    return 'ok'\n`,
+      `def delete_query(email):\n    return "DELETE FROM subs WHERE email = '%s'" % email\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/u')\ndef unsubscribe():\n    email = request.args.get('email')\n    query = "DELETE FROM subs WHERE email = '%s'" % email\n    return query\n`,
+      `${HEAD}@app.route('/u')\ndef unsubscribe():\n    email = request.args.get('email')\n    app.logger.info("DELETE FROM subs WHERE email = '%s'" % email)\n    sqlite3.connect('x').execute("DELETE FROM subs WHERE email = ?", (email,))\n    return 'ok'\n`,
+    ],
+  },
+  "command built in a route handler of a whole module flagged only where it runs": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `${HEAD}@app.route('/ls')\ndef ls():\n    cmd = 'ls ' + request.args.get('dirname')\n    return os.popen(cmd).read()\n`,
+      `def build(self, dirname):\n    cmd = 'ls ' + dirname\n    return self.conn.send(cmd)\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/ls')\ndef ls():\n    cmd = 'ls ' + request.args.get('dirname')\n    return cmd\n`,
+      `${HEAD}@app.route('/ls')\ndef ls():\n    dirname = request.args.get('dirname')\n    cmd = 'ls ' + dirname\n    app.logger.info(cmd)\n    return subprocess.check_output(['ls', dirname])\n`,
+    ],
+  },
+  "path joined in a route handler of a whole module flagged only where a file is opened": {
+    cwe: "CWE-022",
+    vulnerable: [
+      `${HEAD}@app.route('/read')\ndef read():\n    path = os.path.join('/safe', request.args.get('filename'))\n    with open(path) as f:\n        return f.read()\n`,
+      `import os\ndef locate(root, name):\n    return os.path.join(root, name)\n`,
+    ],
+    secure: [
+      `${HEAD}@app.route('/where')\ndef where():\n    path = os.path.join('/safe', request.args.get('filename'))\n    return path\n`,
+      `${HEAD}from flask import send_from_directory\n@app.route('/read')\ndef read():\n    name = request.args.get('filename')\n    app.logger.info(os.path.join('/safe', name))\n    return send_from_directory('/safe', name)\n`,
+    ],
+  },
+  "query or command made of locals bound only to constants": {
+    cwe: "CWE-089",
+    vulnerable: [
+      `def page(cur, n):\n    cur.execute("SELECT * FROM t LIMIT " + str(n))\n`,
+      `def page(cur, order):\n    column = order or "name"\n    cur.execute("SELECT * FROM t ORDER BY %s" % column)\n`,
+    ],
+    secure: [
+      `def page(cur):\n    limit = 10\n    cur.execute("SELECT * FROM t LIMIT " + str(limit))\n`,
+      `def page(cur, fast):\n    column = "id" if fast else "name"\n    cur.execute("SELECT * FROM t ORDER BY %s" % column)\n`,
+    ],
+  },
+  "command made of loop variables over constants": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `import os\ndef cleanup(dirs):\n    for d in dirs:\n        os.system("rm -rf /tmp/" + d)\n`,
+      `import os\ndef cleanup(extra):\n    for d in ("cache", extra):\n        os.system("rm -rf /tmp/" + d)\n`,
+    ],
+    secure: [
+      `import os\ndef cleanup():\n    for d in ("cache", "logs"):\n        os.system("rm -rf /tmp/" + d)\n`,
+      `def cleanup():\n    for d in ["cache", "logs"]:\n        os.system("rm -rf /tmp/%s" % d)\n`,
+    ],
+  },
+  "literal command line to a runner: only for a function judged alone": {
+    cwe: "CWE-078",
+    vulnerable: [
+      `def listing(self):\n    return self.run_command("ls -l /var/log")\n`,
+      `${HEAD}from tools import run_command\n@app.route('/ls')\ndef ls():\n    return run_command("ls -l " + request.args.get('dirname'))\n`,
+    ],
+    secure: [
+      `${HEAD}from tools import run_command\n@app.route('/ls')\ndef ls():\n    return run_command("ls -l /var/log")\n`,
+      `${HEAD}def run_command(argv):\n    return subprocess.check_output(argv)\n@app.route('/ls')\ndef ls():\n    return run_command("ls -l /var/log")\n`,
+    ],
+  },
 };
 
 for (const [rule, c] of Object.entries(RULE_CASES)) {

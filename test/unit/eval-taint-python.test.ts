@@ -96,3 +96,26 @@ test("taint pass: re-assigning a sanitised value clears the taint, and a branch 
   const branch = `import os, shlex\ndef f(x, quote):\n    if quote:\n        x = shlex.quote(x)\n    os.system("sleep " + x)\n`;
   assert.ok((await taintCwes(branch)).includes("CWE-078"));
 });
+
+test("taint pass: render_template_string escapes the values it is given unless the text shows them |safe", async () => {
+  const route = `${FLASK}from flask import render_template_string\n@app.route('/hi')\ndef hi():\n    name = request.args.get('name', '')\n`;
+  const vulnerable = [
+    `${route}    return render_template_string("<p>{{ n|safe }}</p>", n=name)\n`,
+    `${route}    return render_template_string("{% autoescape false %}{{ n }}{% endautoescape %}", n=name)\n`,
+    `${route}    return render_template_string("<p>" + name + "</p>")\n`,
+  ];
+  const fixed = [
+    `${route}    return render_template_string("<p>{{ n }}</p>", n=name)\n`,
+    `${route}    return render_template_string("<p>{{ n|safe }}</p>", n="<b>welcome</b>")\n`,
+  ];
+  for (const code of vulnerable) assert.ok((await taintCwes(code)).includes("CWE-079"), `expected CWE-079 in:\n${code}`);
+  for (const code of fixed) assert.deepEqual(await taintCwes(code), [], `unexpected finding in:\n${code}`);
+});
+
+test("taint pass: values filled into a Markup literal (%, format) are escaped, Markup of built text is not", async () => {
+  const route = `${FLASK}from markupsafe import Markup\n@app.route('/hi')\ndef hi():\n    name = request.args.get('name', '')\n`;
+  const vulnerable = [`${route}    return Markup("<b>%s</b>" % name)\n`, `${route}    return Markup("<b>{}</b>".format(name))\n`];
+  const fixed = [`${route}    return Markup("<b>%s</b>") % name\n`, `${route}    return Markup("<b>{}</b>").format(name)\n`];
+  for (const code of vulnerable) assert.ok((await taintCwes(code)).includes("CWE-079"), `expected CWE-079 in:\n${code}`);
+  for (const code of fixed) assert.deepEqual(await taintCwes(code), [], `unexpected finding in:\n${code}`);
+});

@@ -3,10 +3,14 @@
 A small taint analysis per function: values from function parameters, web requests, `input()`,
 `sys.argv` and the environment are tainted; taint flows through assignments (in statement order,
 so re-assigning a sanitised value clears it), through string building and through calls that are
-not sanitisers. A finding is a tainted value reaching a sink of a CWE. Rules are general: they
-name APIs, never particular programs."""
+not sanitisers. A finding is a tainted value reaching a sink of a CWE; a value the analysis cannot
+see (a module global of a function judged alone, a call's result) may be tainted, but in a whole
+module a name bound nowhere carries nothing (names.py). Rules are general: they name APIs, never
+particular programs."""
 import ast
 import textwrap
+
+import names
 
 # ---------------------------------------------------------------------------------------- parsing
 
@@ -441,7 +445,9 @@ def safe_piece(node, ident_slot):
     return False
 
 
-def unsafe_sql_values(pieces):
+def unsafe_sql_values(pieces, inert=None):
+    """The interpolated values of a query text that may carry attacker text (`inert(v)`: v carries
+    nothing from outside)."""
     text = "".join(v for k, v in pieces if k == "lit")
     if not SQL_RE.search(text):
         return []
@@ -451,7 +457,7 @@ def unsafe_sql_values(pieces):
         if kind == "lit":
             before += v
             continue
-        if not safe_piece(v, bool(IDENT_SLOT_RE.search(before))):
+        if not safe_piece(v, bool(IDENT_SLOT_RE.search(before))) and not (inert and inert(v)):
             bad.append(v)
         before += "X"
     return bad
@@ -559,8 +565,17 @@ def names_used_beyond_logs(scope):
     return used
 
 
+# rules that flag tainted text where it is built or kept, with no sink in sight: for a function
+# judged alone the sink may be in a caller, but a route handler of a whole module is where a flow
+# ends (its return value is the response, checked as a sink): a flow to a sink is flagged there, as
+# CodeQL reports flows from a source to a sink only, and a query, command or HTML text built and then
+# parameterised away, logged, escaped by a template or never used is not
+SINKLESS_RULES = {"py-cmd-string", "py-sql-built-string", "py-xss-html-template", "py-xss-stored",
+                  "py-path-join-untrusted"}
+
+
 class FunctionChecker(ast.NodeVisitor):
-    def __init__(self, func, web_handler, out):
+    def __init__(self, func, web_handler, out, undefined=frozenset(), whole_module=False):
         params = [a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs]
         if func.args.vararg:
             params.append(func.args.vararg.arg)
@@ -599,8 +614,17 @@ class FunctionChecker(ast.NodeVisitor):
         self.checked_fields = set()
         # names bound to a literal collection of constants (allow-lists)
         self.constant_collections = set()
+        # names the function reads that nothing binds (reading one raises NameError), and locals
+        # bound only to constants or values made of such names (names.dead_names): no data in them
+        self.dead = names.dead_names(func, undefined)
+        # the code is a whole module (names.whole_module): its sources and helpers are all in view
+        self.whole_module = whole_module
+        # ... and this function is one of its route handlers: every flow it starts ends in view
+        self.flows_end_here = whole_module and is_routed(func)
 
     def add(self, cwe, node, rule, message):
+        if self.flows_end_here and rule in SINKLESS_RULES:
+            return
         self.out.append({"cwe": cwe, "line": getattr(node, "lineno", 0), "rule": rule, "message": message})
 
     # statements in order ---------------------------------------------------------------------
@@ -699,7 +723,7 @@ class FunctionChecker(ast.NodeVisitor):
                 if node.target.id in self.templates:
                     self.templates[node.target.id] = self.templates[node.target.id] + more
                     # `q += " AND name = '%s'" % x` grows a query under construction
-                    if unsafe_sql_values(self.templates[node.target.id]):
+                    if unsafe_sql_values(self.templates[node.target.id], self.inert):
                         self.sql_built(node)
             if self.taint.expr(node.value) and not self.tainted_arg(node.value):
                 # grown only from validated parts (`flags += flag` after an allow-list check)
@@ -791,7 +815,7 @@ class FunctionChecker(ast.NodeVisitor):
 
     def finish(self):
         for names, finding in self.pending_paths:
-            if not names & self.ever_guarded:
+            if not names & self.ever_guarded and not (self.flows_end_here and finding["rule"] in SINKLESS_RULES):
                 self.out.append(finding)
 
     def guard(self, test):
@@ -854,8 +878,13 @@ class FunctionChecker(ast.NodeVisitor):
             name = call_name(node)
             if last(name) in ("render_template", "jsonify", "redirect", "url_for", "abort", "dumps", "send_file"):
                 return False
+            if last(name) in ("make_response", "Response", "HttpResponse", "HTMLResponse") \
+                    and not html_content_type(node):
+                return False  # served as text/plain, JSON, ...: the browser does not parse it as HTML
             if last(name) in HTML_SINKS:
                 return any(self.html_value(a) or self.taint.expr(a) for a in node.args[:1])
+        if markup_escaped(node):
+            return False
         return is_dynamic_string(node, self.taint, self.strings)
 
     # expressions -----------------------------------------------------------------------------
@@ -863,15 +892,19 @@ class FunctionChecker(ast.NodeVisitor):
         # calls nested inside a sanitiser (bleach.clean(markdown(x))) produce sanitised text
         self.inside_sanitizer = {id(n) for c in ast.walk(expr) if isinstance(c, ast.Call) and is_sanitizer(call_name(c))
                                  for a in c.args for n in ast.walk(a)}
+        # bodies of responses served as another type than HTML (text/plain, JSON)
+        not_html = {id(n) for c in ast.walk(expr) if isinstance(c, ast.Call) and last(call_name(c)) in (
+            "make_response", "Response", "HttpResponse", "HTMLResponse") and not html_content_type(c)
+            for a in c.args[:1] for n in ast.walk(a)}
         for node in ast.walk(expr):
             if isinstance(node, ast.Call):
                 self.check_call(node)
             if isinstance(node, (ast.BinOp, ast.JoinedStr)) or (
                     isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"):
                 tpl = template(node, {})
-                if tpl is not None and unsafe_sql_values(tpl):
+                if tpl is not None and unsafe_sql_values(tpl, self.inert):
                     self.sql_built(node)
-                if self.html_built(node):
+                if id(node) not in not_html and self.html_built(node):
                     self.add("CWE-079", node, "py-xss-html-template", "HTML built from untrusted values without escaping")
 
     def html_built(self, node):
@@ -895,13 +928,19 @@ class FunctionChecker(ast.NodeVisitor):
         if tpl is None and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr == "format" and isinstance(node.func.value, (ast.Name, ast.Attribute)):
             # TEMPLATE.format(x) with the template defined elsewhere (a module constant)
-            return any(not safe_piece(a, False) and not self.validated(a) for a in list(node.args) + [k.value for k in node.keywords])
+            return any(not safe_piece(a, False) and not self.validated(a) and not self.inert(a)
+                       for a in list(node.args) + [k.value for k in node.keywords])
         if tpl is None:
             return False
         text = "".join(v for k, v in tpl if k == "lit")
         if SQL_RE.search(text):
             return False
-        return any(k == "val" and not safe_piece(v, False) and not self.validated(v) for k, v in tpl)
+        return any(k == "val" and not safe_piece(v, False) and not self.validated(v) and not self.inert(v)
+                   for k, v in tpl)
+
+    def inert(self, node):
+        """A value that carries nothing from outside the program (names.inert)."""
+        return names.inert(node, self.dead)
 
     def command_line_literal(self, node):
         """A literal command line, directly or through a name last bound to one."""
@@ -975,6 +1014,25 @@ class FunctionChecker(ast.NodeVisitor):
         self.add("CWE-078", node, "py-cmd-string",
                  f"shell command string '{name}' built from untrusted data (use an argument list)")
 
+    def command_line_given(self, call, name, short, runner):
+        """CWE-078: a project's own runner (an SSH/CLI wrapper) handed a whole command line as one
+        string: the wrapper or the remote side splits it with a shell, so it has to be an argument
+        list. Only for a function judged alone, whose runner's contract is out of view: in a whole
+        module a literal line carries no attacker text (CodeQL reports flows from sources only), and a
+        wrapper defined there that hands its argument to a shell is flagged in its own body."""
+        args = call.args
+        if args and RUNNER_RE.search(runner) and not is_stdlib_runner(name) and short not in SQL_SINKS \
+                and not SHELL_BY_CONTRACT_RE.search(runner) and self.command_line_literal(args[0]) \
+                and not (len(args) > 1 and is_str_const(args[0]) and PLACEHOLDER_RE.search(str(args[0].value))):
+            self.add("CWE-078", call, "py-command-line-string",
+                     f"{runner}() given a command line as one string (use an argument list)")
+        # ... or a command line held in a name that says so (`diff_cmd = "git diff ..."; get_lines(diff_cmd)`)
+        elif args and isinstance(args[0], ast.Name) and args[0].id in self.command_lines \
+                and any(w in args[0].id.lower() for w in CMD_WORDS) and not is_stdlib_runner(name) \
+                and not LOG_CALL_RE.search(name) and not SHELL_BY_CONTRACT_RE.search(runner):
+            self.add("CWE-078", call, "py-command-line-string",
+                     f"{short}() given the command line '{args[0].id}' as one string (use an argument list)")
+
     def check_call(self, call):
         name = call_name(call)
         short = last(name)
@@ -993,19 +1051,9 @@ class FunctionChecker(ast.NodeVisitor):
             runner = str(call.func.slice.value)
         if args and RUNNER_RE.search(runner) and short not in SQL_SINKS and self.dynamic_command(args[0]):
             self.add("CWE-078", call, "py-command-string", f"{runner}() given a command string with untrusted parts")
-        # CWE-078: a project's own runner (an SSH/CLI wrapper) handed a whole command line as one string:
-        # the wrapper or the remote side splits it with a shell, so it has to be an argument list
-        if args and RUNNER_RE.search(runner) and not is_stdlib_runner(name) and short not in SQL_SINKS \
-                and not SHELL_BY_CONTRACT_RE.search(runner) and self.command_line_literal(args[0]) \
-                and not (len(args) > 1 and is_str_const(args[0]) and PLACEHOLDER_RE.search(str(args[0].value))):
-            self.add("CWE-078", call, "py-command-line-string",
-                     f"{runner}() given a command line as one string (use an argument list)")
-        # ... or a command line held in a name that says so (`diff_cmd = "git diff ..."; get_lines(diff_cmd)`)
-        elif args and isinstance(args[0], ast.Name) and args[0].id in self.command_lines \
-                and any(w in args[0].id.lower() for w in CMD_WORDS) and not is_stdlib_runner(name) \
-                and not LOG_CALL_RE.search(name) and not SHELL_BY_CONTRACT_RE.search(runner):
-            self.add("CWE-078", call, "py-command-line-string",
-                     f"{short}() given the command line '{args[0].id}' as one string (use an argument list)")
+        # CWE-078: a project's own runner handed a whole command line as one string (function alone)
+        if not self.whole_module:
+            self.command_line_given(call, name, short, runner)
         # CWE-078: a runner given, after its first argument, text joined from untrusted values
         if RUNNER_RE.search(runner) and short not in SQL_SINKS and not is_stdlib_runner(name):
             for a in args[1:]:
@@ -1075,7 +1123,7 @@ class FunctionChecker(ast.NodeVisitor):
             if self.tainted_arg(args[0]):
                 self.add("CWE-079", call, "py-xss-markup", f"{short}() marks untrusted text as safe HTML")
         if short in ("make_response", "Response", "HttpResponse", "HTMLResponse") and args:
-            if is_dynamic_string(args[0], self.taint, self.strings):
+            if is_dynamic_string(args[0], self.taint, self.strings) and html_content_type(call):
                 self.add("CWE-079", call, "py-xss-response", f"{short}() with HTML built from untrusted data")
         # Django's HttpResponse subclasses serve text/html unless told otherwise: request text echoed
         # in an error response (HttpResponseBadRequest(form.errors...)) is a reflected XSS
@@ -1101,7 +1149,7 @@ class FunctionChecker(ast.NodeVisitor):
                             and not (n.args and is_boolean(n.args[0])) and any(self.tainted_arg(x) for x in n.args[:1]):
                         self.add("CWE-079", n, "py-xss-json-in-template",
                                  "JSON put into an HTML template without an HTML-safe encoder (</script> breaks out)")
-        if short == "markdown" and args and not isinstance(args[0], ast.Constant) and kwarg(call, "safe_mode") is None \
+        if short == "markdown" and args and not self.inert(args[0]) and kwarg(call, "safe_mode") is None \
                 and id(call) not in self.inside_sanitizer \
                 and not (isinstance(args[0], ast.Name) and args[0].id in self.sanitized_names):
             self.add("CWE-079", call, "py-xss-markdown", "markdown of untrusted text keeps raw HTML (sanitize it)")
@@ -1127,6 +1175,29 @@ class FunctionChecker(ast.NodeVisitor):
                 for k, v in zip(d.keys, d.values):
                     if is_str_const(k) and k.value == "autoescape" and isinstance(v, ast.Constant) and not v.value:
                         self.add("CWE-079", call, "py-jinja-autoescape-off", "autoescape turned off")
+
+
+MARKUP_CLASSES = {"Markup", "markupsafe.Markup", "jinja2.Markup", "flask.Markup"}
+# template text that turns autoescaping off for the values it shows (jinja2 and Django)
+UNESCAPED_TEMPLATE_RE = re.compile(r"\|\s*safe\b|\bautoescape\s+(false|off)\b", re.I)
+
+
+def markup_escaped(node):
+    """`Markup("<b>%s</b>") % x`, `Markup("<b>{}</b>").format(x)`: markupsafe escapes each value it
+    fills into a Markup literal, so only the literal reaches the page as HTML."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        recv = node.left
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "format_map"):
+        recv = node.func.value
+    else:
+        return False
+    return isinstance(recv, ast.Call) and call_name(recv) in MARKUP_CLASSES and bool(recv.args) \
+        and is_str_const(recv.args[0])
+
+
+def unescaped_template(node):
+    """A literal template that shows values unescaped (`{{ x|safe }}`, `{% autoescape false %}`)."""
+    return is_str_const(node) and bool(UNESCAPED_TEMPLATE_RE.search(str(node.value)))
 
 
 def html_content_type(call):
@@ -1166,6 +1237,15 @@ def is_boolean(node):
     return False
 
 
+def is_routed(func):
+    """Decorated as a web route (`@app.route`, `@app.get`, `@api_view`, `@router.post`)."""
+    for d in func.decorator_list:
+        short = last(dotted(d.func if isinstance(d, ast.Call) else d)).lower()
+        if "route" in short or short in ("get", "post", "put", "delete", "patch", "api_view", "websocket"):
+            return True
+    return False
+
+
 def is_web_handler(func):
     for d in func.decorator_list:
         text = dotted(d.func if isinstance(d, ast.Call) else d)
@@ -1192,9 +1272,11 @@ def unique_findings(found):
 def analyze_tree(tree):
     """Findings of all Python rules in a parsed module (duplicates possible)."""
     out = []
+    undefined = names.undefined_names(tree)
+    whole = names.whole_module(tree)
     funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     for f in funcs:
-        checker = FunctionChecker(f, is_web_handler(f), out)
+        checker = FunctionChecker(f, is_web_handler(f), out, undefined.get(id(f), frozenset()), whole)
         checker.run(f.body)
         checker.finish()
     # module level code (scripts): globals are not tainted unless read from a source
@@ -1202,7 +1284,7 @@ def analyze_tree(tree):
     if top:
         fake = ast.parse("def _m():\n    pass").body[0]
         fake.body = top
-        checker = FunctionChecker(fake, False, out)
+        checker = FunctionChecker(fake, False, out, undefined.get(id(tree), frozenset()), whole)
         checker.run(top)
         checker.finish()
     return out

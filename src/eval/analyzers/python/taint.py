@@ -24,14 +24,17 @@ Sinks (a tainted value reaching one is a finding with the sink's line):
   CWE-022  file operations (`open`, `send_file`, `os.remove`, `shutil.*`, ...) on a tainted path;
            `send_from_directory` is safe; also `tarfile`'s `extractall` without member checks
   CWE-079  a route handler returning tainted text (HTML by default), `make_response`/`Response`/
-           `HttpResponse` of tainted text, `Markup`/`mark_safe`/`render_template_string` of
-           tainted text; a jinja2 `Environment` without autoescape
+           `HttpResponse` of tainted text (unless served as another type), `Markup`/`mark_safe`/
+           `render_template_string` of tainted text, or of a template text showing tainted values
+           `|safe` (Flask escapes the others; `Markup(literal) % x` escapes x); a jinja2
+           `Environment` without autoescape
 
 The rules name APIs and idioms, never a particular program."""
 import ast
 import re
 
-from rules import call_name, dotted, is_str_const, is_true, kwarg, last, target_names, tolerant_parse
+from rules import (call_name, dotted, is_str_const, is_true, kwarg, last, markup_escaped, target_names,
+                   tolerant_parse, unescaped_template)
 
 ALL = frozenset({"sql", "cmd", "path", "html"})
 NONE = frozenset()
@@ -111,6 +114,9 @@ RESPONSES = {"make_response", "Response", "HttpResponse", "HTMLResponse", "HttpR
              "HttpResponseNotFound", "HttpResponseForbidden", "HttpResponseServerError"}
 SAFE_MARKERS = {"Markup", "markupsafe.Markup", "mark_safe", "SafeString", "SafeText", "render_template_string",
                 "flask.render_template_string"}
+# render a template given as text: the text is HTML (and jinja code), the values are escaped (Flask
+# autoescapes every template string) unless the text shows them `|safe`
+TEMPLATE_STRINGS = {"render_template_string", "flask.render_template_string"}
 SQL_RE = re.compile(r"^\s*\(?\s*(select|insert|update|delete|replace|create|drop|alter|with|pragma|truncate)\s"
                     r"|\b(select\b.*\bfrom|insert\s+into|update\b.*\bset|delete\s+from)\b", re.I | re.S)
 LOG_RE = re.compile(r"(^|\.)(log|logger|logging|print|warn|warning|debug|info|error|exception|critical|_)$")
@@ -245,6 +251,12 @@ class TaintPass:
             return self.kinds(node.value)
         if isinstance(node, ast.Call):
             name = call_name(node)
+            if markup_escaped(node):
+                # Markup("<b>{}</b>").format(x) escapes x
+                return self.kinds(node.func.value) | (self.kinds(ast.Tuple(elts=node.args + [
+                    k.value for k in node.keywords], ctx=ast.Load())) - {"html"})
+            if name in TEMPLATE_STRINGS and node.args:
+                return self.template_kinds(node)
             parts = list(node.args) + [k.value for k in node.keywords]
             if isinstance(node.func, ast.Attribute):
                 parts.append(node.func.value)
@@ -265,6 +277,8 @@ class TaintPass:
         if isinstance(node, ast.FormattedValue):
             return self.kinds(node.value)
         if isinstance(node, ast.BinOp):
+            if markup_escaped(node):
+                return self.kinds(node.left) | (self.kinds(node.right) - {"html"})  # Markup % x escapes x
             if isinstance(node.op, ast.Mod) and is_str_const(node.left):
                 return self.format_kinds(str(node.left.value), node.right)
             return self.kinds(node.left) | self.kinds(node.right)
@@ -303,6 +317,15 @@ class TaintPass:
         if isinstance(node, ast.NamedExpr):
             return self.kinds(node.value)
         return NONE  # comparisons, unary operators, lambdas: no attacker text
+
+    def template_kinds(self, call):
+        """render_template_string(text, **values): the text's taint, and the values' where the text
+        shows them unescaped."""
+        got = self.kinds(call.args[0])
+        if unescaped_template(call.args[0]):
+            for v in call.args[1:] + [k.value for k in call.keywords]:
+                got |= self.kinds(v)
+        return got
 
     def format_kinds(self, fmt, right):
         """`"..." % values`: %d/%i/%f slots format numbers, which carry no attacker text."""
@@ -399,6 +422,8 @@ class TaintPass:
         # CWE-079
         if (name in SAFE_MARKERS or short in SAFE_MARKERS) and first is not None and "html" in self.kinds(first):
             self.add("CWE-079", call, "py-taint-markup", f"{short}() marks untrusted text as safe HTML")
+        elif name in TEMPLATE_STRINGS and first is not None and "html" in self.kinds(call):
+            self.add("CWE-079", call, "py-taint-markup", f"{short}() shows untrusted values unescaped (|safe)")
         if short in RESPONSES and first is not None and self.html_response(call) and "html" in self.kinds(first):
             self.add("CWE-079", call, "py-taint-response", f"{short}() of untrusted text served as HTML")
         if isinstance(call.func, ast.Attribute) and short == "write" and first is not None and \
