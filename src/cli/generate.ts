@@ -2,22 +2,20 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
-import type { GpuChoice } from "../backend/types.ts";
 import { Engine } from "../generate/engine.ts";
-import { RemoteEngine } from "../generate/remote.ts";
+import { RemoteEngine, type RemoteEngineOptions } from "../generate/remote.ts";
 import type { GenerationResult } from "../generate/types.ts";
-import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, RUN_HELP, RUN_OPTIONS, decodingFrom, engineOptionsFrom, intAtLeast, numberOption, runOptionsFrom, str, type Values } from "./options.ts";
+import {
+  DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, REMOTE_TARGET_HELP, REMOTE_TARGET_OPTIONS, RUN_HELP, RUN_OPTIONS,
+  decodingFrom, engineOptionsFrom, intAtLeast, numberOption, remoteEngineOptionsFrom, runOptionsFrom, str, type Values,
+} from "./options.ts";
 
 const HELP = `usage: cosec generate --target T.gguf [--expert E.gguf [--expert-lora A.gguf]] [prompt options]
        cosec generate --target-url URL --expert E.gguf [--expert-lora A.gguf] [prompt options]
 
 Generates from one prompt with a target model, co-decoded with a security expert when one is given.
 
-remote target (an OpenAI-compatible server that returns prompt_logprobs: vLLM started with
---logprobs-mode raw_logprobs, or cosec serve; llama.cpp's server returns none):
-  --target-url URL          the server's base URL (co-decodes with cosec-plus, reference mode; one sample)
-  --target-model NAME       the served model's id (default: the first of /v1/models)
-  --target-api-key KEY      bearer key for it (also $COSEC_TARGET_API_KEY)
+${REMOTE_TARGET_HELP} (one sample)
 
 prompt options:
   --prompt TEXT             the prompt (or --prompt-file FILE, or standard input)
@@ -59,9 +57,7 @@ export async function run(argv: string[]): Promise<number> {
       samples: { type: "string", short: "n" },
       stop: { type: "string", multiple: true },
       format: { type: "string" },
-      "target-url": { type: "string" },
-      "target-model": { type: "string" },
-      "target-api-key": { type: "string" },
+      ...REMOTE_TARGET_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -85,8 +81,8 @@ export async function run(argv: string[]): Promise<number> {
   if (prompt === undefined) prompt = process.stdin.isTTY ? "" : readStdin();
   if (!prompt) throw new InvalidArgumentError("--prompt", "no prompt given (use --prompt, --prompt-file or standard input)");
 
-  const targetUrl = str(v, "target-url");
-  if (targetUrl !== undefined) return runRemote(v, targetUrl, prompt, n, format);
+  const remote = remoteEngineOptionsFrom(v);
+  if (remote) return runRemote(v, remote, prompt, n, format);
   const gen = { ...runOptionsFrom(v), decoding: decodingFrom(v) };
   const engine = await Engine.load(engineOptionsFrom(v, { maxSequences: n }));
   try {
@@ -126,19 +122,11 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** --target-url: the local expert beside a remote target (src/generate/remote.ts). */
-async function runRemote(v: Values, url: string, prompt: string, n: number, format: string): Promise<number> {
-  if (str(v, "target") !== undefined) throw new InvalidArgumentError("--target-url", "give either --target or --target-url, not both");
+async function runRemote(v: Values, options: RemoteEngineOptions, prompt: string, n: number, format: string): Promise<number> {
   if (n !== 1) throw new InvalidArgumentError("--samples", "a remote target decodes one sample at a time");
-  const expert = str(v, "expert");
-  if (!expert) throw new InvalidArgumentError("--expert", "a remote target needs a local expert GGUF to draft with");
+  const url = options.target.url;
   const run = runOptionsFrom(v);
-  const engine = await RemoteEngine.load({
-    target: { url, model: str(v, "target-model"), apiKey: str(v, "target-api-key") ?? process.env.COSEC_TARGET_API_KEY },
-    expert,
-    expertLora: str(v, "expert-lora"),
-    gpu: (str(v, "gpu") ?? "auto") as GpuChoice,
-    contextSize: numberOption(v, "context-size", intAtLeast(1), "a positive integer"),
-  });
+  const engine = await RemoteEngine.load(options);
   try {
     const stream = format === "text" && process.stdout.isTTY;
     const { result, timing } = await engine.generate(prompt, {

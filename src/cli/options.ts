@@ -3,6 +3,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type { GpuChoice } from "../backend/types.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import type { RemoteEngineOptions } from "../generate/remote.ts";
 import type { EngineModelsOptions, GenerateOptions, StrategyName } from "../generate/types.ts";
 import { STRATEGY_NAMES } from "../decoding/strategies/index.ts";
 import { checkParam, DECODING_PARAMS, describeRange, resolveDecodingSettings, type DecodingInput, type DecodingSettings } from "../decoding/settings.ts";
@@ -53,6 +54,40 @@ export const RUN_OPTIONS = {
   seed: { type: "string" },
   "ignore-eos": { type: "boolean" },
 } as const satisfies Options;
+
+/** A target on an OpenAI-compatible server instead of a local GGUF (cosec generate, cosec serve). */
+export const REMOTE_TARGET_OPTIONS = {
+  "target-url": { type: "string" },
+  "target-model": { type: "string" },
+  "target-api-key": { type: "string" },
+} as const satisfies Options;
+
+export const REMOTE_TARGET_HELP = `remote target (an OpenAI-compatible server that returns prompt_logprobs: vLLM started with
+--logprobs-mode raw_logprobs, or cosec serve; llama.cpp's server returns none), instead of --target:
+  --target-url URL          the server's base URL (co-decodes with cosec-plus, reference mode)
+  --target-model NAME       the served model's id (default: the first of /v1/models)
+  --target-api-key KEY      bearer key for it (also $COSEC_TARGET_API_KEY)`;
+
+/** --target-url and the local expert beside it; undefined without --target-url. */
+export function remoteEngineOptionsFrom(v: Values, extra: { maxSequences?: number } = {}): RemoteEngineOptions | undefined {
+  const url = str(v, "target-url");
+  if (url === undefined) return undefined;
+  if (str(v, "target") !== undefined) throw new InvalidArgumentError("--target-url", "give either --target or --target-url, not both");
+  const expert = str(v, "expert");
+  if (!expert) throw new InvalidArgumentError("--expert", "a remote target needs a local expert GGUF to draft with");
+  const gpu = str(v, "gpu") ?? "auto";
+  if (!["auto", "cpu", "cuda", "vulkan"].includes(gpu)) throw new InvalidArgumentError("--gpu", `expected auto, cpu, cuda or vulkan, got '${gpu}'`);
+  return {
+    target: { url, model: str(v, "target-model"), apiKey: str(v, "target-api-key") ?? process.env.COSEC_TARGET_API_KEY },
+    expert,
+    expertLora: str(v, "expert-lora"),
+    expertLoraScale: numberOption(v, "expert-lora-scale", (n) => n >= 0, "a non-negative number"),
+    gpu: gpu as GpuChoice,
+    contextSize: numberOption(v, "context-size", intAtLeast(16), "an integer >= 16"),
+    expertThreads: numberOption(v, "expert-threads", intAtLeast(1), "a positive integer"),
+    maxSequences: extra.maxSequences,
+  };
+}
 
 export const RUN_HELP = `  --max-tokens N            tokens to generate (default 128)
   --seed S                  random seed (default 0): one seed reproduces a run exactly

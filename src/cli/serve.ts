@@ -9,22 +9,28 @@ import { InvalidArgumentError } from "../errors.ts";
 import type { EngineModelsOptions, StrategyName } from "../generate/types.ts";
 import { collectApiKeys } from "../server/auth.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
-import { DECODING_HELP, DECODING_OPTIONS, decodingInputFrom, engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from "./options.ts";
+import type { ServingEngine } from "../server/deps.ts";
+import type { RemoteEngineOptions } from "../generate/remote.ts";
+import {
+  DECODING_HELP, DECODING_OPTIONS, decodingInputFrom, engineOptionsFrom, MODEL_HELP, MODEL_OPTIONS, REMOTE_TARGET_HELP, REMOTE_TARGET_OPTIONS, remoteEngineOptionsFrom,
+} from "./options.ts";
 
 const D = SERVER_DEFAULTS;
 
 const HELP = `usage: cosec serve --target GGUF [--expert GGUF [--expert-lora GGUF]] [options]
+       cosec serve --target-url URL --expert GGUF [--expert-lora GGUF] [options]
 
 OpenAI-compatible HTTP API with co-decoding: POST /v1/completions (with suffix: fill-in-the-middle),
-POST /v1/chat/completions, POST /infill (llama.cpp's, for editors), GET /v1/models, GET /health,
+POST /v1/chat/completions, POST /infill and POST /completion (llama.cpp's, for editors), GET /v1/models, GET /health,
 GET /metrics (Prometheus). A request's decoding fields
 (${Object.values(DECODING_PARAMS).map((p) => p.field).join(", ")}, cosec.ignore_eos)
 override the decoding flags below.
 
 ${MODEL_HELP}
-  --model-name NAME         model id clients use (default: the target's file name without .gguf)
+  --model-name NAME         model id clients use (default: the target's file name without .gguf, or the remote target's id)
   --chat-template FILE      Jinja chat template (default: the GGUF's tokenizer.chat_template,
                             else a general template)
+${REMOTE_TARGET_HELP}; each request's samples one after the other, no prompt_logprobs
 network and security:
   --host HOST              address to listen on (default ${D.host}; loopback only)
   --port N                 port (default ${D.port}; 0 = any free port)
@@ -47,9 +53,12 @@ ${DECODING_HELP}`;
 
 export interface ServeSettings {
   config: ServerConfig;
-  engine: EngineModelsOptions;
+  /** The local pair, or (with --target-url) the expert beside a remote target. */
+  engine: EngineModelsOptions | RemoteEngineOptions;
   logLevel: string;
 }
+
+const isRemote = (o: ServeSettings["engine"]): o is RemoteEngineOptions => typeof o.target !== "string";
 
 function num(v: string | undefined, name: string, opts: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
   if (v === undefined) return undefined;
@@ -66,6 +75,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 
 const FLAGS = {
   ...MODEL_OPTIONS,
+  ...REMOTE_TARGET_OPTIONS,
   "model-name": { type: "string" },
   "chat-template": { type: "string" },
   host: { type: "string", default: D.host },
@@ -99,12 +109,13 @@ function parseFlags(argv: string[]) {
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeSettings | "help" {
   const { values } = parseFlags(argv);
   if (values.help) return "help";
-  if (!values.target) throw new InvalidArgumentError("--target", "a target GGUF is required");
+  if (!values.target && !values["target-url"]) throw new InvalidArgumentError("--target", "a target GGUF (or --target-url) is required");
   if (values["expert-lora"] && !values.expert) throw new InvalidArgumentError("--expert-lora", "needs --expert (the model the adapter applies to)");
   if (!LOG_LEVELS.includes(values["log-level"])) throw new InvalidArgumentError("--log-level", `must be one of ${LOG_LEVELS.join(", ")}`);
   // The flags given are each request's defaults, checked here once (errors name the flag).
   const decoding = decodingInputFrom(values);
-  const strategy = resolveDecodingSettings(decoding, { source: "cli", hasExpert: values.expert !== undefined }).strategy.name;
+  const resolved = resolveDecodingSettings(decoding, { source: "cli", hasExpert: values.expert !== undefined });
+  const strategy = resolved.strategy.name;
 
   const parallel = num(values.parallel, "--parallel", { integer: true, min: 1, max: 256 }) ?? D.parallel;
   const maxTokensCap = num(values["max-tokens"], "--max-tokens", { integer: true, min: 1 }) ?? D.maxTokensCap;
@@ -125,7 +136,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const config: ServerConfig = {
     host,
     port: num(values.port, "--port", { integer: true, min: 0, max: 65535 }) ?? D.port,
-    modelName: values["model-name"] ?? basename(values.target).replace(/\.gguf$/i, ""),
+    // With a remote target, the served model's id once connected (run() fills it in).
+    modelName: values["model-name"] ?? (values.target ? basename(values.target).replace(/\.gguf$/i, "") : ""),
     parallel,
     queue: num(values.queue, "--queue", { integer: true, min: 0 }) ?? D.queue,
     maxTokensCap,
@@ -138,7 +150,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     chatTemplate,
     defaults: { ...decoding, strategy: strategy as StrategyName },
   };
-  const engine: EngineModelsOptions = { ...engineOptionsFrom(values, { maxSequences: parallel }), promptCache: values["no-prompt-cache"] !== true };
+  const remote = remoteEngineOptionsFrom(values, { maxSequences: parallel });
+  if (remote && (strategy !== "cosec-plus" || resolved.mode !== "reference")) {
+    throw new InvalidArgumentError("--strategy", `a remote target co-decodes with cosec-plus in reference mode only, got ${strategy}${strategy === "cosec-plus" ? ` (${resolved.mode})` : ""}`);
+  }
+  const engine = remote ?? { ...engineOptionsFrom(values, { maxSequences: parallel }), promptCache: values["no-prompt-cache"] !== true };
   return { config, engine, logLevel: values["log-level"] };
 }
 
@@ -156,14 +172,25 @@ export async function run(argv: string[]): Promise<number> {
   if (!isLoopback(config.host) && config.apiKeys.length === 0) {
     console.error(`cosec serve: warning: listening on ${config.host} without --api-key; anyone who can reach it can use it`);
   }
-  const { Engine } = await import("../generate/engine.ts");
   const { ChatRenderer } = await import("../server/chat-template.ts");
   const { createServer } = await import("../server/app.ts");
-  const engine = await Engine.load(settings.engine);
+  const options = settings.engine;
+  let engine: ServingEngine;
+  // The chat template comes from the target's GGUF, or with a remote target from the expert's (one family).
+  let templateSource: string;
+  if (isRemote(options)) {
+    const { RemoteEngine } = await import("../generate/remote.ts");
+    const remote = await RemoteEngine.load(options);
+    config.modelName ||= remote.remote.model;
+    [engine, templateSource] = [remote, options.expert];
+  } else {
+    const { Engine } = await import("../generate/engine.ts");
+    [engine, templateSource] = [await Engine.load(options), options.target];
+  }
   let server;
   let chatName = "";
   try {
-    const chat = await ChatRenderer.forModel(settings.engine.target, engine.tokenizer, engine.target.vocab, config.chatTemplate);
+    const chat = await ChatRenderer.forModel(templateSource, engine.tokenizer, engine.target.vocab, config.chatTemplate);
     chatName = chat.name;
     server = await createServer({ engine, config, chat, logger: settings.logLevel === "silent" ? false : { level: settings.logLevel } });
     await server.app.listen({ host: config.host, port: config.port });

@@ -1,14 +1,20 @@
 // Co-decoding with a remote target: the security expert (a local GGUF, with its LoRA) beside a
 // target served by vLLM or `cosec serve` (src/backend/remote-target.ts). The decoding rule is
-// CoSec+'s reference mode, with the differences stated in src/decoding/remote.ts.
+// CoSec+'s reference mode, with the differences stated in src/decoding/remote.ts. It offers what
+// `cosec serve` needs of an engine (src/server/deps.ts ServingEngine), so the server can stand in
+// front of a remote target too: the vocabulary, tokenizer and FIM prompt are the expert's, which the
+// target's matched at connect time.
 import { LlamaBackend } from "../backend/llama-backend.ts";
 import { RemoteTarget, type RemoteTargetOptions } from "../backend/remote-target.ts";
-import type { GpuChoice, ModelBackend } from "../backend/types.ts";
+import type { GpuChoice, ModelBackend, ModelInfo, Tokenizer, Vocabulary } from "../backend/types.ts";
+import { emptyProfile } from "../decoding/job.ts";
 import { decodeRemote, type RemoteTiming } from "../decoding/remote.ts";
 import { SampleState } from "../decoding/sample-state.ts";
-import { isDecodingSettings, resolveDecodingSettings, type DecodingInput, type DecodingSettings } from "../decoding/settings.ts";
-import { InvalidArgumentError } from "../errors.ts";
-import type { GenerationResult, TokenEvent } from "./types.ts";
+import { isDecodingSettings, resolveDecodingSettings } from "../decoding/settings.ts";
+import { ContextOverflowError, InvalidArgumentError, StrategyError } from "../errors.ts";
+import type { GenerationSummary } from "./engine.ts";
+import { fimPrompt, type FimInput } from "./fim.ts";
+import type { GenerateOptions, GenerationResult } from "./types.ts";
 
 export interface RemoteEngineOptions {
   target: RemoteTargetOptions;
@@ -18,25 +24,46 @@ export interface RemoteEngineOptions {
   gpu?: GpuChoice;
   contextSize?: number;
   expertThreads?: number;
-}
-
-export interface RemoteGenerateOptions {
-  decoding?: DecodingInput | DecodingSettings;
-  maxTokens?: number;
-  seed?: number;
-  stop?: readonly string[];
-  signal?: AbortSignal;
-  onToken?: (e: TokenEvent) => void;
+  /** Parallel sequences of the expert (concurrent server requests, each decoding one sample at a time). */
+  maxSequences?: number;
 }
 
 /** Drafts per scoring request when the settings fix none. */
 const DEFAULT_DRAFT = 4;
 
+/** The remote target as a server sees a model: the expert's vocabulary, tokenizer, slots and context. */
+export interface RemoteTargetView {
+  readonly vocab: Vocabulary;
+  readonly tokenizer: Tokenizer;
+  readonly info: Pick<ModelInfo, "contextSize">;
+  readonly freeSequences: number;
+}
+
 export class RemoteEngine {
+  readonly target: RemoteTargetView;
+  /** What the model card shows: the target's URL and model, the expert's files. */
+  readonly options: { target: string; expert: string; expertLora?: string };
+
   private constructor(
     readonly expert: ModelBackend,
-    readonly target: RemoteTarget,
-  ) {}
+    readonly remote: RemoteTarget,
+    expertPath: string,
+    expertLora: string | undefined,
+  ) {
+    this.target = {
+      vocab: expert.vocab,
+      tokenizer: expert.tokenizer,
+      info: { contextSize: expert.info.contextSize },
+      get freeSequences() {
+        return expert.freeSequences;
+      },
+    };
+    this.options = { target: `${remote.url} (${remote.model})`, expert: expertPath, ...(expertLora ? { expertLora } : {}) };
+  }
+
+  get tokenizer(): Tokenizer {
+    return this.expert.tokenizer;
+  }
 
   /** Loads the expert and connects to the target; every check (reachable, logprobs, vocabulary) happens here. */
   static async load(o: RemoteEngineOptions): Promise<RemoteEngine> {
@@ -45,49 +72,78 @@ export class RemoteEngine {
       gpu: o.gpu,
       contextSize: o.contextSize,
       threads: o.expertThreads,
+      maxSequences: o.maxSequences,
       lora: o.expertLora ? { path: o.expertLora, scale: o.expertLoraScale } : undefined,
     });
     try {
-      return new RemoteEngine(expert, await RemoteTarget.connect(o.target, expert.vocab));
+      return new RemoteEngine(expert, await RemoteTarget.connect(o.target, expert.vocab), o.expert, o.expertLora);
     } catch (err) {
       await expert.dispose();
       throw err;
     }
   }
 
-  async generate(prompt: string | readonly number[], options: RemoteGenerateOptions = {}): Promise<{ result: GenerationResult; timing: RemoteTiming }> {
+  /** The fill-in-the-middle prompt from the FIM tokens of the vocabulary the target shares with the expert. */
+  fimPrompt(input: FimInput): number[] {
+    return fimPrompt(this.expert.vocab, this.expert.tokenizer, input, `the remote target (${this.remote.url})`);
+  }
+
+  /** One sample, with the number of requests it took. */
+  async generate(prompt: string | readonly number[], options: GenerateOptions = {}): Promise<{ result: GenerationResult; timing: RemoteTiming }> {
+    const summary = await this.generateWithStats(prompt, options);
+    return { result: summary.results[0], timing: summary.timing };
+  }
+
+  /**
+   * `n` samples, one after the other (each its own rounds of requests), as Engine.generateWithStats
+   * returns them. Only cosec-plus in reference mode exists with a remote target; no prompt cache.
+   */
+  async generateWithStats(prompt: string | readonly number[], options: GenerateOptions = {}): Promise<GenerationSummary & { timing: RemoteTiming }> {
+    const n = options.n ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("n", `must be a positive integer, got ${n}`);
     const d = isDecodingSettings(options.decoding) ? options.decoding : resolveDecodingSettings(options.decoding ?? {}, { hasExpert: true });
     if (d.strategy.name !== "cosec-plus" || d.mode !== "reference") {
-      throw new InvalidArgumentError("strategy", `a remote target co-decodes with cosec-plus in reference mode only, got ${d.strategy.name}${d.strategy.name === "cosec-plus" ? ` (${d.mode})` : ""}`);
+      throw new StrategyError(`a remote target co-decodes with cosec-plus in reference mode only, got ${d.strategy.name}${d.strategy.name === "cosec-plus" ? ` (${d.mode})` : ""}`);
     }
-    const tokens = typeof prompt === "string" ? this.expert.tokenizer.tokenize(prompt) : [...prompt];
+    const tokens = typeof prompt === "string" ? this.expert.tokenizer.tokenize(prompt, { addBos: options.addBos }) : [...prompt];
+    const context = this.expert.info.contextSize;
+    if (tokens.length >= context) throw new ContextOverflowError(`the prompt has ${tokens.length} tokens but the context holds ${context}; shorten it or raise --context-size`);
     const seed = options.seed ?? 0;
-    const sample = new SampleState(0, seed, this.expert.vocab, { maxTokens: options.maxTokens ?? 256, stop: options.stop ?? [] }, options.onToken);
-    const timing = await decodeRemote({
-      strategy: d.strategy,
-      expert: this.expert,
-      remote: this.target,
-      sample,
-      prompt: tokens,
-      threshold: d.threshold,
-      expertSampling: d.sampling.expert,
-      draftLength: d.draftMax ?? DEFAULT_DRAFT,
-      signal: options.signal,
-    });
-    const n = sample.tokens.length;
-    const result = sample.result(
-      {
-        promptTokens: tokens.length,
-        cachedPromptTokens: 0,
-        promptMs: 0,
-        generatedTokens: n,
-        generateMs: timing.generateMs,
-        promptTokensPerSecond: 0,
-        tokensPerSecond: timing.generateMs > 0 ? (n * 1000) / timing.generateMs : 0,
-      },
-      true,
-    );
-    return { result, timing };
+    const limits = { maxTokens: options.maxTokens ?? 256, stop: options.stop ?? [], ignoreEos: options.ignoreEos };
+    const total: RemoteTiming = { promptMs: 0, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0, requests: 0 };
+    const results: GenerationResult[] = [];
+    for (let i = 0; i < n && !options.signal?.aborted; i++) {
+      const sample = new SampleState((options.firstSample ?? 0) + i, seed, this.expert.vocab, limits, options.onToken);
+      const timing = await decodeRemote({
+        strategy: d.strategy,
+        expert: this.expert,
+        remote: this.remote,
+        sample,
+        prompt: tokens,
+        threshold: d.threshold,
+        expertSampling: d.sampling.expert,
+        draftLength: d.draftMax ?? DEFAULT_DRAFT,
+        signal: options.signal,
+      });
+      for (const k of ["generateMs", "rounds", "drafted", "acceptedDrafts", "requests"] as const) total[k] += timing[k];
+      const generated = sample.tokens.length;
+      results.push(
+        sample.result(
+          {
+            promptTokens: tokens.length,
+            cachedPromptTokens: 0,
+            promptMs: 0,
+            generatedTokens: generated,
+            generateMs: timing.generateMs,
+            promptTokensPerSecond: 0,
+            tokensPerSecond: timing.generateMs > 0 ? (generated * 1000) / timing.generateMs : 0,
+          },
+          true,
+        ),
+      );
+    }
+    const meanAcceptedRun = total.rounds > 0 ? total.acceptedDrafts / total.rounds : 0;
+    return { results, profile: total.profile, speculative: { rounds: total.rounds, drafted: total.drafted, acceptedDrafts: total.acceptedDrafts, meanAcceptedRun }, timing: total };
   }
 
   async dispose(): Promise<void> {

@@ -4,14 +4,13 @@ import cors from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { basename } from "node:path";
 import { ApiRequestError } from "../errors.ts";
-import type { Engine } from "../generate/engine.ts";
 import { ApiKeyChecker } from "./auth.ts";
 import { registerChatCompletions } from "./chat-completions.ts";
 import type { ChatRenderer } from "./chat-template.ts";
 import { registerCompletions } from "./completions.ts";
 import { registerLlamaCpp } from "./llama-cpp.ts";
 import type { ServerConfig } from "./config.ts";
-import type { RouteDeps } from "./deps.ts";
+import type { RouteDeps, ServingEngine } from "./deps.ts";
 import { toHttpFailure } from "./errors.ts";
 import { GenerationService } from "./generation.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -19,7 +18,7 @@ import { Scheduler } from "./scheduler.ts";
 import type { SseStream } from "./sse.ts";
 
 export interface CosecServerOptions {
-  engine: Engine;
+  engine: ServingEngine;
   config: ServerConfig;
   chat: ChatRenderer;
   /** Fastify logger setting (pino options), or false for none. */
@@ -155,7 +154,7 @@ export async function createServer(options: CosecServerOptions): Promise<CosecSe
     created,
     owned_by: "cosec",
     cosec: {
-      target: basename(engine.options.target),
+      target: /^https?:\/\//.test(engine.options.target) ? engine.options.target : basename(engine.options.target),
       expert: engine.options.expert ? basename(engine.options.expert) : null,
       expert_lora: engine.options.expertLora ? basename(engine.options.expertLora) : null,
       default_strategy: config.defaults.strategy,

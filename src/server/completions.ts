@@ -76,6 +76,7 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
     }
     const promptLogprobs = body.prompt_logprobs ?? undefined;
     if (promptLogprobs !== undefined && resolved.stream) throw unsupported("prompt_logprobs", "is not supported with stream (ask without streaming)");
+    if (promptLogprobs !== undefined && !deps.engine.promptLogprobs) throw unsupported("prompt_logprobs", "needs the target's distributions, which a remote target keeps (ask the target's server)");
     const vocab = deps.engine.target.vocab;
     const wantLogprobs = body.logprobs !== undefined && body.logprobs !== null;
     const asIds = body.return_tokens_as_token_ids === true;

@@ -1,14 +1,34 @@
 // What the route handlers share: the engine, the request context, the generation service, the
 // chat renderer, and the per-request plumbing (cancellation signal, arrival time, stream errors).
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Engine } from "../generate/engine.ts";
+import type { ModelBackend, ModelInfo, Tokenizer, Vocabulary } from "../backend/types.ts";
+import type { GenerationSummary, PromptTokenLogprob } from "../generate/engine.ts";
+import type { FimInput } from "../generate/fim.ts";
+import type { GenerateOptions } from "../generate/types.ts";
 import type { ChatRenderer } from "./chat-template.ts";
 import type { GenerationService } from "./generation.ts";
 import type { RequestContext } from "./request-options.ts";
 import type { SseStream } from "./sse.ts";
 
+/**
+ * What the server needs of an engine: the local pair (generate/engine.ts Engine) or the expert
+ * beside a remote target (generate/remote.ts RemoteEngine).
+ */
+export interface ServingEngine {
+  readonly target: { readonly vocab: Vocabulary; readonly tokenizer: Tokenizer; readonly info: Pick<ModelInfo, "contextSize">; readonly freeSequences: number };
+  readonly expert: Pick<ModelBackend, "freeSequences"> | undefined;
+  readonly tokenizer: Tokenizer;
+  /** What the model card names. */
+  readonly options: { readonly target: string; readonly expert?: string; readonly expertLora?: string };
+  fimPrompt(input: FimInput): number[];
+  /** vLLM's prompt_logprobs; absent where the target's distributions are not at hand (a remote target). */
+  promptLogprobs?(prompt: readonly number[], top?: number): Promise<(PromptTokenLogprob | null)[]>;
+  generateWithStats(prompt: string | readonly number[], options?: GenerateOptions): Promise<GenerationSummary>;
+  dispose(): Promise<void>;
+}
+
 export interface RouteDeps {
-  engine: Engine;
+  engine: ServingEngine;
   context: RequestContext;
   generation: GenerationService;
   chat: ChatRenderer;

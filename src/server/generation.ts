@@ -3,8 +3,9 @@
 // returns its slots — also when the client disconnects (the signal aborts the decode loop).
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { ApiRequestError, ContextOverflowError } from "../errors.ts";
-import type { Engine, GenerationSummary, PromptTokenLogprob } from "../generate/engine.ts";
+import type { GenerationSummary, PromptTokenLogprob } from "../generate/engine.ts";
 import type { GenerationResult, TokenEvent } from "../generate/types.ts";
+import type { ServingEngine } from "./deps.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { ResolvedRequest } from "./request-options.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -44,7 +45,7 @@ const SLOT_WAIT_MS = 10_000;
 
 export class GenerationService {
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ServingEngine,
     private readonly scheduler: Scheduler,
     private readonly metrics: ServerMetrics,
   ) {}
@@ -85,7 +86,7 @@ export class GenerationService {
         promptTokens += pt;
         this.metrics.recordResults(summary.results, pt);
         let scored: (PromptTokenLogprob | null)[] | undefined;
-        if (job.promptLogprobs !== undefined && !job.signal.aborted) {
+        if (job.promptLogprobs !== undefined && this.engine.promptLogprobs && !job.signal.aborted) {
           await this.slotsReleased(1);
           const prompt = job.prompts[p];
           scored = await this.engine.promptLogprobs(typeof prompt === "string" ? this.engine.tokenizer.tokenize(prompt) : prompt, job.promptLogprobs);

@@ -4,6 +4,7 @@
 // the local expert's, token for token), a threshold of 1 keeps none (every token drawn by the
 // server). A server that is unreachable or returns no prompt log-probabilities is a named error
 // at connect time.
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are read field by field */
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -58,6 +59,55 @@ describe("remote target on cosec serve", () => {
     assert.ok(result.acceptanceRate !== null);
     await assert.rejects(remote.generate(PROMPT, { decoding: { strategy: "cosec-plus", mode: "warped" } }), /reference mode only/);
     await assert.rejects(remote.generate(PROMPT, { decoding: { strategy: "weighted" } }), /cosec-plus in reference mode only/);
+  });
+});
+
+describe("cosec serve --target-url: the server in front of a remote target", () => {
+  let target: ServerProcess;
+  let front: ServerProcess;
+  before(async () => {
+    const f = await ensureFixtures();
+    target = await startServer(["--api-key", KEY, "--top-k", "0", "--parallel", "2", "--context-size", "512"], {}, { targetOnly: true });
+    front = await startServer(["--parallel", "2", "--context-size", "512"], { COSEC_TARGET_API_KEY: KEY }, {
+      models: ["--target-url", target.url, "--expert", f.expertLlama, "--expert-lora", f.expertLlamaLora],
+    });
+  });
+  after(async () => {
+    for (const s of [front, target]) assert.equal(await s?.stop(), 0, s?.output());
+  });
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${front.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as Record<string, any> };
+  };
+
+  test("completions co-decode with the remote target: threshold 0 is the local expert's output; n samples", async () => {
+    const f = await ensureFixtures();
+    const local = await Engine.load({ target: f.targetLlama, expert: f.expertLlama, expertLora: f.expertLlamaLora, gpu: "cpu", contextSize: 512, maxSequences: 2 });
+    try {
+      const alone = await local.generate(PROMPT, { decoding: { strategy: "expert" }, maxTokens: 16, seed: 5, n: 2 });
+      const r = await post("/v1/completions", { prompt: PROMPT, max_tokens: 16, seed: 5, n: 2, cosec: { threshold: 0, draft_max: 4 } });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.deepEqual(r.json.choices.map((c: { text: string }) => c.text), alone.map((a) => a.text));
+      const mixed = await post("/v1/completions", { prompt: PROMPT, max_tokens: 16, seed: 3 });
+      assert.equal(mixed.status, 200, JSON.stringify(mixed.json));
+      assert.equal(mixed.json.cosec.strategy, "cosec-plus");
+      assert.equal(typeof mixed.json.cosec.acceptance_rate, "number");
+    } finally {
+      await local.dispose();
+    }
+    const models = await (await fetch(`${front.url}/v1/models`)).json() as { data: { id: string; cosec: { target: string } }[] };
+    assert.equal(models.data[0].id, "target-llama", "the remote target's model id");
+    assert.ok(models.data[0].cosec.target.startsWith(target.url));
+  });
+
+  test("what a remote target cannot do is a named 400", async () => {
+    const strategy = await post("/v1/completions", { prompt: PROMPT, max_tokens: 4, cosec: { strategy: "target" } });
+    assert.equal(strategy.status, 400);
+    assert.equal(strategy.json.error.param, "cosec.strategy");
+    assert.match(strategy.json.error.message, /reference mode only/);
+    const logprobs = await post("/v1/completions", { prompt: PROMPT, max_tokens: 1, prompt_logprobs: 1 });
+    assert.equal(logprobs.status, 400);
+    assert.equal(logprobs.json.error.param, "prompt_logprobs");
   });
 });
 

@@ -17,14 +17,13 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServer(extraArgs: string[], env: NodeJS.ProcessEnv = {}, opts: { targetOnly?: boolean } = {}): Promise<ServerProcess> {
+/** `models`: the model flags instead of the fixture pair (e.g. a --target-url and an expert). */
+export async function startServer(extraArgs: string[], env: NodeJS.ProcessEnv = {}, opts: { targetOnly?: boolean; models?: string[] } = {}): Promise<ServerProcess> {
   const f = await ensureFixtures();
   const args = [
     join(repoRoot, "bin", "cosec.mjs"),
     "serve",
-    "--target",
-    f.targetLlama,
-    ...(opts.targetOnly ? [] : ["--expert", f.expertLlama, "--expert-lora", f.expertLlamaLora]),
+    ...(opts.models ?? ["--target", f.targetLlama, ...(opts.targetOnly ? [] : ["--expert", f.expertLlama, "--expert-lora", f.expertLlamaLora])]),
     "--host",
     "127.0.0.1",
     "--port",

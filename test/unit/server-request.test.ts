@@ -145,3 +145,20 @@ test("cosec serve flags: defaults, env keys, caps and errors naming the flag", (
   bad(["--target", "t.gguf", "--max-tokens", "10", "--default-max-tokens", "20"], "--default-max-tokens");
   bad(["--target", "t.gguf", "--chat-template", "/nonexistent/x.jinja"], "--chat-template");
 });
+
+test("cosec serve --target-url: the expert beside a remote target; errors name the flag", () => {
+  const s = parseServeArgs(["--target-url", "http://127.0.0.1:8000", "--target-model", "qwen", "--expert", "/m/e.gguf", "--parallel", "3"], {});
+  assert.notEqual(s, "help");
+  if (s === "help") return;
+  assert.ok(typeof s.engine.target !== "string");
+  if (typeof s.engine.target === "string") return;
+  assert.deepEqual([s.engine.target.url, s.engine.target.model, s.engine.maxSequences], ["http://127.0.0.1:8000", "qwen", 3]);
+  assert.equal(s.config.modelName, "", "the served model's id, once connected");
+  assert.equal(s.config.defaults.strategy, "cosec-plus");
+  const bad = (argv: string[], flag: string) =>
+    assert.throws(() => parseServeArgs(argv, {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === flag);
+  bad(["--target-url", "http://x", "--target", "t.gguf", "--expert", "e.gguf"], "--target-url");
+  bad(["--target-url", "http://x"], "--expert");
+  bad(["--target-url", "http://x", "--expert", "e.gguf", "--strategy", "expert"], "--strategy");
+  bad(["--target-url", "http://x", "--expert", "e.gguf", "--cosec-plus-mode", "warped"], "--strategy");
+});
