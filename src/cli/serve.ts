@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
+import { remoteRuleProblem } from "../decoding/remote.ts";
 import { DECODING_PARAMS, resolveDecodingSettings } from "../decoding/settings.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { EngineModelsOptions, StrategyName } from "../generate/types.ts";
@@ -151,9 +152,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     defaults: { ...decoding, strategy: strategy as StrategyName },
   };
   const remote = remoteEngineOptionsFrom(values, { maxSequences: parallel });
-  if (remote && (strategy !== "cosec-plus" || resolved.mode !== "reference")) {
-    throw new InvalidArgumentError("--strategy", `a remote target co-decodes with cosec-plus in reference mode only, got ${strategy}${strategy === "cosec-plus" ? ` (${resolved.mode})` : ""}`);
-  }
+  const problem = remote && remoteRuleProblem(resolved);
+  if (problem) throw new InvalidArgumentError("--strategy", problem);
   const engine = remote ?? { ...engineOptionsFrom(values, { maxSequences: parallel }), promptCache: values["no-prompt-cache"] !== true };
   return { config, engine, logLevel: values["log-level"] };
 }

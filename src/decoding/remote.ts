@@ -15,6 +15,13 @@ import { ExpertProposer } from "./speculative/proposer.ts";
 import type { SamplingSettings, Strategy } from "./types.ts";
 import { logSumExp } from "./warpers.ts";
 
+/** Why a remote target cannot decode with these settings (only CoSec+'s reference rule needs no
+ * whole target distribution), or null when it can. */
+export function remoteRuleProblem(d: { strategy: { name: string }; mode?: string }): string | null {
+  if (d.strategy.name === "cosec-plus" && d.mode === "reference") return null;
+  return `a remote target co-decodes with cosec-plus in reference mode only, got ${d.strategy.name}${d.strategy.name === "cosec-plus" ? ` (${d.mode})` : ""}`;
+}
+
 export interface RemoteJob {
   /** cosec-plus (its propose draws the expert's proposals). */
   strategy: Strategy;

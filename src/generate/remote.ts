@@ -8,7 +8,7 @@ import { LlamaBackend } from "../backend/llama-backend.ts";
 import { RemoteTarget, type RemoteTargetOptions } from "../backend/remote-target.ts";
 import type { GpuChoice, ModelBackend, ModelInfo, Tokenizer, Vocabulary } from "../backend/types.ts";
 import { emptyProfile } from "../decoding/job.ts";
-import { decodeRemote, type RemoteTiming } from "../decoding/remote.ts";
+import { decodeRemote, remoteRuleProblem, type RemoteTiming } from "../decoding/remote.ts";
 import { SampleState } from "../decoding/sample-state.ts";
 import { isDecodingSettings, resolveDecodingSettings } from "../decoding/settings.ts";
 import { ContextOverflowError, InvalidArgumentError, StrategyError } from "../errors.ts";
@@ -102,9 +102,8 @@ export class RemoteEngine {
     const n = options.n ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("n", `must be a positive integer, got ${n}`);
     const d = isDecodingSettings(options.decoding) ? options.decoding : resolveDecodingSettings(options.decoding ?? {}, { hasExpert: true });
-    if (d.strategy.name !== "cosec-plus" || d.mode !== "reference") {
-      throw new StrategyError(`a remote target co-decodes with cosec-plus in reference mode only, got ${d.strategy.name}${d.strategy.name === "cosec-plus" ? ` (${d.mode})` : ""}`);
-    }
+    const problem = remoteRuleProblem(d);
+    if (problem) throw new StrategyError(problem);
     const tokens = typeof prompt === "string" ? this.expert.tokenizer.tokenize(prompt, { addBos: options.addBos }) : [...prompt];
     const context = this.expert.info.contextSize;
     if (tokens.length >= context) throw new ContextOverflowError(`the prompt has ${tokens.length} tokens but the context holds ${context}; shorten it or raise --context-size`);
