@@ -29,6 +29,10 @@ export interface Budget {
    * both languages) added to SVEN's pairs for the security LoRA: SVEN's pairs alone moved the
    * medium expert on SQL only. */
   syntheticPairs: number;
+  /** Share of the target's training documents (and of the expert's distillation records) written as
+   * fill-in-the-middle examples (trainer/cosec_trainer/fim.py), so the family can serve editors'
+   * /infill; 0 trains no FIM tokens. */
+  fimRate: number;
   /** GGUF tensor type of the exported models (the LoRA stays f32: it is small). */
   outtype: "f32" | "f16";
   /** Optimizer steps distilling the expert from the target (phase 1). */
@@ -73,6 +77,7 @@ const DEFAULT: Budget = {
   syntheticPython: 5000,
   syntheticC: 5000,
   syntheticPairs: 1000,
+  fimRate: 0.1,
   outtype: "f32",
   distillSteps: 150,
   securityEpochs: 1,
@@ -97,6 +102,8 @@ const BUDGETS: Record<BudgetName, Budget> = {
     syntheticPython: 40,
     syntheticC: 40,
     syntheticPairs: 20,
+    // High, so that CI's family sees enough FIM examples to carry the tokens end to end.
+    fimRate: 0.5,
     outtype: "f32",
     distillSteps: 6,
     securityEpochs: 1,
@@ -119,6 +126,9 @@ const BUDGETS: Record<BudgetName, Budget> = {
     syntheticPython: 10000,
     syntheticC: 10000,
     syntheticPairs: 2000,
+    // The shipped family (models/demo) was built before FIM training existed; a rebuild with FIM
+    // examples is a new family to evaluate and ship, so medium keeps its stage keys until then.
+    fimRate: 0,
     outtype: "f16",
     distillSteps: 450,
     securityEpochs: 2,
@@ -138,6 +148,7 @@ const BUDGETS: Record<BudgetName, Budget> = {
     syntheticPython: 20000,
     syntheticC: 20000,
     syntheticPairs: 4000,
+    fimRate: 0.1,
     outtype: "f16",
     distillSteps: 2000,
     securityEpochs: 5,

@@ -133,11 +133,13 @@ export function corpusCodeDigest(): string {
 /** What each stage's output depends on, for a budget, the data's digest and the number of
  * security pairs the corpus holds (known once the corpus is built; the manifest records it). */
 export function stageSettings(budget: Budget, fingerprint: string, pairs: number): Record<StageName, Record<string, unknown>> {
+  // Named only when used, so that families built without FIM keep the keys they were built with.
+  const fim = budget.fimRate > 0 ? { fimRate: budget.fimRate } : {};
   return {
     corpus: { version: CORPUS_VERSION, code: corpusCodeDigest(), data: fingerprint, maxStdlibFiles: budget.maxStdlibFiles ?? null, domainMix: budget.domainMix, domainRepeat: budget.domainRepeat, synthetic: [budget.syntheticPython, budget.syntheticC, budget.syntheticPairs] },
     tokenizer: { vocabSize: budget.vocabSize },
-    target: { size: budget.targetSize, context: cli.modelContext(budget), seqLen: budget.seqLen, batch: budget.batch, lr: budget.learningRate, steps: [budget.targetPretrainSteps, budget.targetDomainSteps] },
-    expert: { size: budget.expertSize, steps: budget.distillSteps, lr: budget.learningRate },
+    target: { size: budget.targetSize, context: cli.modelContext(budget), seqLen: budget.seqLen, batch: budget.batch, lr: budget.learningRate, steps: [budget.targetPretrainSteps, budget.targetDomainSteps], ...fim },
+    expert: { size: budget.expertSize, steps: budget.distillSteps, lr: budget.learningRate, ...fim },
     security: { epochs: budget.securityEpochs, steps: securitySteps(budget, pairs), rank: budget.loraRank, lr: budget.securityLearningRate },
     export: { outtype: budget.outtype },
   };

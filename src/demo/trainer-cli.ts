@@ -61,8 +61,11 @@ export interface PretrainCall {
   loop: LoopSettings;
 }
 
+/** The FIM share, where the budget trains one. */
+const fimArgs = (budget: Budget) => (budget.fimRate > 0 ? ["--fim-rate", String(budget.fimRate)] : []);
+
 export function pretrainArgs(c: PretrainCall, budget: Budget): string[] {
-  const a = ["pretrain", "--data", ...c.data, "--block", String(budget.seqLen), "--max-val", "32"];
+  const a = ["pretrain", "--data", ...c.data, "--block", String(budget.seqLen), "--max-val", "32", ...fimArgs(budget)];
   if (c.init) a.push("--init", c.init);
   else {
     if (!c.size || !c.tokenizer) throw new Error("pretrainArgs: a fresh model needs size and tokenizer");
@@ -76,7 +79,7 @@ export function distillArgs(teacher: string, data: string[], budget: Budget, loo
   // but measured on the default family (same target, same build time) the expert they gave was
   // worse where it counts: 36% valid / 8% adding code against 43% / 18%, and cosec-plus 30% / 21%
   // against 35% / 24%. A record per row starts every function at position 0, as prompts do.
-  return ["distill", "--teacher", teacher, "--student-size", budget.expertSize, "--data", ...data, "--max-len", String(budget.seqLen), ...loopArgs(loop)];
+  return ["distill", "--teacher", teacher, "--student-size", budget.expertSize, "--data", ...data, "--max-len", String(budget.seqLen), ...fimArgs(budget), ...loopArgs(loop)];
 }
 
 /** `sven` is a folder laid out like SVEN's data_train_val (train/ and val/ with cwe-*.jsonl). */

@@ -88,19 +88,26 @@ def _split(items, val_fraction: float, seed: int):
 
 def cmd_pretrain(ns) -> int:
     from .data import pack_blocks, read_texts
+    from .fim import add_fim_tokens, check_fim_rate
     from .loop import run
     from .models import create_model, load_model, load_tokenizer
     from .phases import PretrainPhase
 
     _check_loop(ns)
+    check_fim_rate(ns.fim_rate)
     if ns.init:
         model, tok = load_model(ns.init), load_tokenizer(ns.init)
+        # FIM examples need their tokens: an earlier phase without them gets them now, with new embedding rows.
+        if ns.fim_rate > 0 and add_fim_tokens(tok):
+            model.resize_token_embeddings(len(tok))
     else:
         tok = load_tokenizer(ns.tokenizer)
+        if ns.fim_rate > 0:
+            add_fim_tokens(tok)
         model = create_model(ns.arch, ns.size, tok, seed=ns.seed, context_length=max(ns.context, ns.block))
-    blocks = pack_blocks(read_texts(ns.data), tok, ns.block)
+    blocks = pack_blocks(read_texts(ns.data), tok, ns.block, ns.fim_rate, ns.seed)
     if ns.val:
-        train, val = blocks, pack_blocks(read_texts(ns.val), tok, ns.block)
+        train, val = blocks, pack_blocks(read_texts(ns.val), tok, ns.block, ns.fim_rate, ns.seed + 1)
     else:
         tr, va = _split(list(range(len(blocks))), ns.val_fraction, ns.seed)
         train, val = blocks[tr], blocks[va]
@@ -110,20 +117,21 @@ def cmd_pretrain(ns) -> int:
     return 0
 
 
-def _examples(paths, tok, max_len, pack=False):
+def _examples(paths, tok, max_len, pack=False, fim_rate=0.0, seed=0):
     """One example per JSONL record (prompt/response or text), or with `pack` every document joined
     by EOS and cut into full rows of max_len, as for pretraining (no padding: for plain code, where
-    records of very different lengths would otherwise pad most of each batch)."""
+    records of very different lengths would otherwise pad most of each batch). A share `fim_rate` of
+    the texts become fill-in-the-middle examples (fim.py)."""
     from .data import Example, pack_blocks, read_examples, read_texts
 
     if pack:
-        return [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts(paths), tok, max_len)]
+        return [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts(paths), tok, max_len, fim_rate, seed)]
     out = []
     for p in paths:
         if str(p).endswith(".jsonl") and Path(p).is_file():
-            out += read_examples(p, tok, max_len)
+            out += read_examples(p, tok, max_len, fim_rate, seed)
         else:
-            out += [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts([p]), tok, max_len)]
+            out += [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts([p]), tok, max_len, fim_rate, seed)]
     return out
 
 
@@ -142,8 +150,8 @@ def cmd_distill(ns) -> int:
         student = create_model(ns.student_arch or model_arch(teacher), ns.student_size, t_tok, seed=ns.seed)
     else:
         raise TrainerError("pass --student DIR or --student-size PRESET")
-    examples = _examples(ns.data, s_tok, ns.max_len, ns.pack)
-    train, val = (examples, _examples(ns.val, s_tok, ns.max_len, ns.pack)) if ns.val else _split(examples, ns.val_fraction, ns.seed)
+    examples = _examples(ns.data, s_tok, ns.max_len, ns.pack, ns.fim_rate, ns.seed)
+    train, val = (examples, _examples(ns.val, s_tok, ns.max_len, ns.pack, ns.fim_rate, ns.seed + 1)) if ns.val else _split(examples, ns.val_fraction, ns.seed)
     val = val[: ns.max_val] if ns.max_val else val
     log(f"distill: {len(train)} training / {len(val)} validation sequences, loss {ns.loss} + {ns.ce_weight} * CE")
     run(DistillPhase(student, teacher, s_tok, train, val, ns.loss, ns.ce_weight), _loop(ns), _config(ns))
@@ -251,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tokenizer")
     t.add_argument("--context", type=int, default=2048)
     t.add_argument("--block", type=int, default=256, help="tokens per training sequence")
+    t.add_argument("--fim-rate", type=float, default=0.0, help="share of documents made fill-in-the-middle examples (adds the FIM tokens)")
     _loop_args(t)
     t.set_defaults(func=cmd_pretrain)
 
@@ -267,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--ce-weight", type=float, default=0.0, help="add this times the cross-entropy on the data")
     d.add_argument("--max-len", type=int, default=512)
     d.add_argument("--pack", action="store_true", help="join the documents with EOS and cut full rows of --max-len (plain text data; no prompt masks)")
+    d.add_argument("--fim-rate", type=float, default=0.0, help="share of text records made fill-in-the-middle examples (the teacher's tokenizer must have the FIM tokens)")
     _loop_args(d)
     d.set_defaults(func=cmd_distill)
 

@@ -3,12 +3,14 @@ examples with loss masks."""
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .errors import DatasetLineError, TrainerError
+from .fim import check_fim_rate, encode_documents, fim_example
 
 TEXT_SUFFIXES = {
     ".txt", ".md", ".py", ".c", ".h", ".cc", ".cpp", ".hpp", ".js", ".ts", ".java", ".go", ".rs", ".rb",
@@ -71,12 +73,13 @@ def read_texts(sources: list[str | Path]) -> list[str]:
     return [t for t in texts if t]
 
 
-def pack_blocks(texts: list[str], tokenizer, block: int) -> torch.Tensor:
-    """Concatenate documents (separated by EOS) and cut into rows of `block` tokens."""
+def pack_blocks(texts: list[str], tokenizer, block: int, fim_rate: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """Concatenate documents (separated by EOS; a share `fim_rate` as fill-in-the-middle examples,
+    fim.py) and cut into rows of `block` tokens."""
     eos = tokenizer.eos_token_id
     ids: list[int] = []
-    for t in texts:
-        ids += tokenizer(t).input_ids
+    for doc in encode_documents(texts, tokenizer, fim_rate, seed):
+        ids += doc
         if eos is not None:
             ids.append(eos)
     n = len(ids) // block
@@ -91,20 +94,24 @@ class Example:
     loss_mask: list[int]  # 1 where the token is a training target
 
 
-def read_examples(path: str | Path, tokenizer, max_len: int) -> list[Example]:
-    """JSONL with `prompt` + `response` (loss on response tokens only) or `text` (loss everywhere)."""
+def read_examples(path: str | Path, tokenizer, max_len: int, fim_rate: float = 0.0, seed: int = 0) -> list[Example]:
+    """JSONL with `prompt` + `response` (loss on response tokens only) or `text` (loss everywhere; a
+    share `fim_rate` of them as fill-in-the-middle examples, fim.py)."""
     path = Path(path)
     if not path.is_file():
         raise TrainerError(f"dataset not found: {path}")
     out: list[Example] = []
     eos = tokenizer.eos_token_id
+    check_fim_rate(fim_rate)
+    rng = random.Random(seed)
     for n, rec in jsonl_records(path):
         if "prompt" in rec or "response" in rec:
             p = tokenizer(_field(path, n, rec, "prompt")).input_ids
             r = tokenizer(_field(path, n, rec, "response")).input_ids + ([eos] if eos is not None else [])
             ids, mask = p + r, [0] * len(p) + [1] * len(r)
         elif "text" in rec:
-            ids = tokenizer(_field(path, n, rec, "text")).input_ids
+            text = _field(path, n, rec, "text")
+            ids = fim_example(text, tokenizer, rng) if fim_rate > 0 and rng.random() < fim_rate else tokenizer(text).input_ids
             mask = [1] * len(ids)
         else:
             raise DatasetLineError(str(path), n, "expected fields 'prompt' and 'response', or 'text'")

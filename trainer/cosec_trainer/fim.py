@@ -1,0 +1,57 @@
+"""Fill-in-the-middle training examples, so that a model the trainer makes can fill code between a
+prefix and a suffix as editors ask (llama.cpp's /infill). A document becomes, in prefix-suffix-middle
+order as Qwen2.5-Coder and StarCoder are trained and as llama.cpp lays out /infill prompts:
+
+    <|fim_prefix|> prefix <|fim_suffix|> suffix <|fim_middle|> middle  (then EOS, as every document)
+
+cut at two random character positions (Bavarian et al. 2022, "Efficient Training of Language Models
+to Fill in the Middle"). The tokens are special (one id each, exported as GGUF control tokens) and
+spelled as Qwen2.5-Coder's, which llama.cpp recognises by name."""
+from __future__ import annotations
+
+import random
+
+from .errors import TrainerError
+
+# Order matters to the test fixtures, which put them at fixed ids (fixtures.py).
+FIM_TOKENS = ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>")
+
+
+def add_fim_tokens(tokenizer) -> int:
+    """Adds the FIM tokens the tokenizer lacks, as special tokens; returns how many were added."""
+    missing = [t for t in FIM_TOKENS if t not in tokenizer.get_vocab()]
+    if not missing:
+        return 0
+    return tokenizer.add_tokens(missing, special_tokens=True)
+
+
+def fim_ids(tokenizer) -> tuple[int, int, int]:
+    """The prefix, suffix and middle token ids; a tokenizer without them is a named error."""
+    vocab = tokenizer.get_vocab()
+    missing = [t for t in FIM_TOKENS[:3] if t not in vocab]
+    if missing:
+        raise TrainerError(f"the tokenizer has no {', '.join(missing)} token(s): FIM examples need them (train from a fresh model with --fim-rate, which adds them)")
+    return vocab[FIM_TOKENS[0]], vocab[FIM_TOKENS[1]], vocab[FIM_TOKENS[2]]
+
+
+def fim_example(text: str, tokenizer, rng: random.Random) -> list[int]:
+    """`text` as one prefix-suffix-middle example (token ids, no EOS), cut at two random places."""
+    pre, suf, mid = fim_ids(tokenizer)
+    a, b = sorted(rng.randint(0, len(text)) for _ in range(2))
+    enc = lambda s: tokenizer(s, add_special_tokens=False).input_ids if s else []  # noqa: E731
+    lead = tokenizer("").input_ids  # the BOS, where the tokenizer adds one: llama.cpp's /infill starts so
+    return [*lead, pre, *enc(text[:a]), suf, *enc(text[b:]), mid, *enc(text[a:b])]
+
+
+def check_fim_rate(rate: float) -> None:
+    if not 0.0 <= rate <= 1.0:
+        raise TrainerError(f"--fim-rate must be in [0, 1], got {rate}")
+
+
+def encode_documents(texts: list[str], tokenizer, fim_rate: float = 0.0, seed: int = 0) -> list[list[int]]:
+    """Token ids of each document; a share `fim_rate` of them (chosen by `seed`) as FIM examples."""
+    check_fim_rate(fim_rate)
+    if fim_rate == 0.0:
+        return [tokenizer(t).input_ids for t in texts]
+    rng = random.Random(seed)
+    return [fim_example(t, tokenizer, rng) if rng.random() < fim_rate else tokenizer(t).input_ids for t in texts]

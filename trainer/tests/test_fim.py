@@ -1,0 +1,72 @@
+"""Fill-in-the-middle examples: the three pieces rebuild the document in prefix-suffix-middle order,
+a share of documents is chosen by the seed, and pretraining with --fim-rate gives a model whose
+exported GGUF carries the FIM tokens as control tokens (what llama.cpp's /infill looks for)."""
+import copy
+import json
+import random
+
+import pytest
+
+from cosec_trainer.errors import TrainerError
+from cosec_trainer.fim import FIM_TOKENS, add_fim_tokens, encode_documents, fim_example, fim_ids
+from cosec_trainer.gguf_read import read_gguf
+from trainer_run import run
+
+CODE = 'def area(r):\n    """Area of a circle."""\n    return 3.14159 * r * r\n'
+
+
+@pytest.fixture(scope="module")
+def fim_tokenizer(tokenizer):
+    tok = copy.deepcopy(tokenizer)
+    assert add_fim_tokens(tok) == len(FIM_TOKENS)
+    assert add_fim_tokens(tok) == 0, "adding twice adds nothing"
+    return tok
+
+
+def test_pieces_rebuild_the_document(fim_tokenizer):
+    pre, suf, mid = fim_ids(fim_tokenizer)
+    rng = random.Random(7)
+    for _ in range(20):
+        ids = fim_example(CODE, fim_tokenizer, rng)
+        assert [ids.count(t) for t in (pre, suf, mid)] == [1, 1, 1]
+        i, j, k = ids.index(pre), ids.index(suf), ids.index(mid)
+        assert i < j < k
+        dec = lambda part: fim_tokenizer.decode(part)  # noqa: E731
+        prefix, suffix, middle = dec(ids[i + 1 : j]), dec(ids[j + 1 : k]), dec(ids[k + 1 :])
+        assert prefix + middle + suffix == CODE
+
+
+def test_share_chosen_by_seed(fim_tokenizer):
+    texts = [f"x{i} = {i}\n" for i in range(200)]
+    pre = fim_ids(fim_tokenizer)[0]
+    plain = encode_documents(texts, fim_tokenizer, 0.0)
+    assert plain == [fim_tokenizer(t).input_ids for t in texts]
+    half = encode_documents(texts, fim_tokenizer, 0.5, seed=3)
+    assert half == encode_documents(texts, fim_tokenizer, 0.5, seed=3)
+    share = sum(pre in d for d in half) / len(texts)
+    assert 0.35 < share < 0.65, share
+    assert all(pre in d for d in encode_documents(texts, fim_tokenizer, 1.0))
+    with pytest.raises(TrainerError, match="fim-rate"):
+        encode_documents(texts, fim_tokenizer, 1.5)
+
+
+def test_tokenizer_without_fim_tokens_is_named(tokenizer):
+    with pytest.raises(TrainerError, match=r"<\|fim_prefix\|>.*--fim-rate"):
+        fim_ids(tokenizer)
+
+
+def test_pretrain_with_fim_exports_control_tokens(tmp_path):
+    data = tmp_path / "text.jsonl"
+    data.write_text("".join(json.dumps({"text": CODE.replace("area", f"area{i}")}) + "\n" for i in range(40)))
+    run_dir = tmp_path / "run"
+    run(
+        "pretrain", "--data", str(data), "--size", "tiny", "--block", "32", "--val-fraction", "0.1", "--fim-rate", "0.5",
+        "--steps", "2", "--batch-size", "2", "--warmup", "1", "--run-dir", str(run_dir),
+    )
+    out = tmp_path / "fim.gguf"
+    run("export", "--run", str(run_dir), "--checkpoint", "latest", "--out", str(out))
+    meta, _ = read_gguf(out)
+    tokens, types = list(meta["tokenizer.ggml.tokens"]), list(meta["tokenizer.ggml.token_type"])
+    for t in FIM_TOKENS:
+        assert t in tokens, t
+        assert types[tokens.index(t)] == 3, f"{t} is a control token"  # gguf.TokenType.CONTROL
