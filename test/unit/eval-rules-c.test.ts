@@ -211,6 +211,63 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       // an index read from a structure member is not the structure pointer used as an index
       `${H}int top(struct parser *json) {\n    return json->stack[json->top];\n}\n`,
       `${H}int get(int *table, int k) {\n    if (k < 0 || k >= 16) return -1;\n    return table[k];\n}\n`,
+      // a loop counter that starts at 0 and only grows needs no lower bound; a call's argument is not the index
+      `${H}int sum(int *a, int n) {\n    int s = 0, i;\n    for (i = 0; i < n; i++) s += a[i];\n    return s;\n}\n`,
+      `${H}int color(struct image *image, int *map) {\n    return map[pixel_index(image)];\n}\n`,
+    ],
+  },
+  "c-null-test-unguarded": {
+    cwe: "CWE-476",
+    vulnerable: [
+      // tested in one branch, dereferenced after it anyway
+      `${H}int name_len(struct item *it) {\n    if (it)\n        log_item(it);\n    return it->len;\n}\n`,
+      // dereferenced, then tested: the test comes too late
+      `${H}int flags(struct conn *c) {\n    int f = c->sock->flags;\n    if (c->sock == NULL)\n        return -1;\n    return f;\n}\n`,
+    ],
+    secure: [
+      `${H}int name_len(struct item *it) {\n    if (!it)\n        return 0;\n    return it->len;\n}\n`,
+      `${H}int flags(struct conn *c) {\n    if (c->sock == NULL)\n        return -1;\n    return c->sock->flags;\n}\n`,
+      `${H}int total(struct node *n) {\n    int s = 0;\n    for (; n && n->v > 0; n = n->next) s += n->v;\n    return n ? s + n->v : s;\n}\n`,
+      // a test in cleanup code says nothing about the main path
+      `${H}int run(struct job *j) {\n    int r = j->fn(j->arg);\n    if (r < 0) goto out;\n    return r;\nout:\n    if (j) free(j);\n    return -1;\n}\n`,
+    ],
+  },
+  "c-unchecked-alloc": {
+    cwe: "CWE-476",
+    vulnerable: [
+      `${H}int init(void) {\n    wq = alloc_workqueue("w", 0, 1);\n    register_all();\n    return 0;\n}\n`,
+      `${H}int setup(struct dev *d, int n) {\n    d->buf = kzalloc(n, GFP_KERNEL);\n    d->len = n;\n    return 0;\n}\n`,
+    ],
+    secure: [
+      `${H}int init(void) {\n    wq = alloc_workqueue("w", 0, 1);\n    if (!wq)\n        return -ENOMEM;\n    return 0;\n}\n`,
+      `${H}int setup(struct dev *d, int n) {\n    d->buf = kzalloc(n, GFP_KERNEL);\n    if (d->buf == NULL)\n        return -ENOMEM;\n    return 0;\n}\n`,
+      // handed back to the caller, or from an allocator that aborts on failure
+      `${H}char *copy(const char *s) {\n    char *p = strdup(s);\n    return p;\n}\n`,
+      `${H}void fill(struct buf *b, int n) {\n    b->data = xmalloc(n);\n}\n`,
+    ],
+  },
+  "c-off-by-one": {
+    cwe: "CWE-125",
+    vulnerable: [
+      `${H}int get(struct cache *c, int index) {\n    if (index > c->count)\n        return -1;\n    return c->entries[index];\n}\n`,
+      `${H}int sum(struct table *t) {\n    int s = 0;\n    for (int i = 0; i <= t->size; i++)\n        s += t->cells[i];\n    return s;\n}\n`,
+    ],
+    secure: [
+      `${H}int get(struct cache *c, int index) {\n    if (index >= c->count)\n        return -1;\n    return c->entries[index];\n}\n`,
+      `${H}int sum(struct table *t) {\n    int s = 0;\n    for (int i = 0; i < t->size; i++)\n        s += t->cells[i];\n    return s;\n}\n`,
+      // an inclusive maximum is a valid index by convention
+      `${H}int get(struct cache *c, int index) {\n    if (index > c->max_index)\n        return -1;\n    return c->entries[index];\n}\n`,
+    ],
+  },
+  "c-field-product-overflow": {
+    cwe: "CWE-190",
+    vulnerable: [
+      `${H}int tiles(struct dec *dec) {\n    dec->numtiles = dec->numh * dec->numv;\n    return dec->numtiles;\n}\n`,
+      `${H}int bytes(struct state *st, int row, int rows) {\n    st->bytes = row * rows;\n    return 0;\n}\n`,
+    ],
+    secure: [
+      `${H}int tiles(struct dec *dec) {\n    if (dec->numv && dec->numh > INT_MAX / dec->numv)\n        return -1;\n    dec->numtiles = dec->numh * dec->numv;\n    return dec->numtiles;\n}\n`,
+      `${H}int bytes(struct state *st, int row, int rows) {\n    if (row < 0 || row > 4096 || rows < 0 || rows > 4096)\n        return -1;\n    st->bytes = row * rows;\n    return 0;\n}\n`,
     ],
   },
 };

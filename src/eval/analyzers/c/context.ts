@@ -34,7 +34,7 @@ export const RELATIONAL = new Set(["<", "<=", ">", ">="]);
 export const WIDE_TYPES = /^(long|int64_t|uint64_t|u64|s64|size_t|ssize_t|double|float|off_t|uintmax_t|intmax_t|__u64|__s64)$/;
 
 /** Names that by convention may return NULL: allocation, lookup, iteration, parsing, cloning. */
-export const MAYBE_NULL_RE = /(alloc|get|find|lookup|search|open|clone|dup|create|new|acquire|fetch|load|resource|next|prev|first|last|peek|parse|append|insert|start|atom_text)/i;
+export const MAYBE_NULL_RE = /(alloc|get|find|lookup|search|open|clone|dup|create|new|acquire|fetch|load|resource|next|prev|first|last|peek|parse|append|insert|start)/i;
 /** Names that by convention return a pointer derived from a valid one (casts, accessors) or NULL on purpose. */
 export const NEVER_NULL_RE = /(destroy|free|release|_put|unref|cast|_to_|^to_|priv$|_data$|^CMSG|_CB$|container|entry|_sk$|_inode$|_dev$)/i;
 

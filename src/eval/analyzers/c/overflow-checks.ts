@@ -14,6 +14,15 @@ const OVERFLOW_GUARD =
 /** Allocators taking one byte count (calloc-like ones multiply safely themselves). */
 const ONE_SIZE_ALLOC = /^(malloc|realloc|alloca|k[mz]alloc|kvmalloc|kvzalloc|vmalloc|vzalloc|devm_k[mz]alloc|g_malloc0?|g_realloc|xmalloc|xrealloc|av_malloc|av_mallocz|av_realloc|\w*_malloc|\w*Alloc\w*|alloc\w*)$/;
 
+/** Does the function use a limit or a checked-arithmetic helper (`X_MAX(a, b)` is a maximum, not a limit)? */
+function hasOverflowGuard(ctx: FnContext): boolean {
+  const t = ctx.toks;
+  for (let k = ctx.fn.open; k < ctx.fn.close; k++) {
+    if (OVERFLOW_GUARD.test(t[k].text) && !(/_MAX$/.test(t[k].text) && t[k + 1]?.text === "(")) return true;
+  }
+  return false;
+}
+
 /** An operand as text: an identifier with its member path (`s->len`, `a.b`), or null if constant/other. */
 function operandPath(t: Token[], start: number, end: number): string | null {
   if (t[start]?.kind !== "id" || KEYWORDS.has(t[start].text) || /^[A-Z0-9_]+$/.test(t[start].text)) return null;
@@ -44,7 +53,7 @@ function boundedBefore(ctx: FnContext, path: string, from: number, to: number): 
     const last = k + (p.split(/->|\./).length - 1) * 2;
     if (RELATIONAL.has(t[last + 1]?.text ?? "") || RELATIONAL.has(t[k - 1]?.text ?? "")) return true;
     for (let j = k - 1; j > Math.max(from, k - 8); j--) {
-      if (/^(min|min_t|clamp|clamp_t|MIN|MagickMin)$/.test(t[j].text)) return true;
+      if (/^(min|min_t|clamp|clamp_t|MIN|\w+Min)$/.test(t[j].text)) return true;
       if (t[j].text === ";") break;
     }
   }
@@ -118,7 +127,7 @@ function binaryArith(t: Token[], i: number, ops = "*+"): boolean {
 
 export function allocationSizeOverflow(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
-  if (t.slice(ctx.fn.open, ctx.fn.close).some((x) => OVERFLOW_GUARD.test(x.text))) return;
+  if (hasOverflowGuard(ctx)) return;
   for (let i = ctx.fn.open + 1; i < ctx.fn.close; i++) {
     if (t[i].kind !== "id" || t[i + 1]?.text !== "(" || !ONE_SIZE_ALLOC.test(t[i].text)) continue;
     if (/free|size|count|len/i.test(t[i].text)) continue;
@@ -142,7 +151,7 @@ export function allocationSizeOverflow(ctx: FnContext, out: Finding[]): void {
 
 export function wrappingBoundCheck(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
-  if (t.slice(ctx.fn.open, ctx.fn.close).some((x) => OVERFLOW_GUARD.test(x.text))) return;
+  if (hasOverflowGuard(ctx)) return;
   for (let i = ctx.fn.open + 1; i < ctx.fn.close; i++) {
     if (t[i].kind !== "op" || !RELATIONAL.has(t[i].text)) continue;
     let stmt = i;
@@ -181,5 +190,36 @@ export function wrappingBoundCheck(ctx: FnContext, out: Finding[]): void {
         break;
       }
     }
+  }
+}
+
+/**
+ * `n = hdr->width * hdr->height`: a product of two run-time values from outside the function (one
+ * a structure field, as sizes read from headers are, or both parameters or call results), stored
+ * with no overflow guard in the function and
+ * neither operand bounded before. Fixes test `a > MAX / b` or use a checked multiply first.
+ */
+export function fieldProductOverflow(ctx: FnContext, out: Finding[]): void {
+  const t = ctx.toks;
+  if (hasOverflowGuard(ctx)) return;
+  // a division compared with a bound is the portable guard: `if (a > LIMIT / b)`
+  for (let k = ctx.fn.open; k < ctx.fn.close; k++) {
+    if (t[k].text === "/" && (RELATIONAL.has(t[k - 2]?.text ?? "") || RELATIONAL.has(t[k + 2]?.text ?? ""))) return;
+  }
+  for (let i = ctx.fn.open + 1; i < ctx.fn.close; i++) {
+    if (t[i].text !== "*" || !binaryArith(t, i, "*")) continue;
+    // `x = a * b;` as the whole right-hand side
+    const lhsEnd = pathStart(t, i - 1) - 1;
+    if (t[lhsEnd]?.text !== "=" && t[lhsEnd]?.text !== "+=") continue;
+    const ops = operandsOf(t, i, lhsEnd + 1, ctx.statementEnd(i));
+    const right = ops[1];
+    if (ops.length !== 2 || !right || t[ctx.statementEnd(i)]?.text !== ";") continue;
+    // the right operand must end the statement: `a * b;`
+    const rEnd = i + 1 + (right.split(/->|\./).length - 1) * 2 + 1;
+    if (t[rEnd]?.text !== ";") continue;
+    const outside = (p: string) => /->|\./.test(p) || ctx.untrusted.has(p) || ctx.fromCall.has(p);
+    if (!ops.some((p) => /->|\./.test(p)) && !ops.every(outside)) continue;
+    if (ops.some((p) => boundedBefore(ctx, p, ctx.fn.open, i))) continue;
+    add(out, "CWE-190", t[i], "c-field-product-overflow", `'${ops.join(" * ")}' can wrap; no overflow check before it is stored`);
   }
 }

@@ -17,8 +17,11 @@ import {
   MAYBE_NULL_RE, NEVER_NULL_RE, SIZED_COPIES, STATEMENT_WORDS, UNBOUNDED_WRITES, add, findFunctions, isVar, pathAt,
 } from "./context.ts";
 import { unstoredCallResult } from "./null-results.ts";
+import { nullGuards } from "./null-guards.ts";
+import { uncheckedAllocation } from "./unchecked-alloc.ts";
+import { offByOne } from "./off-by-one.ts";
 import { useAfterFree } from "./use-after-free.ts";
-import { allocationSizeOverflow, wrappingBoundCheck } from "./overflow-checks.ts";
+import { allocationSizeOverflow, fieldProductOverflow, wrappingBoundCheck } from "./overflow-checks.ts";
 
 // ------------------------------------------------------------------------------------ CWE-476
 /** `a`, `a->b`, `a.b->c` ending at `end` (exclusive); the path's first token index, or -1. */
@@ -317,9 +320,15 @@ function bounds(ctx: FnContext, out: Finding[]): void {
     }
     for (let n = 0; n < idx.length; n++) {
       const x = idx[n];
+      // a call's arguments and a nested array's base are not the index: `a[f(s)]`, `a[e[i].n]`
+      if ((x.text === "(" && idx[n - 1]?.kind === "id") || x.text === "[") {
+        const m = ctx.match[i + 1 + n];
+        if (m > i + 1 + n && m < close) n = m - i - 1;
+        continue;
+      }
       // a member path `s->i` indexes by the member, not by the structure pointer `s`
       if (x.kind !== "id" || !ctx.untrusted.has(x.text) || idx[n + 1]?.text === "(" || /^(->|\.)$/.test(idx[n - 1]?.text ?? "") ||
-        /^(->|\.)$/.test(idx[n + 1]?.text ?? "")) continue;
+        /^(->|\.|\[)$/.test(idx[n + 1]?.text ?? "")) continue;
       const c = ctx.comparisons(x.text, ctx.fn.open, i);
       // a count returned by read/recv is at most the size it was given; its error value was tested
       if (ctx.readCounts.has(x.text) && ctx.tested(x.text, ctx.fn.open, i)) continue;
@@ -331,7 +340,7 @@ function bounds(ctx: FnContext, out: Finding[]): void {
         }
         continue;
       }
-      const needLower = !ctx.unsigned.has(x.text);
+      const needLower = !ctx.unsigned.has(x.text) && !nonNegativeHere(ctx, x.text, i);
       if (!c.upper || (needLower && !c.lower)) {
         add(out, cwe, tk, "c-unchecked-index",
           `index '${x.text}' from untrusted data is used without ${c.upper ? "a lower" : "an upper"} bound check`);
@@ -339,6 +348,27 @@ function bounds(ctx: FnContext, out: Finding[]): void {
       }
     }
   }
+}
+
+/**
+ * A local whose last assignment before `at` is a non-negative constant (`i = 0`), moved since only
+ * upwards (`i++`, `i += 4`), cannot be negative there: a loop counter needs no lower bound check.
+ */
+function nonNegativeHere(ctx: FnContext, name: string, at: number): boolean {
+  const t = ctx.toks;
+  if (ctx.fn.params.has(name)) return false;
+  for (let k = at - 1; k > ctx.fn.open; k--) {
+    if (t[k].text !== name || t[k - 1]?.text === "->" || t[k - 1]?.text === ".") continue;
+    const next = t[k + 1]?.text ?? "";
+    const prev = t[k - 1]?.text ?? "";
+    if (next === "--" || prev === "--" || next === "-=" || prev === "&") return false;
+    if (next === "+=") {
+      if (t[k + 2]?.kind !== "num" || t[k + 3]?.text !== ";") return false;
+      continue;
+    }
+    if (next === "=") return t[k + 2]?.kind === "num" && /^[;,)]$/.test(t[k + 3]?.text ?? "");
+  }
+  return false;
 }
 
 // ------------------------------------------------------------------------------------ CWE-190
@@ -434,6 +464,10 @@ export function analyzeC(code: string, opts: { includeDirs?: readonly string[] }
     overflow(ctx, out);
     allocationSizeOverflow(ctx, out);
     wrappingBoundCheck(ctx, out);
+    nullGuards(ctx, out);
+    uncheckedAllocation(ctx, out);
+    offByOne(ctx, out);
+    fieldProductOverflow(ctx, out);
   }
   const seen = new Set<string>();
   return out.filter((f) => {
