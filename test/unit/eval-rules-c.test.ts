@@ -259,6 +259,20 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       `${H}int get(struct cache *c, int index) {\n    if (index > c->max_index)\n        return -1;\n    return c->entries[index];\n}\n`,
     ],
   },
+  "c-unchecked-pointer-offset": {
+    cwe: "CWE-125",
+    vulnerable: [
+      `${H}int skip(const unsigned char *p, const unsigned char *end, struct rec *r) {\n    p += r->len;\n    return p[0];\n}\n`,
+      `${H}int field(const char *buf, int off) {\n    const char *q = buf + off;\n    return q[0];\n}\n`,
+    ],
+    secure: [
+      `${H}int skip(const unsigned char *p, const unsigned char *end, struct rec *r) {\n    if (r->len > end - p) return -1;\n    p += r->len;\n    return p[0];\n}\n`,
+      `${H}int field(const char *buf, int size, int off) {\n    if (off < 0 || off >= size) return -1;\n    const char *q = buf + off;\n    return q[0];\n}\n`,
+      // the end of a buffer computed to bound a walk, and a sum inside the check itself
+      `${H}int count(const char *buf, int size) {\n    const char *p = buf, *e = buf + size;\n    int n = 0;\n    while (p < e) n += *p++;\n    return n;\n}\n`,
+      `${H}int fits(const char *p, const char *end, int len) {\n    return !(p + len > end);\n}\n`,
+    ],
+  },
   "c-field-product-overflow": {
     cwe: "CWE-190",
     vulnerable: [

@@ -20,6 +20,7 @@ import { unstoredCallResult } from "./null-results.ts";
 import { nullGuards } from "./null-guards.ts";
 import { uncheckedAllocation } from "./unchecked-alloc.ts";
 import { offByOne } from "./off-by-one.ts";
+import { pointerOffset } from "./pointer-offset.ts";
 import { useAfterFree } from "./use-after-free.ts";
 import { allocationSizeOverflow, fieldProductOverflow, wrappingBoundCheck } from "./overflow-checks.ts";
 
@@ -268,6 +269,15 @@ function sourceLengthChecked(ctx: FnContext, call: number): boolean {
 }
 
 
+/** Is token `k` inside the operand of a `sizeof` that starts at or after `from`? */
+function insideSizeof(ctx: FnContext, k: number, from: number): boolean {
+  const t = ctx.toks;
+  for (let j = k - 1; j >= from; j--) {
+    if (t[j].text === "sizeof") return t[j + 1]?.text === "(" ? ctx.match[j + 1] > k : j + 1 === k;
+  }
+  return false;
+}
+
 function bounds(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
   for (let i = ctx.fn.open; i < ctx.fn.close; i++) {
@@ -286,7 +296,8 @@ function bounds(ctx: FnContext, out: Finding[]): void {
         else if (t[k].text === ")" || t[k].text === "]") d--;
         else if (t[k].text === "," && d === 0) lastComma = k;
       }
-      const sizeToks = t.slice(lastComma + 1, end);
+      // what sizeof measures is a type, not a run-time count: `sizeof(h->id)` reads no h
+      const sizeToks = t.slice(lastComma + 1, end).filter((_, n, all) => !insideSizeof(ctx, lastComma + 1 + n, lastComma + 1));
       const suspect = (name: string) => ctx.untrusted.has(name) || ctx.fromCall.has(name);
       if (sizeToks.some((x) => x.text === "sizeof") && !sizeToks.some((x) => suspect(x.text))) continue;
       const bad = sizeToks.find(
@@ -340,7 +351,7 @@ function bounds(ctx: FnContext, out: Finding[]): void {
         }
         continue;
       }
-      const needLower = !ctx.unsigned.has(x.text) && !nonNegativeHere(ctx, x.text, i);
+      const needLower = !ctx.unsigned.has(x.text) && mayBeNegative(ctx, x.text, i);
       if (!c.upper || (needLower && !c.lower)) {
         add(out, cwe, tk, "c-unchecked-index",
           `index '${x.text}' from untrusted data is used without ${c.upper ? "a lower" : "an upper"} bound check`);
@@ -351,22 +362,29 @@ function bounds(ctx: FnContext, out: Finding[]): void {
 }
 
 /**
- * A local whose last assignment before `at` is a non-negative constant (`i = 0`), moved since only
- * upwards (`i++`, `i += 4`), cannot be negative there: a loop counter needs no lower bound check.
+ * Can the signed variable be negative at `at`? A parameter or an input (scanf, atoi, rand, ..)
+ * can; a local otherwise only through a negative constant, a subtraction or a decrement. Sums,
+ * products, members and counts of non-negative values stay non-negative, so a loop counter or an
+ * offset built from them needs no lower bound check.
  */
-function nonNegativeHere(ctx: FnContext, name: string, at: number): boolean {
+function mayBeNegative(ctx: FnContext, name: string, at: number): boolean {
   const t = ctx.toks;
-  if (ctx.fn.params.has(name)) return false;
-  for (let k = at - 1; k > ctx.fn.open; k--) {
+  if (ctx.fn.params.has(name)) return true;
+  for (let k = ctx.fn.open + 1; k < at; k++) {
     if (t[k].text !== name || t[k - 1]?.text === "->" || t[k - 1]?.text === ".") continue;
     const next = t[k + 1]?.text ?? "";
     const prev = t[k - 1]?.text ?? "";
-    if (next === "--" || prev === "--" || next === "-=" || prev === "&") return false;
-    if (next === "+=") {
-      if (t[k + 2]?.kind !== "num" || t[k + 3]?.text !== ";") return false;
-      continue;
+    if (next === "--" || prev === "--" || next === "-=" || prev === "&") return true;
+    if (next !== "=" && next !== "+=" && next !== "*=") continue;
+    const end = ctx.statementEnd(k);
+    for (let j = k + 2; j < end; j++) {
+      const x = t[j];
+      if (x.text === "-" || x.text === "~") return true;
+      if (x.kind === "id" && t[j + 1]?.text === "(" && INPUT_CALLS.test(x.text)) return true;
+      // another value that may be negative
+      if (x.kind === "id" && x.text !== name && t[j - 1]?.text !== "->" && t[j - 1]?.text !== "." && t[j + 1]?.text !== "(" &&
+        (ctx.fn.params.has(x.text) && !ctx.unsigned.has(x.text))) return true;
     }
-    if (next === "=") return t[k + 2]?.kind === "num" && /^[;,)]$/.test(t[k + 3]?.text ?? "");
   }
   return false;
 }
@@ -468,6 +486,7 @@ export function analyzeC(code: string, opts: { includeDirs?: readonly string[] }
     uncheckedAllocation(ctx, out);
     offByOne(ctx, out);
     fieldProductOverflow(ctx, out);
+    pointerOffset(ctx, out);
   }
   const seen = new Set<string>();
   return out.filter((f) => {
