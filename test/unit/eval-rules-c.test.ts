@@ -273,6 +273,17 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       `${H}int fits(const char *p, const char *end, int len) {\n    return !(p + len > end);\n}\n`,
     ],
   },
+  "c-offset-full-size": {
+    cwe: "CWE-787",
+    vulnerable: [
+      `${H}int more(int sock, char *unused) {\n    char line[256];\n    int pos = strlen(line);\n    return recv(sock, line + pos, sizeof(line) - 1, 0);\n}\n`,
+      `${H}void tail(int n, int v) {\n    char buf[64];\n    snprintf(&buf[n], sizeof buf, "%d", v);\n}\n`,
+    ],
+    secure: [
+      `${H}int more(int sock, char *unused) {\n    char line[256];\n    int pos = strlen(line);\n    return recv(sock, line + pos, sizeof(line) - pos - 1, 0);\n}\n`,
+      `${H}void tail(int n, int v) {\n    char buf[64];\n    if (n < 0 || n >= 64) return;\n    snprintf(&buf[n], sizeof buf - n, "%d", v);\n}\n`,
+    ],
+  },
   "c-field-product-overflow": {
     cwe: "CWE-190",
     vulnerable: [

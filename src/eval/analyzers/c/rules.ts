@@ -21,6 +21,7 @@ import { nullGuards } from "./null-guards.ts";
 import { uncheckedAllocation } from "./unchecked-alloc.ts";
 import { offByOne } from "./off-by-one.ts";
 import { pointerOffset } from "./pointer-offset.ts";
+import { offsetCopy } from "./offset-copy.ts";
 import { useAfterFree } from "./use-after-free.ts";
 import { allocationSizeOverflow, fieldProductOverflow, wrappingBoundCheck } from "./overflow-checks.ts";
 
@@ -301,7 +302,9 @@ function bounds(ctx: FnContext, out: Finding[]): void {
       const suspect = (name: string) => ctx.untrusted.has(name) || ctx.fromCall.has(name);
       if (sizeToks.some((x) => x.text === "sizeof") && !sizeToks.some((x) => suspect(x.text))) continue;
       const bad = sizeToks.find(
-        (x, n) => x.kind === "id" && suspect(x.text) && sizeToks[n + 1]?.text !== "(" && sizeToks[n - 1]?.text !== "->" &&
+        // (`s->len`: the member is the count, not the structure pointer `s`)
+        (x, n) => x.kind === "id" && suspect(x.text) && sizeToks[n + 1]?.text !== "(" && !/^(->|\.)$/.test(sizeToks[n - 1]?.text ?? "") &&
+          !/^(->|\.)$/.test(sizeToks[n + 1]?.text ?? "") &&
           !ctx.comparisons(x.text, ctx.fn.open, i).upper,
       );
       const strlenSize = sizeToks.some((x) => x.text === "strlen");
@@ -487,6 +490,7 @@ export function analyzeC(code: string, opts: { includeDirs?: readonly string[] }
     offByOne(ctx, out);
     fieldProductOverflow(ctx, out);
     pointerOffset(ctx, out);
+    offsetCopy(ctx, out);
   }
   const seen = new Set<string>();
   return out.filter((f) => {
