@@ -199,6 +199,11 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       // the distance between two pointers is the safe form of a bounds check
       `${H}int parse(unsigned char **p, const unsigned char *end) {\n    if (end - *p < 2) return -1;\n    return 0;\n}\n`,
       `${H}int room(const unsigned char *start, const unsigned char *end) {\n    return (int) (end - start);\n}\n`,
+      // an address moved, a floating-point sum, a C++ stream and a unary `*` after a loop header
+      `${H}int at(const char *data, int pos) {\n    const char *p = data + pos;\n    return *p;\n}\n`,
+      `${H}double mix(double pixel, double value) {\n    return pixel + value;\n}\n`,
+      `${H}void show(std::ostream &out, int n) {\n    out << "n = " << n;\n}\n`,
+      `${H}void clear(unsigned char *q, int n) {\n    for (int i = 0; i < 4; i++) *q++ = 0;\n}\n`,
     ],
   },
   "c-unchecked-index": {
@@ -214,6 +219,8 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       // a loop counter that starts at 0 and only grows needs no lower bound; a call's argument is not the index
       `${H}int sum(int *a, int n) {\n    int s = 0, i;\n    for (i = 0; i < n; i++) s += a[i];\n    return s;\n}\n`,
       `${H}int color(struct image *image, int *map) {\n    return map[pixel_index(image)];\n}\n`,
+      // a check at the end of a loop body guards the next turn's access
+      `${H}int scan(const int *tab, int j, int n) {\n    int s = 0;\n    while (j >= 0) {\n        s += tab[j];\n        if (++j >= n) break;\n    }\n    return s;\n}\n`,
     ],
   },
   "c-null-test-unguarded": {
@@ -293,6 +300,7 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
     secure: [
       `${H}int tiles(struct dec *dec) {\n    if (dec->numv && dec->numh > INT_MAX / dec->numv)\n        return -1;\n    dec->numtiles = dec->numh * dec->numv;\n    return dec->numtiles;\n}\n`,
       `${H}int bytes(struct state *st, int row, int rows) {\n    if (row < 0 || row > 4096 || rows < 0 || rows > 4096)\n        return -1;\n    st->bytes = row * rows;\n    return 0;\n}\n`,
+      `${H}int square(struct state *st, int v) {\n    if (abs((long)v) <= 46340)\n        st->bytes = v * v;\n    return 0;\n}\n`,
     ],
   },
 };

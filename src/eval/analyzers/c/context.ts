@@ -81,6 +81,8 @@ export class FnContext {
   readonly unsigned = new Set<string>();
   /** Declared with a `*` (`T *p`): arithmetic on them moves a pointer, it does not overflow an integer. */
   readonly pointers = new Set<string>();
+  /** Declared float/double: their arithmetic rounds, it does not wrap. */
+  readonly floats = new Set<string>();
   /** Assigned from strlen(...) / sizeof: bounded above by the buffer, not below by 1. */
   readonly lengths = new Set<string>();
   /** Assigned from a function's result (may be an error value such as -1). */
@@ -111,16 +113,19 @@ export class FnContext {
       let wide = false;
       let unsigned = false;
       let typed = false;
+      let float = false;
       while (k >= from && (t[k].kind === "id" || t[k].text === "*")) {
         if (t[k].kind === "id") {
           typed = true;
           if (WIDE_TYPES.test(t[k].text)) wide = true;
+          if (/^(float|double|\w*Real\w*|gdouble|gfloat)$/.test(t[k].text)) float = true;
           if (/^(unsigned|size_t|u8|u16|u32|u64|uint\w*|__u\d+|UINT\w*|DWORD|WORD|BYTE)$/.test(t[k].text)) unsigned = true;
         }
         k--;
       }
       if (!typed) continue;
       if (t[i - 1]?.text === "*") this.pointers.add(t[i].text);
+      else if (float) this.floats.add(t[i].text);
       if (wide) this.wide.add(t[i].text);
       if (unsigned) this.unsigned.add(t[i].text);
     }

@@ -14,6 +14,23 @@ const OVERFLOW_GUARD =
 /** Allocators taking one byte count (calloc-like ones multiply safely themselves). */
 const ONE_SIZE_ALLOC = /^(malloc|realloc|alloca|k[mz]alloc|kvmalloc|kvzalloc|vmalloc|vzalloc|devm_k[mz]alloc|g_malloc0?|g_realloc|xmalloc|xrealloc|av_malloc|av_mallocz|av_realloc|\w*_malloc|\w*Alloc\w*|alloc\w*)$/;
 
+/**
+ * A simple factor spanning exactly [from, to): a path (`n`, `s->len`), `*p`, `(*p)`, a cast of one,
+ * or a sizeof ("sizeof"); null for anything else (constants, calls, sums).
+ */
+function term(ctx: FnContext, from: number, to: number): string | null {
+  const t = ctx.toks;
+  if (t[from]?.text === "sizeof") return (t[from + 1]?.text === "(" ? ctx.match[from + 1] + 1 : from + 2) === to ? "sizeof" : null;
+  // `(size_t) n`, `(*p)`, `*p`
+  if (t[from]?.text === "(" && ctx.match[from] === to - 1) return term(ctx, from + 1, to - 1);
+  if (t[from]?.text === "(" && ctx.match[from] > from && (KEYWORDS.has(t[from + 1]?.text ?? "") || /_t$/.test(t[from + 1]?.text ?? ""))) {
+    return term(ctx, ctx.match[from] + 1, to);
+  }
+  if (t[from]?.text === "*") from++;
+  const p = operandPath(t, from, to);
+  return p && from + (p.split(/->|\./).length - 1) * 2 + 1 === to ? p : null;
+}
+
 /** Does the function use a limit or a checked-arithmetic helper (`X_MAX(a, b)` is a maximum, not a limit)? */
 function hasOverflowGuard(ctx: FnContext): boolean {
   const t = ctx.toks;
@@ -201,25 +218,30 @@ export function wrappingBoundCheck(ctx: FnContext, out: Finding[]): void {
  */
 export function fieldProductOverflow(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
-  if (hasOverflowGuard(ctx)) return;
+  // a limit (`X_MAX`) guards only what it is compared with, which boundedBefore sees; helpers guard all
+  for (let k = ctx.fn.open; k < ctx.fn.close; k++) {
+    if (OVERFLOW_GUARD.test(t[k].text) && !/_MAX$|^MAX_/.test(t[k].text)) return;
+  }
   // a division compared with a bound is the portable guard: `if (a > LIMIT / b)`
   for (let k = ctx.fn.open; k < ctx.fn.close; k++) {
     if (t[k].text === "/" && (RELATIONAL.has(t[k - 2]?.text ?? "") || RELATIONAL.has(t[k + 2]?.text ?? ""))) return;
   }
+  const outside = (p: string) => /->|\./.test(p) || ctx.untrusted.has(p) || ctx.fromCall.has(p);
   for (let i = ctx.fn.open + 1; i < ctx.fn.close; i++) {
     if (t[i].text !== "*" || !binaryArith(t, i, "*")) continue;
     // `x = a * b;` as the whole right-hand side
-    const lhsEnd = pathStart(t, i - 1) - 1;
-    if (t[lhsEnd]?.text !== "=" && t[lhsEnd]?.text !== "+=") continue;
-    const ops = operandsOf(t, i, lhsEnd + 1, ctx.statementEnd(i));
-    const right = ops[1];
-    if (ops.length !== 2 || !right || t[ctx.statementEnd(i)]?.text !== ";") continue;
-    // the right operand must end the statement: `a * b;`
-    const rEnd = i + 1 + (right.split(/->|\./).length - 1) * 2 + 1;
-    if (t[rEnd]?.text !== ";") continue;
-    const outside = (p: string) => /->|\./.test(p) || ctx.untrusted.has(p) || ctx.fromCall.has(p);
+    let s = i - 1;
+    while (s > ctx.fn.open && !/^(=|\+=|;|\{|\})$/.test(t[s].text)) s--;
+    const end = ctx.statementEnd(i);
+    if ((t[s].text !== "=" && t[s].text !== "+=") || t[end]?.text !== ";") continue;
+    const l = term(ctx, s + 1, i);
+    const r = term(ctx, i + 1, end);
+    if (!l || !r || (l === "sizeof" && r === "sizeof")) continue;
+    const ops = [l, r].filter((p) => p !== "sizeof");
+    // a field times a field or a size; two outside values; or an outside count times a sizeof
     if (!ops.some((p) => /->|\./.test(p)) && !ops.every(outside)) continue;
-    if (ops.some((p) => boundedBefore(ctx, p, ctx.fn.open, i))) continue;
-    add(out, "CWE-190", t[i], "c-field-product-overflow", `'${ops.join(" * ")}' can wrap; no overflow check before it is stored`);
+    // (comparisons() also sees `abs((long)x) <= limit`)
+    if (ops.some((p) => boundedBefore(ctx, p, ctx.fn.open, i) || (/^\w+$/.test(p) && ctx.comparisons(p, ctx.fn.open, i).upper))) continue;
+    add(out, "CWE-190", t[i], "c-field-product-overflow", `'${t.slice(s + 1, end).map((x) => x.text).join(" ")}' can wrap; no overflow check before it is stored`);
   }
 }

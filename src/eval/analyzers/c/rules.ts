@@ -270,6 +270,25 @@ function sourceLengthChecked(ctx: FnContext, call: number): boolean {
 }
 
 
+/** The innermost `for`/`while`/`do` block around token `i`: from its keyword to its `}`, or null. */
+function enclosingLoop(ctx: FnContext, i: number): [number, number] | null {
+  const t = ctx.toks;
+  let d = 0;
+  for (let k = i - 1; k > ctx.fn.open; k--) {
+    const x = t[k].text;
+    if (x === "}") d++;
+    else if (x === "{") {
+      if (d > 0) {
+        d--;
+        continue;
+      }
+      if (t[k - 1]?.text === "do") return [k - 1, ctx.match[k]];
+      if (t[k - 1]?.text === ")" && /^(for|while)$/.test(t[ctx.match[k - 1] - 1]?.text ?? "")) return [ctx.match[k - 1] - 1, ctx.match[k]];
+    }
+  }
+  return null;
+}
+
 /** Is token `k` inside the operand of a `sizeof` that starts at or after `from`? */
 function insideSizeof(ctx: FnContext, k: number, from: number): boolean {
   const t = ctx.toks;
@@ -343,7 +362,9 @@ function bounds(ctx: FnContext, out: Finding[]): void {
       // a member path `s->i` indexes by the member, not by the structure pointer `s`
       if (x.kind !== "id" || !ctx.untrusted.has(x.text) || idx[n + 1]?.text === "(" || /^(->|\.)$/.test(idx[n - 1]?.text ?? "") ||
         /^(->|\.|\[)$/.test(idx[n + 1]?.text ?? "")) continue;
-      const c = ctx.comparisons(x.text, ctx.fn.open, i);
+      // in a loop, a check anywhere in its body guards the next turn's access too
+      const loop = enclosingLoop(ctx, i);
+      const c = ctx.comparisons(x.text, ctx.fn.open, loop ? Math.max(i, loop[1]) : i);
       // a count returned by read/recv is at most the size it was given; its error value was tested
       if (ctx.readCounts.has(x.text) && ctx.tested(x.text, ctx.fn.open, i)) continue;
       if (ctx.lengths.has(x.text)) {
@@ -405,6 +426,8 @@ function overflow(ctx: FnContext, out: Finding[]): void {
     // a binary operator has a value on its left: `(*p)`, `!= *p`, `"text" << x` are unary or not arithmetic
     const lhs = t[i - 1];
     if (!lhs || !(lhs.kind === "num" || lhs.text === ")" || lhs.text === "]" || (lhs.kind === "id" && !KEYWORDS.has(lhs.text)))) continue;
+    // `for (..) *q++ = 0;`: a `)` closing a control statement's header leaves the `*` unary
+    if (lhs.text === ")" && /^(if|for|while|switch)$/.test(t[ctx.match[i - 1] - 1]?.text ?? "")) continue;
     // `T *p = ..` / `T *p;` declares a pointer, it multiplies nothing
     if (op === "*" && t[i - 1]?.kind === "id" && t[i + 1]?.kind === "id" && /^[=;,)[]$/.test(t[i + 2]?.text ?? "") &&
       (/^[;{}(,]$/.test(t[i - 2]?.text ?? "") || KEYWORDS.has(t[i - 2]?.text ?? "") || t[i - 2]?.kind === "id")) continue;
@@ -416,8 +439,21 @@ function overflow(ctx: FnContext, out: Finding[]): void {
     const rightUntrusted = right?.kind === "id" && (rightCall ? INPUT_CALLS.test(right.text) : ctx.untrusted.has(right.text)) && t[i + 2]?.text !== "->";
     const leftCall = left?.text === ")" && ctx.match[i - 1] > 0 && INPUT_CALLS.test(t[ctx.match[i - 1] - 1]?.text ?? "");
     if (!(leftUntrusted || rightUntrusted || leftCall)) continue;
-    // `end - p`: a distance between pointers (the safe form of a bounds check), not integer arithmetic
-    if (op === "-" && left.kind === "id" && ctx.pointers.has(left.text) && t[i - 2]?.text !== "->" && t[i - 2]?.text !== ".") continue;
+    // `end - p`: a distance between pointers (the safe form of a bounds check), not integer arithmetic;
+    // `p + n`, `p += n`: an address moved (bounds are CWE-125/787's concern), no integer to wrap
+    const leftVar = left.kind === "id" && t[i - 2]?.text !== "->" && t[i - 2]?.text !== ".";
+    if (op !== "*" && op !== "*=" && op !== "<<" && leftVar && ctx.pointers.has(left.text)) continue;
+    if ((op === "+" || op === "-") && leftVar && t[i - 2]?.text === ")" && /^\($/.test(t[ctx.match[i - 2]]?.text ?? "") &&
+      t[i - 3]?.text === "*") continue;
+    // `out << "text" << x`: C++ stream insertion, not a shift
+    if (op === "<<") {
+      let k = i;
+      while (k > ctx.fn.open && !/^[;{}]$/.test(t[k - 1].text)) k--;
+      const stmt = t.slice(k, ctx.statementEnd(i));
+      if (stmt.some((x, n) => x.text === "<<" && (stmt[n - 1]?.kind === "str" || stmt[n + 1]?.kind === "str" || stmt[n + 1]?.text === "std"))) continue;
+    }
+    // floating-point arithmetic rounds instead of wrapping
+    if ([left, right].some((x) => x?.kind === "id" && ctx.floats.has(x.text))) continue;
     // a range check on the operand before the arithmetic bounds it
     const operand = leftUntrusted ? left.text : rightUntrusted && !rightCall ? right.text : null;
     if (operand && ctx.comparisons(operand, ctx.fn.open, i).upper) continue;
