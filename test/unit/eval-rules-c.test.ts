@@ -159,8 +159,11 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
     vulnerable: [
       `${H}int init(struct queue *q) {\n    q->fq = alloc_flush_queue(q);\n    if (!q->fq) return -1;\n    if (setup(q)) goto out;\n    return 0;\nout:\n    blk_free_flush_queue(q->fq);\n    return -1;\n}\n`,
       `${H}void stop(struct file *f) {\n    kfree(f->priv);\n}\n`,
+      // reassigned on one path only: left dangling when the condition is false
+      `${H}int set(struct cfg *c, const char *name) {\n    kfree(c->name);\n    if (name)\n        c->name = kstrdup(name, GFP_KERNEL);\n    return 0;\n}\n`,
     ],
     secure: [
+      `${H}int set(struct cfg *c, const char *name) {\n    kfree(c->name);\n    c->name = NULL;\n    if (name)\n        c->name = kstrdup(name, GFP_KERNEL);\n    return 0;\n}\n`,
       `${H}int init(struct queue *q) {\n    q->fq = alloc_flush_queue(q);\n    if (!q->fq) return -1;\n    if (setup(q)) goto out;\n    return 0;\nout:\n    blk_free_flush_queue(q->fq);\n    q->fq = NULL;\n    return -1;\n}\n`,
       `${H}void stop(struct file *f) {\n    kfree(f->priv);\n    f->priv = NULL;\n}\n`,
     ],

@@ -209,8 +209,15 @@ function danglingMember(ctx: FnContext, out: Finding[]): void {
     if (path.length < 3 || path.length > 7 || path.some((x) => !/^(\w+|->|\.)$/.test(x)) || !path.includes("->")) continue;
     const root = path[0];
     let cleared = false;
+    // block depth relative to the free, and the lowest level reached: an assignment nested deeper
+    // (`if (x) { a->b = ..; }`) clears the member on one path only
+    let depth = 0;
+    let level = 0;
     for (let j = argEnd; j < ctx.fn.close && !cleared; j++) {
-      if (pathAt(t, j, path) && t[j + path.length]?.text === "=") cleared = true;
+      if (t[j].text === "{") depth++;
+      else if (t[j].text === "}") level = Math.min(level, --depth);
+      const braceless = t[j - 1]?.text === "else" || (t[j - 1]?.text === ")" && /^(if|while|for)$/.test(t[ctx.match[j - 1] - 1]?.text ?? ""));
+      if (pathAt(t, j, path) && t[j + path.length]?.text === "=" && depth <= level && !braceless) cleared = true;
       // the owner itself freed or reassigned: a destructor, nothing left to dangle
       if (isVar(t, j, root) && t[j + 1]?.text !== "->" && t[j + 1]?.text !== ".") {
         const owner = t[j - 2];
