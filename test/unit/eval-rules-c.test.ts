@@ -294,6 +294,18 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       `${H}void tail(int n, int v) {\n    char buf[64];\n    if (n < 0 || n >= 64) return;\n    snprintf(&buf[n], sizeof buf - n, "%d", v);\n}\n`,
     ],
   },
+  "c-signed-countdown": {
+    cwe: "CWE-125",
+    vulnerable: [
+      `${H}int sum(const unsigned char *p, int len) {\n    int s = 0;\n    while (len--)\n        s += *p++;\n    return s;\n}\n`,
+      `${H}int sum(const int *a, const char *hdr) {\n    int s = 0;\n    int n = atoi(hdr);\n    while (n--) {\n        s += a[n];\n    }\n    return s;\n}\n`,
+    ],
+    secure: [
+      `${H}int sum(const unsigned char *p, int len) {\n    int s = 0;\n    while (len-- > 0)\n        s += *p++;\n    return s;\n}\n`,
+      // an unsigned count (also as a later declarator of `T a, b;`) stops at 0
+      `${H}int sum(const unsigned char *p, const char *hdr) {\n    unsigned short first, n;\n    int s = 0;\n    n = atoi(hdr);\n    while (n--)\n        s += *p++;\n    return s;\n}\n`,
+    ],
+  },
   "c-field-product-overflow": {
     cwe: "CWE-190",
     vulnerable: [

@@ -14,7 +14,7 @@ import { preprocessC } from "./preprocess.ts";
 import { programFacts, valueFacts } from "./values.ts";
 import {
   ALLOC_RE_STRICT, DANGLING_FREE_RE, DEREF_CALLS, FREE_RE, type Fn, FnContext, INPUT_CALLS, KEYWORDS, NONNULL_CALLS, RELATIONAL,
-  MAYBE_NULL_RE, NEVER_NULL_RE, SIZED_COPIES, STATEMENT_WORDS, UNBOUNDED_WRITES, add, findFunctions, isVar, pathAt,
+  MAYBE_NULL_RE, NEVER_NULL_RE, SIZED_COPIES, STATEMENT_WORDS, UNBOUNDED_WRITES, add, findFunctions, isVar, mayBeNegative, pathAt,
 } from "./context.ts";
 import { unstoredCallResult } from "./null-results.ts";
 import { nullGuards } from "./null-guards.ts";
@@ -22,6 +22,7 @@ import { uncheckedAllocation } from "./unchecked-alloc.ts";
 import { offByOne } from "./off-by-one.ts";
 import { pointerOffset } from "./pointer-offset.ts";
 import { offsetCopy } from "./offset-copy.ts";
+import { signedCountdown } from "./countdown.ts";
 import { useAfterFree } from "./use-after-free.ts";
 import { allocationSizeOverflow, fieldProductOverflow, wrappingBoundCheck } from "./overflow-checks.ts";
 
@@ -392,34 +393,6 @@ function bounds(ctx: FnContext, out: Finding[]): void {
   }
 }
 
-/**
- * Can the signed variable be negative at `at`? A parameter or an input (scanf, atoi, rand, ..)
- * can; a local otherwise only through a negative constant, a subtraction or a decrement. Sums,
- * products, members and counts of non-negative values stay non-negative, so a loop counter or an
- * offset built from them needs no lower bound check.
- */
-function mayBeNegative(ctx: FnContext, name: string, at: number): boolean {
-  const t = ctx.toks;
-  if (ctx.fn.params.has(name)) return true;
-  for (let k = ctx.fn.open + 1; k < at; k++) {
-    if (t[k].text !== name || t[k - 1]?.text === "->" || t[k - 1]?.text === ".") continue;
-    const next = t[k + 1]?.text ?? "";
-    const prev = t[k - 1]?.text ?? "";
-    if (next === "--" || prev === "--" || next === "-=" || prev === "&") return true;
-    if (next !== "=" && next !== "+=" && next !== "*=") continue;
-    const end = ctx.statementEnd(k);
-    for (let j = k + 2; j < end; j++) {
-      const x = t[j];
-      if (x.text === "-" || x.text === "~") return true;
-      if (x.kind === "id" && t[j + 1]?.text === "(" && INPUT_CALLS.test(x.text)) return true;
-      // another value that may be negative
-      if (x.kind === "id" && x.text !== name && t[j - 1]?.text !== "->" && t[j - 1]?.text !== "." && t[j + 1]?.text !== "(" &&
-        (ctx.fn.params.has(x.text) && !ctx.unsigned.has(x.text))) return true;
-    }
-  }
-  return false;
-}
-
 // ------------------------------------------------------------------------------------ CWE-190
 function overflow(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
@@ -534,6 +507,7 @@ export function analyzeC(code: string, opts: { includeDirs?: readonly string[] }
     fieldProductOverflow(ctx, out);
     pointerOffset(ctx, out);
     offsetCopy(ctx, out);
+    signedCountdown(ctx, out);
   }
   const seen = new Set<string>();
   return out.filter((f) => {
