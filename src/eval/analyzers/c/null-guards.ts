@@ -82,7 +82,7 @@ function dereferencedPaths(ctx: FnContext): Map<string, string[]> {
     const parts = [t[i].text];
     let k = i + 1;
     for (;;) {
-      if (t[k]?.text === "->" && t[k + 1]?.kind === "id") out.set([...parts].join(""), [...parts]);
+      if (t[k]?.text === "->" && t[k + 1]?.kind === "id") out.set(parts.join(""), [...parts]);
       if (parts.length >= 5 || !(t[k]?.text === "->" || t[k]?.text === ".") || t[k + 1]?.kind !== "id") break;
       parts.push(t[k].text, t[k + 1].text);
       k += 2;

@@ -325,7 +325,7 @@ function bounds(ctx: FnContext, out: Finding[]): void {
         else if (t[k].text === "," && d === 0) lastComma = k;
       }
       // what sizeof measures is a type, not a run-time count: `sizeof(h->id)` reads no h
-      const sizeToks = t.slice(lastComma + 1, end).filter((_, n, all) => !insideSizeof(ctx, lastComma + 1 + n, lastComma + 1));
+      const sizeToks = t.slice(lastComma + 1, end).filter((_, n) => !insideSizeof(ctx, lastComma + 1 + n, lastComma + 1));
       const suspect = (name: string) => ctx.untrusted.has(name) || ctx.fromCall.has(name);
       if (sizeToks.some((x) => x.text === "sizeof") && !sizeToks.some((x) => suspect(x.text))) continue;
       const bad = sizeToks.find(
