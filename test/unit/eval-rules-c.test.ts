@@ -159,8 +159,11 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
     vulnerable: [
       `${H}int init(struct queue *q) {\n    q->fq = alloc_flush_queue(q);\n    if (!q->fq) return -1;\n    if (setup(q)) goto out;\n    return 0;\nout:\n    blk_free_flush_queue(q->fq);\n    return -1;\n}\n`,
       `${H}void stop(struct file *f) {\n    kfree(f->priv);\n}\n`,
+      // reassigned on one path only: left dangling when the condition is false
+      `${H}int set(struct cfg *c, const char *name) {\n    kfree(c->name);\n    if (name)\n        c->name = kstrdup(name, GFP_KERNEL);\n    return 0;\n}\n`,
     ],
     secure: [
+      `${H}int set(struct cfg *c, const char *name) {\n    kfree(c->name);\n    c->name = NULL;\n    if (name)\n        c->name = kstrdup(name, GFP_KERNEL);\n    return 0;\n}\n`,
       `${H}int init(struct queue *q) {\n    q->fq = alloc_flush_queue(q);\n    if (!q->fq) return -1;\n    if (setup(q)) goto out;\n    return 0;\nout:\n    blk_free_flush_queue(q->fq);\n    q->fq = NULL;\n    return -1;\n}\n`,
       `${H}void stop(struct file *f) {\n    kfree(f->priv);\n    f->priv = NULL;\n}\n`,
     ],
@@ -199,6 +202,11 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       // the distance between two pointers is the safe form of a bounds check
       `${H}int parse(unsigned char **p, const unsigned char *end) {\n    if (end - *p < 2) return -1;\n    return 0;\n}\n`,
       `${H}int room(const unsigned char *start, const unsigned char *end) {\n    return (int) (end - start);\n}\n`,
+      // an address moved, a floating-point sum, a C++ stream and a unary `*` after a loop header
+      `${H}int at(const char *data, int pos) {\n    const char *p = data + pos;\n    return *p;\n}\n`,
+      `${H}double mix(double pixel, double value) {\n    return pixel + value;\n}\n`,
+      `${H}void show(std::ostream &out, int n) {\n    out << "n = " << n;\n}\n`,
+      `${H}void clear(unsigned char *q, int n) {\n    for (int i = 0; i < 4; i++) *q++ = 0;\n}\n`,
     ],
   },
   "c-unchecked-index": {
@@ -211,6 +219,103 @@ const RULE_CASES: Record<string, { cwe: string; vulnerable: string[]; secure: st
       // an index read from a structure member is not the structure pointer used as an index
       `${H}int top(struct parser *json) {\n    return json->stack[json->top];\n}\n`,
       `${H}int get(int *table, int k) {\n    if (k < 0 || k >= 16) return -1;\n    return table[k];\n}\n`,
+      // a loop counter that starts at 0 and only grows needs no lower bound; a call's argument is not the index
+      `${H}int sum(int *a, int n) {\n    int s = 0, i;\n    for (i = 0; i < n; i++) s += a[i];\n    return s;\n}\n`,
+      `${H}int color(struct image *image, int *map) {\n    return map[pixel_index(image)];\n}\n`,
+      // a check at the end of a loop body guards the next turn's access
+      `${H}int scan(const int *tab, int j, int n) {\n    int s = 0;\n    while (j >= 0) {\n        s += tab[j];\n        if (++j >= n) break;\n    }\n    return s;\n}\n`,
+    ],
+  },
+  "c-null-test-unguarded": {
+    cwe: "CWE-476",
+    vulnerable: [
+      // tested in one branch, dereferenced after it anyway
+      `${H}int name_len(struct item *it) {\n    if (it)\n        log_item(it);\n    return it->len;\n}\n`,
+      // dereferenced, then tested: the test comes too late
+      `${H}int flags(struct conn *c) {\n    int f = c->sock->flags;\n    if (c->sock == NULL)\n        return -1;\n    return f;\n}\n`,
+    ],
+    secure: [
+      `${H}int name_len(struct item *it) {\n    if (!it)\n        return 0;\n    return it->len;\n}\n`,
+      `${H}int flags(struct conn *c) {\n    if (c->sock == NULL)\n        return -1;\n    return c->sock->flags;\n}\n`,
+      `${H}int total(struct node *n) {\n    int s = 0;\n    for (; n && n->v > 0; n = n->next) s += n->v;\n    return n ? s + n->v : s;\n}\n`,
+      // a test in cleanup code says nothing about the main path
+      `${H}int run(struct job *j) {\n    int r = j->fn(j->arg);\n    if (r < 0) goto out;\n    return r;\nout:\n    if (j) free(j);\n    return -1;\n}\n`,
+    ],
+  },
+  "c-unchecked-alloc": {
+    cwe: "CWE-476",
+    vulnerable: [
+      `${H}int init(void) {\n    wq = alloc_workqueue("w", 0, 1);\n    register_all();\n    return 0;\n}\n`,
+      `${H}int setup(struct dev *d, int n) {\n    d->buf = kzalloc(n, GFP_KERNEL);\n    d->len = n;\n    return 0;\n}\n`,
+    ],
+    secure: [
+      `${H}int init(void) {\n    wq = alloc_workqueue("w", 0, 1);\n    if (!wq)\n        return -ENOMEM;\n    return 0;\n}\n`,
+      `${H}int setup(struct dev *d, int n) {\n    d->buf = kzalloc(n, GFP_KERNEL);\n    if (d->buf == NULL)\n        return -ENOMEM;\n    return 0;\n}\n`,
+      // handed back to the caller, or from an allocator that aborts on failure
+      `${H}char *copy(const char *s) {\n    char *p = strdup(s);\n    return p;\n}\n`,
+      `${H}void fill(struct buf *b, int n) {\n    b->data = xmalloc(n);\n}\n`,
+    ],
+  },
+  "c-off-by-one": {
+    cwe: "CWE-125",
+    vulnerable: [
+      `${H}int get(struct cache *c, int index) {\n    if (index > c->count)\n        return -1;\n    return c->entries[index];\n}\n`,
+      `${H}int sum(struct table *t) {\n    int s = 0;\n    for (int i = 0; i <= t->size; i++)\n        s += t->cells[i];\n    return s;\n}\n`,
+    ],
+    secure: [
+      `${H}int get(struct cache *c, int index) {\n    if (index >= c->count)\n        return -1;\n    return c->entries[index];\n}\n`,
+      `${H}int sum(struct table *t) {\n    int s = 0;\n    for (int i = 0; i < t->size; i++)\n        s += t->cells[i];\n    return s;\n}\n`,
+      // an inclusive maximum is a valid index by convention
+      `${H}int get(struct cache *c, int index) {\n    if (index > c->max_index)\n        return -1;\n    return c->entries[index];\n}\n`,
+    ],
+  },
+  "c-unchecked-pointer-offset": {
+    cwe: "CWE-125",
+    vulnerable: [
+      `${H}int skip(const unsigned char *p, const unsigned char *end, struct rec *r) {\n    p += r->len;\n    return p[0];\n}\n`,
+      `${H}int field(const char *buf, int off) {\n    const char *q = buf + off;\n    return q[0];\n}\n`,
+    ],
+    secure: [
+      `${H}int skip(const unsigned char *p, const unsigned char *end, struct rec *r) {\n    if (r->len > end - p) return -1;\n    p += r->len;\n    return p[0];\n}\n`,
+      `${H}int field(const char *buf, int size, int off) {\n    if (off < 0 || off >= size) return -1;\n    const char *q = buf + off;\n    return q[0];\n}\n`,
+      // the end of a buffer computed to bound a walk, and a sum inside the check itself
+      `${H}int count(const char *buf, int size) {\n    const char *p = buf, *e = buf + size;\n    int n = 0;\n    while (p < e) n += *p++;\n    return n;\n}\n`,
+      `${H}int fits(const char *p, const char *end, int len) {\n    return !(p + len > end);\n}\n`,
+    ],
+  },
+  "c-offset-full-size": {
+    cwe: "CWE-787",
+    vulnerable: [
+      `${H}int more(int sock, char *unused) {\n    char line[256];\n    int pos = strlen(line);\n    return recv(sock, line + pos, sizeof(line) - 1, 0);\n}\n`,
+      `${H}void tail(int n, int v) {\n    char buf[64];\n    snprintf(&buf[n], sizeof buf, "%d", v);\n}\n`,
+    ],
+    secure: [
+      `${H}int more(int sock, char *unused) {\n    char line[256];\n    int pos = strlen(line);\n    return recv(sock, line + pos, sizeof(line) - pos - 1, 0);\n}\n`,
+      `${H}void tail(int n, int v) {\n    char buf[64];\n    if (n < 0 || n >= 64) return;\n    snprintf(&buf[n], sizeof buf - n, "%d", v);\n}\n`,
+    ],
+  },
+  "c-signed-countdown": {
+    cwe: "CWE-125",
+    vulnerable: [
+      `${H}int sum(const unsigned char *p, int len) {\n    int s = 0;\n    while (len--)\n        s += *p++;\n    return s;\n}\n`,
+      `${H}int sum(const int *a, const char *hdr) {\n    int s = 0;\n    int n = atoi(hdr);\n    while (n--) {\n        s += a[n];\n    }\n    return s;\n}\n`,
+    ],
+    secure: [
+      `${H}int sum(const unsigned char *p, int len) {\n    int s = 0;\n    while (len-- > 0)\n        s += *p++;\n    return s;\n}\n`,
+      // an unsigned count (also as a later declarator of `T a, b;`) stops at 0
+      `${H}int sum(const unsigned char *p, const char *hdr) {\n    unsigned short first, n;\n    int s = 0;\n    n = atoi(hdr);\n    while (n--)\n        s += *p++;\n    return s;\n}\n`,
+    ],
+  },
+  "c-field-product-overflow": {
+    cwe: "CWE-190",
+    vulnerable: [
+      `${H}int tiles(struct dec *dec) {\n    dec->numtiles = dec->numh * dec->numv;\n    return dec->numtiles;\n}\n`,
+      `${H}int bytes(struct state *st, int row, int rows) {\n    st->bytes = row * rows;\n    return 0;\n}\n`,
+    ],
+    secure: [
+      `${H}int tiles(struct dec *dec) {\n    if (dec->numv && dec->numh > INT_MAX / dec->numv)\n        return -1;\n    dec->numtiles = dec->numh * dec->numv;\n    return dec->numtiles;\n}\n`,
+      `${H}int bytes(struct state *st, int row, int rows) {\n    if (row < 0 || row > 4096 || rows < 0 || rows > 4096)\n        return -1;\n    st->bytes = row * rows;\n    return 0;\n}\n`,
+      `${H}int square(struct state *st, int v) {\n    if (abs((long)v) <= 46340)\n        st->bytes = v * v;\n    return 0;\n}\n`,
     ],
   },
 };

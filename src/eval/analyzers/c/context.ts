@@ -34,7 +34,7 @@ export const RELATIONAL = new Set(["<", "<=", ">", ">="]);
 export const WIDE_TYPES = /^(long|int64_t|uint64_t|u64|s64|size_t|ssize_t|double|float|off_t|uintmax_t|intmax_t|__u64|__s64)$/;
 
 /** Names that by convention may return NULL: allocation, lookup, iteration, parsing, cloning. */
-export const MAYBE_NULL_RE = /(alloc|get|find|lookup|search|open|clone|dup|create|new|acquire|fetch|load|resource|next|prev|first|last|peek|parse|append|insert|start|atom_text)/i;
+export const MAYBE_NULL_RE = /(alloc|get|find|lookup|search|open|clone|dup|create|new|acquire|fetch|load|resource|next|prev|first|last|peek|parse|append|insert|start)/i;
 /** Names that by convention return a pointer derived from a valid one (casts, accessors) or NULL on purpose. */
 export const NEVER_NULL_RE = /(destroy|free|release|_put|unref|cast|_to_|^to_|priv$|_data$|^CMSG|_CB$|container|entry|_sk$|_inode$|_dev$)/i;
 
@@ -81,6 +81,8 @@ export class FnContext {
   readonly unsigned = new Set<string>();
   /** Declared with a `*` (`T *p`): arithmetic on them moves a pointer, it does not overflow an integer. */
   readonly pointers = new Set<string>();
+  /** Declared float/double: their arithmetic rounds, it does not wrap. */
+  readonly floats = new Set<string>();
   /** Assigned from strlen(...) / sizeof: bounded above by the buffer, not below by 1. */
   readonly lengths = new Set<string>();
   /** Assigned from a function's result (may be an error value such as -1). */
@@ -111,19 +113,44 @@ export class FnContext {
       let wide = false;
       let unsigned = false;
       let typed = false;
+      let float = false;
+      const typeWord = (x: string) => {
+        typed = true;
+        if (WIDE_TYPES.test(x)) wide = true;
+        if (/^(float|double|\w*Real\w*|gdouble|gfloat)$/.test(x)) float = true;
+        if (/^(unsigned|size_t|u8|u16|u32|u64|uint\w*|__u\d+|UINT\w*|DWORD|WORD|BYTE)$/.test(x)) unsigned = true;
+      };
       while (k >= from && (t[k].kind === "id" || t[k].text === "*")) {
-        if (t[k].kind === "id") {
-          typed = true;
-          if (WIDE_TYPES.test(t[k].text)) wide = true;
-          if (/^(unsigned|size_t|u8|u16|u32|u64|uint\w*|__u\d+|UINT\w*|DWORD|WORD|BYTE)$/.test(t[k].text)) unsigned = true;
-        }
+        if (t[k].kind === "id") typeWord(t[k].text);
         k--;
       }
+      // a later declarator of `T a, *b, c;` takes the type words that start the statement
+      if (!typed && t[k]?.text === ",") for (const x of this.declarationType(k, from)) typeWord(x);
       if (!typed) continue;
       if (t[i - 1]?.text === "*") this.pointers.add(t[i].text);
+      else if (float) this.floats.add(t[i].text);
       if (wide) this.wide.add(t[i].text);
       if (unsigned) this.unsigned.add(t[i].text);
     }
+  }
+
+  /** The leading type words of the declaration statement holding the `,` at `comma` (none if not one). */
+  private declarationType(comma: number, from: number): string[] {
+    const t = this.toks;
+    let d = 0;
+    let s = comma;
+    for (; s > from; s--) {
+      const x = t[s - 1].text;
+      if (x === ")" || x === "]") d++;
+      else if (x === "(" || x === "[") {
+        if (d === 0) return [];
+        d--;
+      } else if (d === 0 && (x === ";" || x === "{" || x === "}")) break;
+    }
+    const words: string[] = [];
+    for (let k = s; k < comma && (t[k].kind === "id" || t[k].text === "*"); k++) if (t[k].kind === "id") words.push(t[k].text);
+    // `T a` at least: the last word is the first declarator's name
+    return words.length >= 2 && !STATEMENT_WORDS.has(words[0]) ? words.slice(0, -1) : [];
   }
 
   /** Values from parameters, input functions and rand() taint what is computed from them. */
@@ -275,4 +302,32 @@ export function pathAt(t: Token[], j: number, path: string[]): boolean {
   if (t[j - 1]?.text === "." || t[j - 1]?.text === "->") return false;
   for (let k = 0; k < path.length; k++) if (t[j + k]?.text !== path[k]) return false;
   return true;
+}
+
+/**
+ * Can the signed variable be negative at `at`? A parameter or an input (scanf, atoi, rand, ..)
+ * can; a local otherwise only through a negative constant, a subtraction or a decrement. Sums,
+ * products, members and counts of non-negative values stay non-negative, so a loop counter or an
+ * offset built from them needs no lower bound check.
+ */
+export function mayBeNegative(ctx: FnContext, name: string, at: number): boolean {
+  const t = ctx.toks;
+  if (ctx.fn.params.has(name)) return true;
+  for (let k = ctx.fn.open + 1; k < at; k++) {
+    if (t[k].text !== name || t[k - 1]?.text === "->" || t[k - 1]?.text === ".") continue;
+    const next = t[k + 1]?.text ?? "";
+    const prev = t[k - 1]?.text ?? "";
+    if (next === "--" || prev === "--" || next === "-=" || prev === "&") return true;
+    if (next !== "=" && next !== "+=" && next !== "*=") continue;
+    const end = ctx.statementEnd(k);
+    for (let j = k + 2; j < end; j++) {
+      const x = t[j];
+      if (x.text === "-" || x.text === "~") return true;
+      if (x.kind === "id" && t[j + 1]?.text === "(" && INPUT_CALLS.test(x.text)) return true;
+      // another value that may be negative
+      if (x.kind === "id" && x.text !== name && t[j - 1]?.text !== "->" && t[j - 1]?.text !== "." && t[j + 1]?.text !== "(" &&
+        (ctx.fn.params.has(x.text) && !ctx.unsigned.has(x.text))) return true;
+    }
+  }
+  return false;
 }

@@ -14,6 +14,32 @@ const OVERFLOW_GUARD =
 /** Allocators taking one byte count (calloc-like ones multiply safely themselves). */
 const ONE_SIZE_ALLOC = /^(malloc|realloc|alloca|k[mz]alloc|kvmalloc|kvzalloc|vmalloc|vzalloc|devm_k[mz]alloc|g_malloc0?|g_realloc|xmalloc|xrealloc|av_malloc|av_mallocz|av_realloc|\w*_malloc|\w*Alloc\w*|alloc\w*)$/;
 
+/**
+ * A simple factor spanning exactly [from, to): a path (`n`, `s->len`), `*p`, `(*p)`, a cast of one,
+ * or a sizeof ("sizeof"); null for anything else (constants, calls, sums).
+ */
+function term(ctx: FnContext, from: number, to: number): string | null {
+  const t = ctx.toks;
+  if (t[from]?.text === "sizeof") return (t[from + 1]?.text === "(" ? ctx.match[from + 1] + 1 : from + 2) === to ? "sizeof" : null;
+  // `(size_t) n`, `(*p)`, `*p`
+  if (t[from]?.text === "(" && ctx.match[from] === to - 1) return term(ctx, from + 1, to - 1);
+  if (t[from]?.text === "(" && ctx.match[from] > from && (KEYWORDS.has(t[from + 1]?.text ?? "") || /_t$/.test(t[from + 1]?.text ?? ""))) {
+    return term(ctx, ctx.match[from] + 1, to);
+  }
+  if (t[from]?.text === "*") from++;
+  const p = operandPath(t, from, to);
+  return p && from + (p.split(/->|\./).length - 1) * 2 + 1 === to ? p : null;
+}
+
+/** Does the function use a limit or a checked-arithmetic helper (`X_MAX(a, b)` is a maximum, not a limit)? */
+function hasOverflowGuard(ctx: FnContext): boolean {
+  const t = ctx.toks;
+  for (let k = ctx.fn.open; k < ctx.fn.close; k++) {
+    if (OVERFLOW_GUARD.test(t[k].text) && !(/_MAX$/.test(t[k].text) && t[k + 1]?.text === "(")) return true;
+  }
+  return false;
+}
+
 /** An operand as text: an identifier with its member path (`s->len`, `a.b`), or null if constant/other. */
 function operandPath(t: Token[], start: number, end: number): string | null {
   if (t[start]?.kind !== "id" || KEYWORDS.has(t[start].text) || /^[A-Z0-9_]+$/.test(t[start].text)) return null;
@@ -44,7 +70,7 @@ function boundedBefore(ctx: FnContext, path: string, from: number, to: number): 
     const last = k + (p.split(/->|\./).length - 1) * 2;
     if (RELATIONAL.has(t[last + 1]?.text ?? "") || RELATIONAL.has(t[k - 1]?.text ?? "")) return true;
     for (let j = k - 1; j > Math.max(from, k - 8); j--) {
-      if (/^(min|min_t|clamp|clamp_t|MIN|MagickMin)$/.test(t[j].text)) return true;
+      if (/^(min|min_t|clamp|clamp_t|MIN|\w+Min)$/.test(t[j].text)) return true;
       if (t[j].text === ";") break;
     }
   }
@@ -118,7 +144,7 @@ function binaryArith(t: Token[], i: number, ops = "*+"): boolean {
 
 export function allocationSizeOverflow(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
-  if (t.slice(ctx.fn.open, ctx.fn.close).some((x) => OVERFLOW_GUARD.test(x.text))) return;
+  if (hasOverflowGuard(ctx)) return;
   for (let i = ctx.fn.open + 1; i < ctx.fn.close; i++) {
     if (t[i].kind !== "id" || t[i + 1]?.text !== "(" || !ONE_SIZE_ALLOC.test(t[i].text)) continue;
     if (/free|size|count|len/i.test(t[i].text)) continue;
@@ -142,7 +168,7 @@ export function allocationSizeOverflow(ctx: FnContext, out: Finding[]): void {
 
 export function wrappingBoundCheck(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
-  if (t.slice(ctx.fn.open, ctx.fn.close).some((x) => OVERFLOW_GUARD.test(x.text))) return;
+  if (hasOverflowGuard(ctx)) return;
   for (let i = ctx.fn.open + 1; i < ctx.fn.close; i++) {
     if (t[i].kind !== "op" || !RELATIONAL.has(t[i].text)) continue;
     let stmt = i;
@@ -181,5 +207,41 @@ export function wrappingBoundCheck(ctx: FnContext, out: Finding[]): void {
         break;
       }
     }
+  }
+}
+
+/**
+ * `n = hdr->width * hdr->height`: a product of two run-time values from outside the function (one
+ * a structure field, as sizes read from headers are, or both parameters or call results), stored
+ * with no overflow guard in the function and
+ * neither operand bounded before. Fixes test `a > MAX / b` or use a checked multiply first.
+ */
+export function fieldProductOverflow(ctx: FnContext, out: Finding[]): void {
+  const t = ctx.toks;
+  // a limit (`X_MAX`) guards only what it is compared with, which boundedBefore sees; helpers guard all
+  for (let k = ctx.fn.open; k < ctx.fn.close; k++) {
+    if (OVERFLOW_GUARD.test(t[k].text) && !/_MAX$|^MAX_/.test(t[k].text)) return;
+  }
+  // a division compared with a bound is the portable guard: `if (a > LIMIT / b)`
+  for (let k = ctx.fn.open; k < ctx.fn.close; k++) {
+    if (t[k].text === "/" && (RELATIONAL.has(t[k - 2]?.text ?? "") || RELATIONAL.has(t[k + 2]?.text ?? ""))) return;
+  }
+  const outside = (p: string) => /->|\./.test(p) || ctx.untrusted.has(p) || ctx.fromCall.has(p);
+  for (let i = ctx.fn.open + 1; i < ctx.fn.close; i++) {
+    if (t[i].text !== "*" || !binaryArith(t, i, "*")) continue;
+    // `x = a * b;` as the whole right-hand side
+    let s = i - 1;
+    while (s > ctx.fn.open && !/^(=|\+=|;|\{|\})$/.test(t[s].text)) s--;
+    const end = ctx.statementEnd(i);
+    if ((t[s].text !== "=" && t[s].text !== "+=") || t[end]?.text !== ";") continue;
+    const l = term(ctx, s + 1, i);
+    const r = term(ctx, i + 1, end);
+    if (!l || !r || (l === "sizeof" && r === "sizeof")) continue;
+    const ops = [l, r].filter((p) => p !== "sizeof");
+    // a field times a field or a size; two outside values; or an outside count times a sizeof
+    if (!ops.some((p) => /->|\./.test(p)) && !ops.every(outside)) continue;
+    // (comparisons() also sees `abs((long)x) <= limit`)
+    if (ops.some((p) => boundedBefore(ctx, p, ctx.fn.open, i) || (/^\w+$/.test(p) && ctx.comparisons(p, ctx.fn.open, i).upper))) continue;
+    add(out, "CWE-190", t[i], "c-field-product-overflow", `'${t.slice(s + 1, end).map((x) => x.text).join(" ")}' can wrap; no overflow check before it is stored`);
   }
 }

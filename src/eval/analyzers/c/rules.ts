@@ -14,11 +14,17 @@ import { preprocessC } from "./preprocess.ts";
 import { programFacts, valueFacts } from "./values.ts";
 import {
   ALLOC_RE_STRICT, DANGLING_FREE_RE, DEREF_CALLS, FREE_RE, type Fn, FnContext, INPUT_CALLS, KEYWORDS, NONNULL_CALLS, RELATIONAL,
-  MAYBE_NULL_RE, NEVER_NULL_RE, SIZED_COPIES, STATEMENT_WORDS, UNBOUNDED_WRITES, add, findFunctions, isVar, pathAt,
+  MAYBE_NULL_RE, NEVER_NULL_RE, SIZED_COPIES, STATEMENT_WORDS, UNBOUNDED_WRITES, add, findFunctions, isVar, mayBeNegative, pathAt,
 } from "./context.ts";
 import { unstoredCallResult } from "./null-results.ts";
+import { nullGuards } from "./null-guards.ts";
+import { uncheckedAllocation } from "./unchecked-alloc.ts";
+import { offByOne } from "./off-by-one.ts";
+import { pointerOffset } from "./pointer-offset.ts";
+import { offsetCopy } from "./offset-copy.ts";
+import { signedCountdown } from "./countdown.ts";
 import { useAfterFree } from "./use-after-free.ts";
-import { allocationSizeOverflow, wrappingBoundCheck } from "./overflow-checks.ts";
+import { allocationSizeOverflow, fieldProductOverflow, wrappingBoundCheck } from "./overflow-checks.ts";
 
 // ------------------------------------------------------------------------------------ CWE-476
 /** `a`, `a->b`, `a.b->c` ending at `end` (exclusive); the path's first token index, or -1. */
@@ -204,8 +210,15 @@ function danglingMember(ctx: FnContext, out: Finding[]): void {
     if (path.length < 3 || path.length > 7 || path.some((x) => !/^(\w+|->|\.)$/.test(x)) || !path.includes("->")) continue;
     const root = path[0];
     let cleared = false;
+    // block depth relative to the free, and the lowest level reached: an assignment nested deeper
+    // (`if (x) { a->b = ..; }`) clears the member on one path only
+    let depth = 0;
+    let level = 0;
     for (let j = argEnd; j < ctx.fn.close && !cleared; j++) {
-      if (pathAt(t, j, path) && t[j + path.length]?.text === "=") cleared = true;
+      if (t[j].text === "{") depth++;
+      else if (t[j].text === "}") level = Math.min(level, --depth);
+      const braceless = t[j - 1]?.text === "else" || (t[j - 1]?.text === ")" && /^(if|while|for)$/.test(t[ctx.match[j - 1] - 1]?.text ?? ""));
+      if (pathAt(t, j, path) && t[j + path.length]?.text === "=" && depth <= level && !braceless) cleared = true;
       // the owner itself freed or reassigned: a destructor, nothing left to dangle
       if (isVar(t, j, root) && t[j + 1]?.text !== "->" && t[j + 1]?.text !== ".") {
         const owner = t[j - 2];
@@ -265,6 +278,34 @@ function sourceLengthChecked(ctx: FnContext, call: number): boolean {
 }
 
 
+/** The innermost `for`/`while`/`do` block around token `i`: from its keyword to its `}`, or null. */
+function enclosingLoop(ctx: FnContext, i: number): [number, number] | null {
+  const t = ctx.toks;
+  let d = 0;
+  for (let k = i - 1; k > ctx.fn.open; k--) {
+    const x = t[k].text;
+    if (x === "}") d++;
+    else if (x === "{") {
+      if (d > 0) {
+        d--;
+        continue;
+      }
+      if (t[k - 1]?.text === "do") return [k - 1, ctx.match[k]];
+      if (t[k - 1]?.text === ")" && /^(for|while)$/.test(t[ctx.match[k - 1] - 1]?.text ?? "")) return [ctx.match[k - 1] - 1, ctx.match[k]];
+    }
+  }
+  return null;
+}
+
+/** Is token `k` inside the operand of a `sizeof` that starts at or after `from`? */
+function insideSizeof(ctx: FnContext, k: number, from: number): boolean {
+  const t = ctx.toks;
+  for (let j = k - 1; j >= from; j--) {
+    if (t[j].text === "sizeof") return t[j + 1]?.text === "(" ? ctx.match[j + 1] > k : j + 1 === k;
+  }
+  return false;
+}
+
 function bounds(ctx: FnContext, out: Finding[]): void {
   const t = ctx.toks;
   for (let i = ctx.fn.open; i < ctx.fn.close; i++) {
@@ -283,11 +324,14 @@ function bounds(ctx: FnContext, out: Finding[]): void {
         else if (t[k].text === ")" || t[k].text === "]") d--;
         else if (t[k].text === "," && d === 0) lastComma = k;
       }
-      const sizeToks = t.slice(lastComma + 1, end);
+      // what sizeof measures is a type, not a run-time count: `sizeof(h->id)` reads no h
+      const sizeToks = t.slice(lastComma + 1, end).filter((_, n) => !insideSizeof(ctx, lastComma + 1 + n, lastComma + 1));
       const suspect = (name: string) => ctx.untrusted.has(name) || ctx.fromCall.has(name);
       if (sizeToks.some((x) => x.text === "sizeof") && !sizeToks.some((x) => suspect(x.text))) continue;
       const bad = sizeToks.find(
-        (x, n) => x.kind === "id" && suspect(x.text) && sizeToks[n + 1]?.text !== "(" && sizeToks[n - 1]?.text !== "->" &&
+        // (`s->len`: the member is the count, not the structure pointer `s`)
+        (x, n) => x.kind === "id" && suspect(x.text) && sizeToks[n + 1]?.text !== "(" && !/^(->|\.)$/.test(sizeToks[n - 1]?.text ?? "") &&
+          !/^(->|\.)$/.test(sizeToks[n + 1]?.text ?? "") &&
           !ctx.comparisons(x.text, ctx.fn.open, i).upper,
       );
       const strlenSize = sizeToks.some((x) => x.text === "strlen");
@@ -317,10 +361,18 @@ function bounds(ctx: FnContext, out: Finding[]): void {
     }
     for (let n = 0; n < idx.length; n++) {
       const x = idx[n];
+      // a call's arguments and a nested array's base are not the index: `a[f(s)]`, `a[e[i].n]`
+      if ((x.text === "(" && idx[n - 1]?.kind === "id") || x.text === "[") {
+        const m = ctx.match[i + 1 + n];
+        if (m > i + 1 + n && m < close) n = m - i - 1;
+        continue;
+      }
       // a member path `s->i` indexes by the member, not by the structure pointer `s`
       if (x.kind !== "id" || !ctx.untrusted.has(x.text) || idx[n + 1]?.text === "(" || /^(->|\.)$/.test(idx[n - 1]?.text ?? "") ||
-        /^(->|\.)$/.test(idx[n + 1]?.text ?? "")) continue;
-      const c = ctx.comparisons(x.text, ctx.fn.open, i);
+        /^(->|\.|\[)$/.test(idx[n + 1]?.text ?? "")) continue;
+      // in a loop, a check anywhere in its body guards the next turn's access too
+      const loop = enclosingLoop(ctx, i);
+      const c = ctx.comparisons(x.text, ctx.fn.open, loop ? Math.max(i, loop[1]) : i);
       // a count returned by read/recv is at most the size it was given; its error value was tested
       if (ctx.readCounts.has(x.text) && ctx.tested(x.text, ctx.fn.open, i)) continue;
       if (ctx.lengths.has(x.text)) {
@@ -331,7 +383,7 @@ function bounds(ctx: FnContext, out: Finding[]): void {
         }
         continue;
       }
-      const needLower = !ctx.unsigned.has(x.text);
+      const needLower = !ctx.unsigned.has(x.text) && mayBeNegative(ctx, x.text, i);
       if (!c.upper || (needLower && !c.lower)) {
         add(out, cwe, tk, "c-unchecked-index",
           `index '${x.text}' from untrusted data is used without ${c.upper ? "a lower" : "an upper"} bound check`);
@@ -354,6 +406,8 @@ function overflow(ctx: FnContext, out: Finding[]): void {
     // a binary operator has a value on its left: `(*p)`, `!= *p`, `"text" << x` are unary or not arithmetic
     const lhs = t[i - 1];
     if (!lhs || !(lhs.kind === "num" || lhs.text === ")" || lhs.text === "]" || (lhs.kind === "id" && !KEYWORDS.has(lhs.text)))) continue;
+    // `for (..) *q++ = 0;`: a `)` closing a control statement's header leaves the `*` unary
+    if (lhs.text === ")" && /^(if|for|while|switch)$/.test(t[ctx.match[i - 1] - 1]?.text ?? "")) continue;
     // `T *p = ..` / `T *p;` declares a pointer, it multiplies nothing
     if (op === "*" && t[i - 1]?.kind === "id" && t[i + 1]?.kind === "id" && /^[=;,)[]$/.test(t[i + 2]?.text ?? "") &&
       (/^[;{}(,]$/.test(t[i - 2]?.text ?? "") || KEYWORDS.has(t[i - 2]?.text ?? "") || t[i - 2]?.kind === "id")) continue;
@@ -365,8 +419,21 @@ function overflow(ctx: FnContext, out: Finding[]): void {
     const rightUntrusted = right?.kind === "id" && (rightCall ? INPUT_CALLS.test(right.text) : ctx.untrusted.has(right.text)) && t[i + 2]?.text !== "->";
     const leftCall = left?.text === ")" && ctx.match[i - 1] > 0 && INPUT_CALLS.test(t[ctx.match[i - 1] - 1]?.text ?? "");
     if (!(leftUntrusted || rightUntrusted || leftCall)) continue;
-    // `end - p`: a distance between pointers (the safe form of a bounds check), not integer arithmetic
-    if (op === "-" && left.kind === "id" && ctx.pointers.has(left.text) && t[i - 2]?.text !== "->" && t[i - 2]?.text !== ".") continue;
+    // `end - p`: a distance between pointers (the safe form of a bounds check), not integer arithmetic;
+    // `p + n`, `p += n`: an address moved (bounds are CWE-125/787's concern), no integer to wrap
+    const leftVar = left.kind === "id" && t[i - 2]?.text !== "->" && t[i - 2]?.text !== ".";
+    if (op !== "*" && op !== "*=" && op !== "<<" && leftVar && ctx.pointers.has(left.text)) continue;
+    if ((op === "+" || op === "-") && leftVar && t[i - 2]?.text === ")" && /^\($/.test(t[ctx.match[i - 2]]?.text ?? "") &&
+      t[i - 3]?.text === "*") continue;
+    // `out << "text" << x`: C++ stream insertion, not a shift
+    if (op === "<<") {
+      let k = i;
+      while (k > ctx.fn.open && !/^[;{}]$/.test(t[k - 1].text)) k--;
+      const stmt = t.slice(k, ctx.statementEnd(i));
+      if (stmt.some((x, n) => x.text === "<<" && (stmt[n - 1]?.kind === "str" || stmt[n + 1]?.kind === "str" || stmt[n + 1]?.text === "std"))) continue;
+    }
+    // floating-point arithmetic rounds instead of wrapping
+    if ([left, right].some((x) => x?.kind === "id" && ctx.floats.has(x.text))) continue;
     // a range check on the operand before the arithmetic bounds it
     const operand = leftUntrusted ? left.text : rightUntrusted && !rightCall ? right.text : null;
     if (operand && ctx.comparisons(operand, ctx.fn.open, i).upper) continue;
@@ -434,6 +501,13 @@ export function analyzeC(code: string, opts: { includeDirs?: readonly string[] }
     overflow(ctx, out);
     allocationSizeOverflow(ctx, out);
     wrappingBoundCheck(ctx, out);
+    nullGuards(ctx, out);
+    uncheckedAllocation(ctx, out);
+    offByOne(ctx, out);
+    fieldProductOverflow(ctx, out);
+    pointerOffset(ctx, out);
+    offsetCopy(ctx, out);
+    signedCountdown(ctx, out);
   }
   const seen = new Set<string>();
   return out.filter((f) => {
