@@ -1,7 +1,7 @@
 // `cosec demo` end to end with the tiny budget (what CI runs): build the family with the real
 // trainer, load its GGUF files (the engine checks that the vocabularies match), print target and
-// cosec-plus completions side by side, check llama.cpp tokenizes like the trained tokenizer, and
-// skip every stage on a rerun.
+// cosec-plus completions side by side, check llama.cpp tokenizes like the trained tokenizer and finds
+// the FIM tokens of its fill-in-the-middle examples, and skip every stage on a rerun.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { familyPaths, readManifest } from "../../src/demo/manifest.ts";
 import { LlamaBackend } from "../../src/backend/llama-backend.ts";
+import { Engine } from "../../src/generate/engine.ts";
 import { dataRoot, repoRoot, venvPython } from "../../src/paths.ts";
 
 const out = mkdtempSync(join(tmpdir(), "cosec-demo-e2e-"));
@@ -52,14 +53,23 @@ test("demo --build-if-missing with the tiny budget builds, shows both strategies
     }).toString(),
   ) as number[][];
   const backend = await LlamaBackend.load({ path: family.target });
+  const engine = Engine.fromBackends({ target: backend });
   try {
     texts.forEach((t, i) => {
       const ids = backend.tokenizer.tokenize(t, { addBos: false });
       assert.deepEqual(ids, hf[i]);
       assert.equal(backend.tokenizer.detokenize(ids), t);
     });
+    // The tiny budget trains fill-in-the-middle examples: llama.cpp finds the FIM tokens the trainer
+    // added, and the target fills in llama.cpp's /infill layout.
+    const s = backend.vocab.special;
+    assert.ok(s.fimPrefix !== null && s.fimSuffix !== null && s.fimMiddle !== null, `FIM tokens found: ${JSON.stringify(s)}`);
+    const prompt = engine.fimPrompt({ prefix: "def area(r):\n    ", suffix: "\n    return a\n" });
+    assert.deepEqual([prompt.includes(s.fimPrefix!), prompt.at(-1)], [true, s.fimMiddle]);
+    const [fill] = await engine.generate(prompt, { decoding: { strategy: "target" }, maxTokens: 8, seed: 1 });
+    assert.ok(fill.tokens.length > 0);
   } finally {
-    await backend.dispose();
+    await engine.dispose();
   }
 
   const again = cosec(["demo", "build", "--budget", "tiny", "--out", out]);
