@@ -5,22 +5,14 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { TokenEvent } from "../generate/types.ts";
 import type { RouteDeps } from "./deps.ts";
-import type { GeneratedChoice, GenerationOutcome } from "./generation.ts";
-import type { ResolvedRequest } from "./request-options.ts";
+import type { GeneratedChoice, GenerationJob, GenerationOutcome } from "./generation.ts";
 import { cosecReport, responseId, unixSeconds, usage } from "./responses.ts";
 import { SseStream } from "./sse.ts";
 
 type Fields = Record<string, unknown>;
 
-export interface CompletionEndpoint {
-  /** Metrics label ("completions", "chat"). */
-  endpoint: string;
-  /** The request field holding the prompt, named in errors about it. */
-  promptField: string;
-  prompts: (string | readonly number[])[];
-  request: ResolvedRequest;
-  /** Score the prompts' tokens too (vLLM's prompt_logprobs: top N each). */
-  promptLogprobs?: number;
+/** What the service generates, and how the endpoint shapes its answer. */
+export interface CompletionEndpoint extends Pick<GenerationJob, "endpoint" | "promptField" | "prompts" | "request" | "promptLogprobs"> {
   /** Prefix of the response id ("cmpl" → "cmpl-<hex>"). */
   idPrefix: string;
   /** `object` of the JSON body and of each stream chunk. */

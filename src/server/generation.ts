@@ -10,6 +10,7 @@ import type { ResolvedRequest } from "./request-options.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 export interface GenerationJob {
+  /** Metrics label ("completions", "chat", "infill"). */
   endpoint: string;
   /** The request field holding the prompt ("prompt" or "messages"), named in errors about it. */
   promptField: string;
