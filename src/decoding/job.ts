@@ -28,6 +28,11 @@ export interface DecodeTiming {
   cachedPromptTokens: number;
 }
 
+/** Speculative statistics of one or more generations' rounds. */
+export function speculativeStats(rounds: number, drafted: number, acceptedDrafts: number) {
+  return { rounds, drafted, acceptedDrafts, meanAcceptedRun: rounds > 0 ? acceptedDrafts / rounds : 0 };
+}
+
 /**
  * Where the time of the steps (sequential) or rounds (speculative) after the prompt's went, summed:
  * what the speed work reads. `totalMs` minus the parts is scheduling, JS↔native crossings and GC.
@@ -58,14 +63,14 @@ export interface EvalItem {
 export class Caches {
   readonly seqs = new Map<ModelRole, ModelSequence[]>();
   /** Prompt tokens already in sample 0's caches (taken from the prompt cache). */
-  private reusedStart = 0;
+  readonly cachedPromptTokens: number;
 
   private constructor(
     readonly job: DecodeJob,
     readonly roles: readonly ModelRole[],
     reused: Reused | null,
   ) {
-    if (reused) this.reusedStart = reused.start;
+    this.cachedPromptTokens = reused?.start ?? 0;
     for (const role of roles) {
       const backend = job.models[role];
       if (!backend) throw new Error(`strategy ${job.strategy.name} needs the ${role} model, which is not loaded`);
@@ -89,11 +94,7 @@ export class Caches {
 
   /** What sample i still has to evaluate of the prompt. */
   promptTail(i: number): readonly number[] {
-    return i === 0 && this.reusedStart > 0 ? this.job.prompt.slice(this.reusedStart) : this.job.prompt;
-  }
-
-  get cachedPromptTokens(): number {
-    return this.reusedStart;
+    return i === 0 && this.cachedPromptTokens > 0 ? this.job.prompt.slice(this.cachedPromptTokens) : this.job.prompt;
   }
 
   /** Frees every cache, or (`keep`, a single-sample job that ended cleanly) leaves them to the prompt cache. */
