@@ -144,12 +144,40 @@ export class Caches {
 }
 
 /**
- * Lets the event loop run once before a round when the caller can abort. Passes short enough to
- * run on this thread settle as microtasks, so without it a loop of them never reaches the poll
- * phase: a client's disconnect (and the streamed tokens' writes) would wait for the whole generation.
+ * The loop of both schedules: `step` gets the samples still generating whose pending tokens (per
+ * sample, what its caches have yet to evaluate) fit their caches (the others end on "length") and
+ * the step's start time, until none is left, the caller aborts or `step` returns false. A job that
+ * ended without an error leaves its caches to the prompt cache: a KV cache is valid for the tokens
+ * it holds, however they were chosen (also drafts of a round cut by an abort).
  */
-export async function yieldForSignal(job: DecodeJob): Promise<void> {
-  if (job.signal) await new Promise<void>((resolve) => setImmediate(resolve));
+export async function runSteps(
+  job: DecodeJob,
+  caches: Caches,
+  step: (active: number[], pending: (readonly number[])[], begin: number) => Promise<boolean>,
+): Promise<void> {
+  const pending: (readonly number[])[] = job.samples.map((_, i) => caches.promptTail(i));
+  let clean = false;
+  try {
+    for (;;) {
+      const begin = performance.now();
+      // Lets the event loop run once when the caller can abort. Passes short enough to run on this
+      // thread settle as microtasks, so without it a loop of them never reaches the poll phase: a
+      // client's disconnect (and the streamed tokens' writes) would wait for the whole generation.
+      if (job.signal) await new Promise<void>((resolve) => setImmediate(resolve));
+      const active: number[] = [];
+      if (!aborted(job)) {
+        for (let i = 0; i < job.samples.length; i++) {
+          if (job.samples[i].done) continue;
+          if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
+          else active.push(i);
+        }
+      }
+      if (active.length === 0 || !(await step(active, pending, begin))) break;
+    }
+    clean = true;
+  } finally {
+    await caches.close(clean);
+  }
 }
 
 /** True (and every sample ended) once the caller's signal has aborted. */
@@ -157,17 +185,6 @@ export function aborted(job: DecodeJob): boolean {
   if (!job.signal?.aborted) return false;
   for (const s of job.samples) if (!s.done) s.end("aborted");
   return true;
-}
-
-/** Samples still generating whose pending tokens fit their caches (the others end on "length"). */
-export function activeSamples(job: DecodeJob, caches: Caches, pending: readonly (readonly number[])[]): number[] {
-  const active: number[] = [];
-  for (let i = 0; i < job.samples.length; i++) {
-    if (job.samples[i].done) continue;
-    if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
-    else active.push(i);
-  }
-  return active;
 }
 
 /** The strategy's choice at sample i's next position (its depth-th after the last pushed token). */
