@@ -5,7 +5,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts";
-import { buildFamily, LAYOUT } from "../demo/build.ts";
+import { buildFamily, LAYOUT, type BuildOptions } from "../demo/build.ts";
 import { familyPaths, readManifest, STAGES, type Manifest, type StageName } from "../demo/manifest.ts";
 import { SHIPPED_DIR, shipFamily, verifiedShipped } from "../demo/shipped.ts";
 import { DEFAULT_SHOW_SAMPLES, demoFigures, demoReportHtml, formatScenario, formatSummary, REAL_MODEL_COMMANDS, runShow } from "../demo/show.ts";
@@ -181,13 +181,7 @@ function builtFamily(outDir: string): Family | null {
   return { paths, manifest, results: outDir, label: `${manifest?.budget ?? "?"} family (seed ${manifest?.seed ?? "?"}) in ${relative(process.cwd(), outDir) || "."}` };
 }
 
-interface BuildArgs {
-  seed: number;
-  data?: string;
-  force: boolean;
-  threads?: number;
-  until?: StageName;
-}
+type BuildArgs = Pick<BuildOptions, "seed" | "data" | "force" | "threads" | "until">;
 
 /** " (synthetic 2008, sven_train 1)": the exclusions per kind of record, from the corpus counts. */
 function nearDuplicatesByKind(counts: unknown): string {

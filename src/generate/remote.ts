@@ -29,9 +29,6 @@ export interface RemoteGenerateOptions {
   onToken?: (e: TokenEvent) => void;
 }
 
-/** Drafts per scoring request when the settings fix none. */
-const DEFAULT_DRAFT = 4;
-
 export class RemoteEngine {
   private constructor(
     readonly expert: ModelBackend,
@@ -63,17 +60,7 @@ export class RemoteEngine {
     const tokens = typeof prompt === "string" ? this.expert.tokenizer.tokenize(prompt) : [...prompt];
     const seed = options.seed ?? 0;
     const sample = new SampleState(0, seed, this.expert.vocab, { maxTokens: options.maxTokens ?? 256, stop: options.stop ?? [] }, options.onToken);
-    const timing = await decodeRemote({
-      strategy: d.strategy,
-      expert: this.expert,
-      remote: this.target,
-      sample,
-      prompt: tokens,
-      threshold: d.threshold,
-      expertSampling: d.sampling.expert,
-      draftLength: d.draftMax ?? DEFAULT_DRAFT,
-      signal: options.signal,
-    });
+    const timing = await decodeRemote({ decoding: d, expert: this.expert, remote: this.target, sample, prompt: tokens, signal: options.signal });
     const n = sample.tokens.length;
     const result = sample.result(
       {
