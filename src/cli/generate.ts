@@ -47,6 +47,23 @@ function summaryLine(r: GenerationResult): string {
   );
 }
 
+/** The results as --format asks: one JSON document, JSON lines, or the texts (unless streamed) with a summary line each and `notes` on stderr. */
+function print(format: string, streamed: boolean, doc: { prompt: string; results: GenerationResult[]; [more: string]: unknown }, notes: string[]): void {
+  if (format === "json") console.log(JSON.stringify(doc, null, 2));
+  else if (format === "jsonl") for (const r of doc.results) console.log(JSON.stringify(r));
+  else {
+    for (const r of doc.results) {
+      if (!streamed) {
+        if (doc.results.length > 1) process.stdout.write(`--- sample ${r.sample}\n`);
+        process.stdout.write(r.text);
+      }
+      process.stdout.write("\n");
+      console.error(summaryLine(r));
+    }
+    for (const note of notes) console.error(note);
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
@@ -102,23 +119,8 @@ export async function run(argv: string[]): Promise<number> {
       onToken: stream ? (e) => process.stdout.write(e.text) : undefined,
     });
     process.off("SIGINT", onSigint);
-    if (format === "json") {
-      console.log(JSON.stringify({ prompt, results, speculative }, null, 2));
-    } else if (format === "jsonl") {
-      for (const r of results) console.log(JSON.stringify(r));
-    } else {
-      for (const r of results) {
-        if (!stream) {
-          if (n > 1) process.stdout.write(`--- sample ${r.sample}\n`);
-          process.stdout.write(r.text);
-        }
-        process.stdout.write("\n");
-        console.error(summaryLine(r));
-      }
-      if (speculative) {
-        console.error(`[speculative: ${speculative.rounds} rounds, mean accepted run ${speculative.meanAcceptedRun.toFixed(2)}]`);
-      }
-    }
+    const notes = speculative ? [`[speculative: ${speculative.rounds} rounds, mean accepted run ${speculative.meanAcceptedRun.toFixed(2)}]`] : [];
+    print(format, stream, { prompt, results, speculative }, notes);
     return 0;
   } finally {
     await engine.dispose();
@@ -148,14 +150,8 @@ async function runRemote(v: Values, url: string, prompt: string, n: number, form
       stop: (v.stop as string[] | undefined) ?? [],
       onToken: stream ? (e) => process.stdout.write(e.text) : undefined,
     });
-    if (format === "json") console.log(JSON.stringify({ prompt, results: [result], remote: { url, requests: timing.requests } }, null, 2));
-    else if (format === "jsonl") console.log(JSON.stringify(result));
-    else {
-      if (!stream) process.stdout.write(result.text);
-      process.stdout.write("\n");
-      console.error(summaryLine(result));
-      console.error(`[remote target ${url}: ${timing.requests} requests, ${(timing.requests / Math.max(1, result.tokens.length)).toFixed(2)} per token]`);
-    }
+    const perToken = (timing.requests / Math.max(1, result.tokens.length)).toFixed(2);
+    print(format, stream, { prompt, results: [result], remote: { url, requests: timing.requests } }, [`[remote target ${url}: ${timing.requests} requests, ${perToken} per token]`]);
     return 0;
   } finally {
     await engine.dispose();
