@@ -2,7 +2,6 @@
 // target vs cosec-plus on a few scenarios, or run the full security evaluation on the family.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts";
 import { buildFamily, LAYOUT, type BuildOptions } from "../demo/build.ts";
@@ -15,6 +14,7 @@ import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { defaultScenarioRoot, loadScenarios } from "../eval/scenarios.ts";
 import type { SampleRecord } from "../eval/security.ts";
 import { cacheRoot, dataRoot } from "../paths.ts";
+import { parseOrHelp } from "./options.ts";
 
 const DEFAULT_OUT = join(cacheRoot, "demo");
 /** Where results on the shipped family go (models/demo itself is never written to). */
@@ -82,15 +82,12 @@ const OPTIONS = {
   analyzer: { type: "string", default: DEFAULT_ANALYZER },
   from: { type: "string" },
   to: { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseOrHelp({ args: argv, options: OPTIONS, allowPositionals: true }, HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const sub = positionals[0] ?? "show";
   if (positionals.length > 1 || !["show", "build", "evaluate", "ship"].includes(sub)) {
     throw new InvalidArgumentError("command", `unknown demo command '${positionals.join(" ")}' (build | evaluate | ship, or none)`);

@@ -2,7 +2,6 @@
 // completion, write results.jsonl (resumable), summary.json and report.html.
 import { join } from "node:path";
 import { writeFileAtomic } from "../atomic-write.ts";
-import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
@@ -24,6 +23,7 @@ import {
   engineOptionsFrom,
   intAtLeast,
   numberOption,
+  parseOrHelp,
   runOptionsFrom,
   str,
   strategyListFrom,
@@ -62,7 +62,7 @@ ${MODEL_HELP}
   -h, --help                this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = parseOrHelp({
     args: argv,
     options: {
       ...MODEL_OPTIONS,
@@ -80,13 +80,10 @@ export async function run(argv: string[]): Promise<number> {
       queries: { type: "string" },
       "no-cppcheck": { type: "boolean", default: false },
       out: { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (str(values, "strategy")) throw new InvalidArgumentError("--strategy", "use --strategies (a comma-separated list) with cosec eval security");
   if (!values.out) throw new InvalidArgumentError("--out", "an output folder is required");
   const samples = numberOption(values, "samples", intAtLeast(1), "a positive integer") ?? DEFAULTS.samples;

@@ -1,12 +1,11 @@
 // `cosec generate`: one prompt, n samples, through the engine; text, JSON or JSONL out.
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import type { GpuChoice } from "../backend/types.ts";
 import { Engine } from "../generate/engine.ts";
 import { RemoteEngine } from "../generate/remote.ts";
 import type { GenerationResult } from "../generate/types.ts";
-import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, RUN_HELP, RUN_OPTIONS, decodingFrom, engineOptionsFrom, intAtLeast, numberOption, runOptionsFrom, str, type Values } from "./options.ts";
+import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, RUN_HELP, RUN_OPTIONS, decodingFrom, engineOptionsFrom, intAtLeast, numberOption, parseOrHelp, runOptionsFrom, str, type Values } from "./options.ts";
 
 const HELP = `usage: cosec generate --target T.gguf [--expert E.gguf [--expert-lora A.gguf]] [prompt options]
        cosec generate --target-url URL --expert E.gguf [--expert-lora A.gguf] [prompt options]
@@ -65,7 +64,7 @@ function print(format: string, streamed: boolean, doc: { prompt: string; results
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({
+  const parsed = parseOrHelp({
     args: argv,
     options: {
       ...MODEL_OPTIONS,
@@ -79,14 +78,11 @@ export async function run(argv: string[]): Promise<number> {
       "target-url": { type: "string" },
       "target-model": { type: "string" },
       "target-api-key": { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
     strict: true,
-  });
-  if (v.help) {
-    console.log(HELP);
-    return 0;
-  }
+  }, HELP);
+  if (!parsed) return 0;
+  const { values: v } = parsed;
   const format = str(v, "format") ?? "text";
   if (!["text", "json", "jsonl"].includes(format)) throw new InvalidArgumentError("--format", `expected text, json or jsonl, got '${format}'`);
   const n = numberOption(v, "samples", intAtLeast(1), "a positive integer") ?? 1;

@@ -1,6 +1,6 @@
 // Option groups shared by every command that loads models or generates (generate, eval, serve,
 // demo), so flags mean the same everywhere.
-import type { ParseArgsConfig } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { GpuChoice } from "../backend/types.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { EngineModelsOptions, GenerateOptions, StrategyName } from "../generate/types.ts";
@@ -73,6 +73,14 @@ export const DECODING_HELP = ["decoding options:"]
   )
   .join("\n")
   .replace(/(\n--expert-[^\n]*)+/, (m) => `\n  ${m.trim().split("\n").join(", ")}\n${" ".repeat(28)}the expert's proposal sampling (default: as the target)`);
+
+/** node's parseArgs with -h/--help added: null, once `help` is printed, when it was asked for. */
+export function parseOrHelp<T extends ParseArgsConfig>(config: T, help: string): ReturnType<typeof parseArgs<T>> | null {
+  const parsed = parseArgs({ ...config, options: { ...config.options, help: { type: "boolean", short: "h" } } });
+  if ((parsed.values as Values).help !== true) return parsed as ReturnType<typeof parseArgs<T>>;
+  console.log(help);
+  return null;
+}
 
 export function str(v: Values, name: string): string | undefined {
   const x = v[name];
