@@ -21,9 +21,8 @@ import {
   RUN_OPTIONS,
   decodingInputFrom,
   engineOptionsFrom,
-  intAtLeast,
-  numberOption,
   parseOrHelp,
+  positiveInt,
   runOptionsFrom,
   str,
   strategyListFrom,
@@ -86,8 +85,8 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parsed;
   if (str(values, "strategy")) throw new InvalidArgumentError("--strategy", "use --strategies (a comma-separated list) with cosec eval security");
   if (!values.out) throw new InvalidArgumentError("--out", "an output folder is required");
-  const samples = numberOption(values, "samples", intAtLeast(1), "a positive integer") ?? DEFAULTS.samples;
-  const batch = numberOption(values, "batch", intAtLeast(1), "a positive integer") ?? DEFAULTS.batch;
+  const samples = positiveInt(values, "samples") ?? DEFAULTS.samples;
+  const batch = positiveInt(values, "batch") ?? DEFAULTS.batch;
   const engineOptions = engineOptionsFrom(values, { maxSequences: batch });
   const gen = runOptionsFrom(values);
   const names = strategyListFrom(values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target"));

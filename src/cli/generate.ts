@@ -5,7 +5,7 @@ import type { GpuChoice } from "../backend/types.ts";
 import { Engine } from "../generate/engine.ts";
 import { RemoteEngine } from "../generate/remote.ts";
 import type { GenerationResult } from "../generate/types.ts";
-import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, RUN_HELP, RUN_OPTIONS, decodingFrom, engineOptionsFrom, intAtLeast, numberOption, parseOrHelp, runOptionsFrom, str, type Values } from "./options.ts";
+import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, RUN_HELP, RUN_OPTIONS, decodingFrom, engineOptionsFrom, parseOrHelp, positiveInt, runOptionsFrom, str, type Values } from "./options.ts";
 
 const HELP = `usage: cosec generate --target T.gguf [--expert E.gguf [--expert-lora A.gguf]] [prompt options]
        cosec generate --target-url URL --expert E.gguf [--expert-lora A.gguf] [prompt options]
@@ -85,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values: v } = parsed;
   const format = str(v, "format") ?? "text";
   if (!["text", "json", "jsonl"].includes(format)) throw new InvalidArgumentError("--format", `expected text, json or jsonl, got '${format}'`);
-  const n = numberOption(v, "samples", intAtLeast(1), "a positive integer") ?? 1;
+  const n = positiveInt(v, "samples") ?? 1;
   const promptFile = str(v, "prompt-file");
   let prompt = str(v, "prompt");
   if (prompt === undefined && promptFile) {
@@ -135,7 +135,7 @@ async function runRemote(v: Values, url: string, prompt: string, n: number, form
     expert,
     expertLora: str(v, "expert-lora"),
     gpu: (str(v, "gpu") ?? "auto") as GpuChoice,
-    contextSize: numberOption(v, "context-size", intAtLeast(1), "a positive integer"),
+    contextSize: positiveInt(v, "context-size"),
   });
   try {
     const stream = format === "text" && process.stdout.isTTY;

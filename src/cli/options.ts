@@ -97,12 +97,14 @@ export function numberOption(v: Values, name: string, check: (n: number) => bool
 
 export const intAtLeast = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
 
+export const positiveInt = (v: Values, name: string) => numberOption(v, name, intAtLeast(1), "a positive integer");
+
 export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = {}): EngineModelsOptions {
   const target = str(v, "target");
   if (!target) throw new InvalidArgumentError("--target", "a target GGUF is required (see --help)");
   const gpu = str(v, "gpu") ?? "auto";
   if (!["auto", "cpu", "cuda", "vulkan"].includes(gpu)) throw new InvalidArgumentError("--gpu", `expected auto, cpu, cuda or vulkan, got '${gpu}'`);
-  const threads = numberOption(v, "threads", intAtLeast(1), "a positive integer");
+  const threads = positiveInt(v, "threads");
   const kvCache = str(v, "kv-cache") ?? "f16";
   const schedule = str(v, "schedule");
   if (schedule !== undefined && schedule !== "auto" && schedule !== "overlap" && schedule !== "serial") {
@@ -117,8 +119,8 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
     expertBase: str(v, "expert-base"),
     gpu: gpu as GpuChoice,
     targetThreads: threads,
-    expertThreads: numberOption(v, "expert-threads", intAtLeast(1), "a positive integer"),
-    soloThreads: numberOption(v, "solo-threads", intAtLeast(1), "a positive integer"),
+    expertThreads: positiveInt(v, "expert-threads"),
+    soloThreads: positiveInt(v, "solo-threads"),
     schedule,
     contextSize: numberOption(v, "context-size", intAtLeast(16), "an integer >= 16"),
     maxSequences: extra.maxSequences,
