@@ -5,6 +5,7 @@
 // as one JSON body or as `data: {...}` events, the last with `stop: true`, and a `cosec` report.
 import type { FastifyInstance } from "fastify";
 import type { FinishReason, GenerationResult } from "../generate/types.ts";
+import { generateAndAnswer } from "./completion-flow.ts";
 import { fimOrRefuse } from "./completions.ts";
 import type { RouteDeps } from "./deps.ts";
 import { choiceReport, cosecReport } from "./responses.ts";
@@ -49,7 +50,6 @@ export function registerInfill(app: FastifyInstance, deps: RouteDeps): void {
     const extra = (body.input_extra ?? []).map((c) => ({ filename: c.filename ?? "", text: c.text }));
     const prompt = fimOrRefuse(deps, { prefix: body.input_prefix ?? "", suffix: body.input_suffix ?? "", middle: body.prompt ?? "", extra }, "input_prefix");
     const model = deps.context.config.modelName;
-    const signal = deps.requestSignal(request, reply);
     const sse = resolved.stream ? new SseStream(reply) : null;
     let predicted = 0;
     const onToken = sse
@@ -59,9 +59,8 @@ export function registerInfill(app: FastifyInstance, deps: RouteDeps): void {
           sse.send({ index: 0, content: e.text, tokens: e.token >= 0 ? [e.token] : [], stop: false, id_slot: -1, tokens_predicted: predicted, tokens_evaluated: prompt.length });
         }
       : undefined;
-    try {
-      const outcome = await deps.generation.run({ endpoint: "infill", promptField: "input_prefix", prompts: [prompt], request: resolved, signal, arrivedAt: deps.arrivedAt(request), onToken });
-      if (signal.aborted) throw deps.abortedError(signal);
+    const job = { endpoint: "infill", promptField: "input_prefix", prompts: [prompt], request: resolved, onToken };
+    return generateAndAnswer(deps, request, reply, sse, job, (outcome) => {
       const r = outcome.choices[0].result;
       const final = {
         index: 0,
@@ -84,12 +83,6 @@ export function registerInfill(app: FastifyInstance, deps: RouteDeps): void {
       sse.send(final);
       sse.end();
       return reply;
-    } catch (err) {
-      if (sse?.started) {
-        deps.streamError(sse, err);
-        return reply;
-      }
-      throw err;
-    }
+    });
   });
 }
