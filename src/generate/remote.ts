@@ -3,31 +3,20 @@
 // CoSec+'s reference mode, with the differences stated in src/decoding/remote.ts.
 import { LlamaBackend } from "../backend/llama-backend.ts";
 import { RemoteTarget, type RemoteTargetOptions } from "../backend/remote-target.ts";
-import type { GpuChoice, ModelBackend } from "../backend/types.ts";
+import type { ModelBackend } from "../backend/types.ts";
 import { decodeRemote, type RemoteTiming } from "../decoding/remote.ts";
 import { SampleState } from "../decoding/sample-state.ts";
-import { isDecodingSettings, resolveDecodingSettings, type DecodingInput, type DecodingSettings } from "../decoding/settings.ts";
+import { isDecodingSettings, resolveDecodingSettings } from "../decoding/settings.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import type { GenerationResult, TokenEvent } from "./types.ts";
+import type { EngineModelsOptions, GenerateOptions, GenerationResult } from "./types.ts";
 
-export interface RemoteEngineOptions {
+/** The local expert's options as the engine's, and the remote target's. */
+export interface RemoteEngineOptions extends Pick<EngineModelsOptions, "expertLora" | "expertLoraScale" | "gpu" | "contextSize" | "expertThreads"> {
   target: RemoteTargetOptions;
   expert: string;
-  expertLora?: string;
-  expertLoraScale?: number;
-  gpu?: GpuChoice;
-  contextSize?: number;
-  expertThreads?: number;
 }
 
-export interface RemoteGenerateOptions {
-  decoding?: DecodingInput | DecodingSettings;
-  maxTokens?: number;
-  seed?: number;
-  stop?: readonly string[];
-  signal?: AbortSignal;
-  onToken?: (e: TokenEvent) => void;
-}
+export type RemoteGenerateOptions = Pick<GenerateOptions, "decoding" | "maxTokens" | "seed" | "stop" | "signal" | "onToken">;
 
 export class RemoteEngine {
   private constructor(
