@@ -130,10 +130,10 @@ export async function run(argv: string[]): Promise<number> {
   if (sub === "evaluate") {
     const { run: evalSecurity } = await import("./eval-security.ts");
     const evalDir = join(fam.results, LAYOUT.evalRun(seed, maxTokens));
-    const args = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
-    args.push("--strategies", "target,expert,cosec-plus", "--out", evalDir, "--samples", String(int(values.samples, "--samples", 25)));
-    args.push("--seed", String(seed), "--max-tokens", String(maxTokens), "--analyzer", values.analyzer);
-    if (values.data) args.push("--data", values.data);
+    // Both evaluations: the family, its strategies, the seed, the token cap and the data folder.
+    const common = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora, "--strategies", "target,expert,cosec-plus"];
+    common.push("--seed", String(seed), "--max-tokens", String(maxTokens), ...(values.data ? ["--data", values.data] : []));
+    const args = [...common, "--out", evalDir, "--samples", String(int(values.samples, "--samples", 25)), "--analyzer", values.analyzer];
     if (values.scenarios) args.push("--only", values.scenarios);
     const securityStatus = await evalSecurity(args);
     if (securityStatus !== 0) return securityStatus;
@@ -146,12 +146,8 @@ export async function run(argv: string[]): Promise<number> {
     // HumanEval exercises the functional-correctness pipeline; models this small score ~0 and the
     // figure claims nothing. A subset keeps the demo's evaluation within minutes on a CPU.
     const { run: evalHumaneval } = await import("./eval-humaneval.ts");
-    const he = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
-    he.push("--strategies", "target,expert,cosec-plus", "--out", join(fam.results, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`));
-    he.push("--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1");
-    he.push("--seed", String(seed), "--max-tokens", String(maxTokens));
-    if (values.data) he.push("--data", values.data);
-    return evalHumaneval(he);
+    const heDir = join(fam.results, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`);
+    return evalHumaneval([...common, "--out", heDir, "--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1"]);
   }
   return show(fam, {
     scenarioIds: values.scenarios?.split(",").map((s) => s.trim()),

@@ -148,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const warning = unjudgedWarning(summary, analyzer.name);
     if (warning) console.error(warning);
-    console.log(`wrote ${join(values.out, "results.jsonl")}, summary.json, report.html, findings.sarif`);
+    console.log(`wrote ${resultsFile}, summary.json, report.html, findings.sarif`);
     return abort.signal.aborted ? 130 : 0;
   } finally {
     process.off("SIGINT", onSigint);
