@@ -219,8 +219,7 @@ export class Engine {
     const spec = d.speculative;
     if (spec) {
       if (!this.expert) throw new StrategyError("speculative decoding needs an expert model to draft with");
-      const settings = { draftMax: d.draftMax, expertSampling: d.sampling.expert, costs: this.speculationCosts, cores: this.cores };
-      timing = await this.cores.run(() => decodeSpeculative(job, settings));
+      timing = await this.cores.run(() => decodeSpeculative(job, d, this.speculationCosts, this.cores));
     } else {
       timing = await this.cores.run(() => decodeSequential(job, this.cores));
     }

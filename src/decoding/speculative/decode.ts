@@ -8,28 +8,24 @@
 import type { CoreSharing } from "../core-sharing.ts";
 import type { SpeculationCosts } from "../draft-length.ts";
 import { aborted, Caches, emptyProfile, runSteps, type DecodeJob, type DecodeTiming } from "../job.ts";
-import type { ModelRole, SamplingSettings } from "../types.ts";
+import type { DecodingSettings } from "../settings.ts";
+import type { ModelRole } from "../types.ts";
 import { ExpertProposer } from "./proposer.ts";
 import { SpeculationSchedule } from "./schedule.ts";
 import { score } from "./scorer.ts";
 import { verifyDrafts } from "./verifier.ts";
 
-export interface SpeculativeSettings {
-  /** Fixed draft length, or chosen each round from measured costs and acceptance when undefined. */
-  draftMax?: number;
-  expertSampling: SamplingSettings;
-  /** The pair's measured costs, shared across generations (a fresh estimate when absent). */
-  costs?: SpeculationCosts;
-  /** A lone verifier runs while the expert waits for its verdict, and may borrow the expert's cores. */
-  cores?: CoreSharing;
-}
-
-export async function decodeSpeculative(job: DecodeJob, settings: SpeculativeSettings): Promise<DecodeTiming> {
+/**
+ * `decoding.draftMax`: a fixed draft length, else chosen each round from the pair's measured `costs`
+ * (shared across generations; a fresh estimate when absent) and the acceptance. `cores`: a lone
+ * verifier runs while the expert waits for its verdict, and may borrow the expert's cores.
+ */
+export async function decodeSpeculative(job: DecodeJob, decoding: Pick<DecodingSettings, "draftMax" | "sampling">, costs?: SpeculationCosts, cores?: CoreSharing): Promise<DecodeTiming> {
   // The expert drafts; the models the rule needs besides it are scored in one pass each.
   const verifiers: ModelRole[] = [...new Set<ModelRole>(job.strategy.models)].filter((r) => r !== "expert");
   const caches = await Caches.open(job, ["expert", ...verifiers]);
-  const proposer = new ExpertProposer(job, caches, settings.expertSampling);
-  const schedule = new SpeculationSchedule(verifiers, settings.costs, settings.draftMax, settings.cores);
+  const proposer = new ExpertProposer(job, caches, decoding.sampling.expert);
+  const schedule = new SpeculationSchedule(verifiers, costs, decoding.draftMax, cores);
   const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0 };
   const t0 = performance.now();
   await runSteps(job, caches, async (active, pending, roundBegin) => {
