@@ -187,7 +187,7 @@ export function aborted(job: DecodeJob): boolean {
   return true;
 }
 
-/** The strategy's choice at sample i's next position (its depth-th after the last pushed token). */
+/** The strategy's choice at sample i's next position (keyed by its seed, sample and position). */
 export function decide(job: DecodeJob, i: number, logits: ModelLogits, proposal?: Proposal): Choice {
   const s = job.samples[i];
   return job.strategy.choose(logits, positionRng(s.seed, s.sample, s.position), proposal);
