@@ -2,13 +2,13 @@
 // and print the findings, or write them as SARIF for an editor or code-scanning upload.
 import { existsSync, readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { parseArgs } from "node:util";
 import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
 import { writeSarif } from "../eval/analyzers/sarif.ts";
 import type { Finding } from "../eval/analyzers/types.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { normaliseCwe, type ScenarioLanguage } from "../eval/scenarios.ts";
 import { CosecError, InvalidArgumentError } from "../errors.ts";
+import { parseOrHelp } from "./options.ts";
 
 const HELP = `usage: cosec analyze [options] FILE...
 
@@ -37,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function analyze(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = parseOrHelp({
     args: argv,
     allowPositionals: true,
     options: {
@@ -46,13 +46,10 @@ async function analyze(argv: string[]): Promise<number> {
       include: { type: "string", short: "I", multiple: true },
       sarif: { type: "string" },
       codeql: { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  }, HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length === 0) throw new InvalidArgumentError("FILE", "name at least one file to analyze");
   const files = positionals.map((file) => {
     const language = LANGUAGE_OF[extname(file).toLowerCase()];

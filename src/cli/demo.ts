@@ -2,10 +2,9 @@
 // target vs cosec-plus on a few scenarios, or run the full security evaluation on the family.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts";
-import { buildFamily, LAYOUT } from "../demo/build.ts";
+import { buildFamily, LAYOUT, type BuildOptions } from "../demo/build.ts";
 import { familyPaths, readManifest, STAGES, type Manifest, type StageName } from "../demo/manifest.ts";
 import { SHIPPED_DIR, shipFamily, verifiedShipped } from "../demo/shipped.ts";
 import { DEFAULT_SHOW_SAMPLES, demoFigures, demoReportHtml, formatScenario, formatSummary, REAL_MODEL_COMMANDS, runShow } from "../demo/show.ts";
@@ -15,6 +14,7 @@ import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { defaultScenarioRoot, loadScenarios } from "../eval/scenarios.ts";
 import type { SampleRecord } from "../eval/security.ts";
 import { cacheRoot, dataRoot } from "../paths.ts";
+import { parseOrHelp } from "./options.ts";
 
 const DEFAULT_OUT = join(cacheRoot, "demo");
 /** Where results on the shipped family go (models/demo itself is never written to). */
@@ -82,15 +82,12 @@ const OPTIONS = {
   analyzer: { type: "string", default: DEFAULT_ANALYZER },
   from: { type: "string" },
   to: { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseOrHelp({ args: argv, options: OPTIONS, allowPositionals: true }, HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const sub = positionals[0] ?? "show";
   if (positionals.length > 1 || !["show", "build", "evaluate", "ship"].includes(sub)) {
     throw new InvalidArgumentError("command", `unknown demo command '${positionals.join(" ")}' (build | evaluate | ship, or none)`);
@@ -133,10 +130,10 @@ export async function run(argv: string[]): Promise<number> {
   if (sub === "evaluate") {
     const { run: evalSecurity } = await import("./eval-security.ts");
     const evalDir = join(fam.results, LAYOUT.evalRun(seed, maxTokens));
-    const args = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
-    args.push("--strategies", "target,expert,cosec-plus", "--out", evalDir, "--samples", String(int(values.samples, "--samples", 25)));
-    args.push("--seed", String(seed), "--max-tokens", String(maxTokens), "--analyzer", values.analyzer);
-    if (values.data) args.push("--data", values.data);
+    // Both evaluations: the family, its strategies, the seed, the token cap and the data folder.
+    const common = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora, "--strategies", "target,expert,cosec-plus"];
+    common.push("--seed", String(seed), "--max-tokens", String(maxTokens), ...(values.data ? ["--data", values.data] : []));
+    const args = [...common, "--out", evalDir, "--samples", String(int(values.samples, "--samples", 25)), "--analyzer", values.analyzer];
     if (values.scenarios) args.push("--only", values.scenarios);
     const securityStatus = await evalSecurity(args);
     if (securityStatus !== 0) return securityStatus;
@@ -149,12 +146,8 @@ export async function run(argv: string[]): Promise<number> {
     // HumanEval exercises the functional-correctness pipeline; models this small score ~0 and the
     // figure claims nothing. A subset keeps the demo's evaluation within minutes on a CPU.
     const { run: evalHumaneval } = await import("./eval-humaneval.ts");
-    const he = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
-    he.push("--strategies", "target,expert,cosec-plus", "--out", join(fam.results, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`));
-    he.push("--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1");
-    he.push("--seed", String(seed), "--max-tokens", String(maxTokens));
-    if (values.data) he.push("--data", values.data);
-    return evalHumaneval(he);
+    const heDir = join(fam.results, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`);
+    return evalHumaneval([...common, "--out", heDir, "--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1"]);
   }
   return show(fam, {
     scenarioIds: values.scenarios?.split(",").map((s) => s.trim()),
@@ -181,13 +174,7 @@ function builtFamily(outDir: string): Family | null {
   return { paths, manifest, results: outDir, label: `${manifest?.budget ?? "?"} family (seed ${manifest?.seed ?? "?"}) in ${relative(process.cwd(), outDir) || "."}` };
 }
 
-interface BuildArgs {
-  seed: number;
-  data?: string;
-  force: boolean;
-  threads?: number;
-  until?: StageName;
-}
+type BuildArgs = Pick<BuildOptions, "seed" | "data" | "force" | "threads" | "until">;
 
 /** " (synthetic 2008, sven_train 1)": the exclusions per kind of record, from the corpus counts. */
 function nearDuplicatesByKind(counts: unknown): string {

@@ -2,7 +2,6 @@
 // (default) or NIST Juliet's C programs (--juliet).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { evaluatePairs, loadPairs, summarizeAccuracy, type LabelledPair } from "../eval/accuracy.ts";
 import { JULIET_SPLITS, julietPairs, loadJuliet, type JulietSplit } from "../eval/juliet.ts";
 import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer, ensembleMembers } from "../eval/analyzers/index.ts";
@@ -10,6 +9,7 @@ import { fitEnsemble } from "../eval/ensemble-fit.ts";
 import { normaliseCwe } from "../eval/scenarios.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { dataRoot } from "../paths.ts";
+import { parseOrHelp } from "./options.ts";
 
 const HELP = `usage: cosec eval analyzer [options]
 
@@ -39,7 +39,7 @@ options:
   -h, --help          this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = parseOrHelp({
     args: argv,
     options: {
       split: { type: "string", default: "both" },
@@ -55,13 +55,10 @@ export async function run(argv: string[]): Promise<number> {
       wrong: { type: "boolean", default: false },
       cppcheck: { type: "boolean", default: false },
       json: { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const cwes = values.cwe?.split(",").map((c) => normaliseCwe(c));
   // each split: a name, where it comes from, and its pairs (read when its turn comes)
   const splits: [string, string, () => { pairs: LabelledPair[]; skipped: Map<string, number> }][] = [];

@@ -17,7 +17,7 @@ import { renderReport } from "../eval/report/index.ts";
 import { ResultsStore } from "../eval/results-store.ts";
 import { decodingRunSettings, modelRunSettings } from "../eval/run-settings.ts";
 import { dataRoot } from "../paths.ts";
-import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, decodingInputFrom, engineOptionsFrom, intAtLeast, numberOption, str, strategyListFrom } from "./options.ts";
+import { DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, decodingInputFrom, engineOptionsFrom, intAtLeast, numberOption, positiveInt, str, strategyListFrom } from "./options.ts";
 
 const HELP = `usage: cosec eval humaneval --target MODEL.gguf [options]
 
@@ -92,10 +92,6 @@ export interface HumanEvalSettings {
   outDir: string;
 }
 
-type Values = Parameters<typeof numberOption>[0];
-
-const positive = (v: Values, name: string, fallback: number) => numberOption(v, name, intAtLeast(1), "a positive integer") ?? fallback;
-
 function positiveList(flag: string, list: string): number[] {
   return list.split(",").map((raw) => {
     const n = Number(raw);
@@ -108,8 +104,8 @@ function positiveList(flag: string, list: string): number[] {
 export function parseHumanEvalArgs(argv: string[]): HumanEvalSettings | "help" {
   const { values: v } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
   if (v.help) return "help";
-  const n = positive(v, "n", 20);
-  const batch = positive(v, "batch", Math.min(n, 8));
+  const n = positiveInt(v, "n") ?? 20;
+  const batch = positiveInt(v, "batch") ?? Math.min(n, 8);
   const engine = engineOptionsFrom(v, { maxSequences: batch });
   const ks = positiveList("--k", v.k ?? "1");
   const maxK = Math.max(...ks);
@@ -122,22 +118,22 @@ export function parseHumanEvalArgs(argv: string[]): HumanEvalSettings | "help" {
   return {
     engine,
     problemsDir: v.problems ?? join(dataRoot(v.data), "datasets", "sven", "data_eval", "human_eval"),
-    limit: numberOption(v, "limit", intAtLeast(1), "a positive integer"),
+    limit: positiveInt(v, "limit"),
     strategies,
     n,
     ks,
     seed: numberOption(v, "seed", (x) => Number.isSafeInteger(x) && x >= 0, "a non-negative integer") ?? 0,
-    maxTokens: positive(v, "max-tokens", 256),
+    maxTokens: positiveInt(v, "max-tokens") ?? 256,
     batch,
-    jobs: positive(v, "jobs", availableParallelism()),
+    jobs: positiveInt(v, "jobs") ?? availableParallelism(),
     sandbox: {
       mode: v["unsafe-no-sandbox"] ? "unsafe" : "bwrap",
       python: v.python,
       limits: {
         timeoutSeconds: timeout,
         cpuSeconds: timeout,
-        memoryBytes: positive(v, "memory-mb", DEFAULT_LIMITS.memoryBytes / 1024 ** 2) * 1024 ** 2,
-        maxProcesses: positive(v, "max-processes", DEFAULT_LIMITS.maxProcesses),
+        memoryBytes: (positiveInt(v, "memory-mb") ?? DEFAULT_LIMITS.memoryBytes / 1024 ** 2) * 1024 ** 2,
+        maxProcesses: positiveInt(v, "max-processes") ?? DEFAULT_LIMITS.maxProcesses,
       },
     },
     outDir: resolve(v.out ?? "humaneval-results"),

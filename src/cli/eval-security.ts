@@ -2,7 +2,6 @@
 // completion, write results.jsonl (resumable), summary.json and report.html.
 import { join } from "node:path";
 import { writeFileAtomic } from "../atomic-write.ts";
-import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
@@ -22,8 +21,8 @@ import {
   RUN_OPTIONS,
   decodingInputFrom,
   engineOptionsFrom,
-  intAtLeast,
-  numberOption,
+  parseOrHelp,
+  positiveInt,
   runOptionsFrom,
   str,
   strategyListFrom,
@@ -62,7 +61,7 @@ ${MODEL_HELP}
   -h, --help                this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = parseOrHelp({
     args: argv,
     options: {
       ...MODEL_OPTIONS,
@@ -80,17 +79,14 @@ export async function run(argv: string[]): Promise<number> {
       queries: { type: "string" },
       "no-cppcheck": { type: "boolean", default: false },
       out: { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  }, HELP);
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (str(values, "strategy")) throw new InvalidArgumentError("--strategy", "use --strategies (a comma-separated list) with cosec eval security");
   if (!values.out) throw new InvalidArgumentError("--out", "an output folder is required");
-  const samples = numberOption(values, "samples", intAtLeast(1), "a positive integer") ?? DEFAULTS.samples;
-  const batch = numberOption(values, "batch", intAtLeast(1), "a positive integer") ?? DEFAULTS.batch;
+  const samples = positiveInt(values, "samples") ?? DEFAULTS.samples;
+  const batch = positiveInt(values, "batch") ?? DEFAULTS.batch;
   const engineOptions = engineOptionsFrom(values, { maxSequences: batch });
   const gen = runOptionsFrom(values);
   const names = strategyListFrom(values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target"));
@@ -152,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const warning = unjudgedWarning(summary, analyzer.name);
     if (warning) console.error(warning);
-    console.log(`wrote ${join(values.out, "results.jsonl")}, summary.json, report.html, findings.sarif`);
+    console.log(`wrote ${resultsFile}, summary.json, report.html, findings.sarif`);
     return abort.signal.aborted ? 130 : 0;
   } finally {
     process.off("SIGINT", onSigint);

@@ -1,13 +1,12 @@
 // `cosec generate`: one prompt, n samples, through the engine; text, JSON or JSONL out.
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.ts";
 import { Engine } from "../generate/engine.ts";
 import { RemoteEngine, type RemoteEngineOptions } from "../generate/remote.ts";
 import type { GenerationResult } from "../generate/types.ts";
 import {
   DECODING_HELP, DECODING_OPTIONS, MODEL_HELP, MODEL_OPTIONS, REMOTE_TARGET_HELP, REMOTE_TARGET_OPTIONS, RUN_HELP, RUN_OPTIONS,
-  decodingFrom, engineOptionsFrom, intAtLeast, numberOption, remoteEngineOptionsFrom, runOptionsFrom, str, type Values,
+  decodingFrom, engineOptionsFrom, parseOrHelp, positiveInt, remoteEngineOptionsFrom, runOptionsFrom, str, type Values,
 } from "./options.ts";
 
 const HELP = `usage: cosec generate --target T.gguf [--expert E.gguf [--expert-lora A.gguf]] [prompt options]
@@ -45,8 +44,25 @@ function summaryLine(r: GenerationResult): string {
   );
 }
 
+/** The results as --format asks: one JSON document, JSON lines, or the texts (unless streamed) with a summary line each and `notes` on stderr. */
+function print(format: string, streamed: boolean, doc: { prompt: string; results: GenerationResult[]; [more: string]: unknown }, notes: string[]): void {
+  if (format === "json") console.log(JSON.stringify(doc, null, 2));
+  else if (format === "jsonl") for (const r of doc.results) console.log(JSON.stringify(r));
+  else {
+    for (const r of doc.results) {
+      if (!streamed) {
+        if (doc.results.length > 1) process.stdout.write(`--- sample ${r.sample}\n`);
+        process.stdout.write(r.text);
+      }
+      process.stdout.write("\n");
+      console.error(summaryLine(r));
+    }
+    for (const note of notes) console.error(note);
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({
+  const parsed = parseOrHelp({
     args: argv,
     options: {
       ...MODEL_OPTIONS,
@@ -58,17 +74,14 @@ export async function run(argv: string[]): Promise<number> {
       stop: { type: "string", multiple: true },
       format: { type: "string" },
       ...REMOTE_TARGET_OPTIONS,
-      help: { type: "boolean", short: "h" },
     },
     strict: true,
-  });
-  if (v.help) {
-    console.log(HELP);
-    return 0;
-  }
+  }, HELP);
+  if (!parsed) return 0;
+  const { values: v } = parsed;
   const format = str(v, "format") ?? "text";
   if (!["text", "json", "jsonl"].includes(format)) throw new InvalidArgumentError("--format", `expected text, json or jsonl, got '${format}'`);
-  const n = numberOption(v, "samples", intAtLeast(1), "a positive integer") ?? 1;
+  const n = positiveInt(v, "samples") ?? 1;
   const promptFile = str(v, "prompt-file");
   let prompt = str(v, "prompt");
   if (prompt === undefined && promptFile) {
@@ -98,23 +111,8 @@ export async function run(argv: string[]): Promise<number> {
       onToken: stream ? (e) => process.stdout.write(e.text) : undefined,
     });
     process.off("SIGINT", onSigint);
-    if (format === "json") {
-      console.log(JSON.stringify({ prompt, results, speculative }, null, 2));
-    } else if (format === "jsonl") {
-      for (const r of results) console.log(JSON.stringify(r));
-    } else {
-      for (const r of results) {
-        if (!stream) {
-          if (n > 1) process.stdout.write(`--- sample ${r.sample}\n`);
-          process.stdout.write(r.text);
-        }
-        process.stdout.write("\n");
-        console.error(summaryLine(r));
-      }
-      if (speculative) {
-        console.error(`[speculative: ${speculative.rounds} rounds, mean accepted run ${speculative.meanAcceptedRun.toFixed(2)}]`);
-      }
-    }
+    const notes = speculative ? [`[speculative: ${speculative.rounds} rounds, mean accepted run ${speculative.meanAcceptedRun.toFixed(2)}]`] : [];
+    print(format, stream, { prompt, results, speculative }, notes);
     return 0;
   } finally {
     await engine.dispose();
@@ -136,14 +134,8 @@ async function runRemote(v: Values, options: RemoteEngineOptions, prompt: string
       stop: (v.stop as string[] | undefined) ?? [],
       onToken: stream ? (e) => process.stdout.write(e.text) : undefined,
     });
-    if (format === "json") console.log(JSON.stringify({ prompt, results: [result], remote: { url, requests: timing.requests } }, null, 2));
-    else if (format === "jsonl") console.log(JSON.stringify(result));
-    else {
-      if (!stream) process.stdout.write(result.text);
-      process.stdout.write("\n");
-      console.error(summaryLine(result));
-      console.error(`[remote target ${url}: ${timing.requests} requests, ${(timing.requests / Math.max(1, result.tokens.length)).toFixed(2)} per token]`);
-    }
+    const perToken = (timing.requests / Math.max(1, result.tokens.length)).toFixed(2);
+    print(format, stream, { prompt, results: [result], remote: { url, requests: timing.requests } }, [`[remote target ${url}: ${timing.requests} requests, ${perToken} per token]`]);
     return 0;
   } finally {
     await engine.dispose();

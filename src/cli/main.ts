@@ -2,8 +2,9 @@
 import { CosecError } from "../errors.ts";
 
 type CommandModule = { run(argv: string[]): Promise<number> };
+export type Commands = Record<string, { summary: string; load: () => Promise<CommandModule> }>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+const COMMANDS: Commands = {
   generate: { summary: "generate text with a target (+ expert) GGUF pair", load: () => import("./generate.ts") },
   train: { summary: "pretrain | distill | security | export (PyTorch trainer)", load: () => import("./train.ts") },
   "eval": { summary: "security | analyzer | humaneval evaluations", load: () => import("./eval.ts") },
@@ -12,11 +13,25 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   demo: { summary: "build the small model family and show co-decoding (build | evaluate)", load: () => import("./demo.ts") },
 };
 
-function usage(): string {
-  const lines = ["usage: cosec <command> [options]", "", "commands:"];
-  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
-  lines.push("", "Run `cosec <command> --help` for a command's options.");
-  return lines.join("\n");
+/**
+ * `prog <noun> ...`: the command the first argument names, with the rest of the arguments; or,
+ * after printing the usage (no name, --help) or an unknown name's error, the exit status.
+ */
+export function pickCommand(argv: string[], commands: Commands, prog: string, noun: string, helpFor: string) {
+  const usage = [`usage: ${prog} <${noun}> [options]`, "", `${noun}s:`];
+  for (const [name, c] of Object.entries(commands)) usage.push(`  ${name.padEnd(10)} ${c.summary}`);
+  usage.push("", `Run \`${prog} <${noun}> --help\` for ${helpFor}.`);
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(usage.join("\n"));
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`${prog}: unknown ${noun} '${name}'\n\n${usage.join("\n")}`);
+    return 2;
+  }
+  return { name, load: command.load, rest };
 }
 
 function isArgumentError(err: unknown): err is Error {
@@ -25,18 +40,11 @@ function isArgumentError(err: unknown): err is Error {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h") {
-    console.log(usage());
-    return name ? 0 : 2;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    console.error(`cosec: unknown command '${name}'\n\n${usage()}`);
-    return 2;
-  }
+  const picked = pickCommand(argv, COMMANDS, "cosec", "command", "a command's options");
+  if (typeof picked === "number") return picked;
+  const { name, load, rest } = picked;
   try {
-    return await (await command.load()).run(rest);
+    return await (await load()).run(rest);
   } catch (err) {
     if (err instanceof CosecError) {
       console.error(`cosec ${name}: ${err.message}`);

@@ -1,6 +1,6 @@
 // Option groups shared by every command that loads models or generates (generate, eval, serve,
 // demo), so flags mean the same everywhere.
-import type { ParseArgsConfig } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { GpuChoice } from "../backend/types.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { RemoteEngineOptions } from "../generate/remote.ts";
@@ -109,6 +109,14 @@ export const DECODING_HELP = ["decoding options:"]
   .join("\n")
   .replace(/(\n--expert-[^\n]*)+/, (m) => `\n  ${m.trim().split("\n").join(", ")}\n${" ".repeat(28)}the expert's proposal sampling (default: as the target)`);
 
+/** node's parseArgs with -h/--help added: null, once `help` is printed, when it was asked for. */
+export function parseOrHelp<T extends ParseArgsConfig>(config: T, help: string): ReturnType<typeof parseArgs<T>> | null {
+  const parsed = parseArgs({ ...config, options: { ...config.options, help: { type: "boolean", short: "h" } } });
+  if ((parsed.values as Values).help !== true) return parsed as ReturnType<typeof parseArgs<T>>;
+  console.log(help);
+  return null;
+}
+
 export function str(v: Values, name: string): string | undefined {
   const x = v[name];
   return typeof x === "string" ? x : undefined;
@@ -124,12 +132,14 @@ export function numberOption(v: Values, name: string, check: (n: number) => bool
 
 export const intAtLeast = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
 
+export const positiveInt = (v: Values, name: string) => numberOption(v, name, intAtLeast(1), "a positive integer");
+
 export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = {}): EngineModelsOptions {
   const target = str(v, "target");
   if (!target) throw new InvalidArgumentError("--target", "a target GGUF is required (see --help)");
   const gpu = str(v, "gpu") ?? "auto";
   if (!["auto", "cpu", "cuda", "vulkan"].includes(gpu)) throw new InvalidArgumentError("--gpu", `expected auto, cpu, cuda or vulkan, got '${gpu}'`);
-  const threads = numberOption(v, "threads", intAtLeast(1), "a positive integer");
+  const threads = positiveInt(v, "threads");
   const kvCache = str(v, "kv-cache") ?? "f16";
   const schedule = str(v, "schedule");
   if (schedule !== undefined && schedule !== "auto" && schedule !== "overlap" && schedule !== "serial") {
@@ -144,8 +154,8 @@ export function engineOptionsFrom(v: Values, extra: { maxSequences?: number } = 
     expertBase: str(v, "expert-base"),
     gpu: gpu as GpuChoice,
     targetThreads: threads,
-    expertThreads: numberOption(v, "expert-threads", intAtLeast(1), "a positive integer"),
-    soloThreads: numberOption(v, "solo-threads", intAtLeast(1), "a positive integer"),
+    expertThreads: positiveInt(v, "expert-threads"),
+    soloThreads: positiveInt(v, "solo-threads"),
     schedule,
     contextSize: numberOption(v, "context-size", intAtLeast(16), "an integer >= 16"),
     maxSequences: extra.maxSequences,

@@ -12,8 +12,7 @@
 // to pay. Every PROBE_EVERY such rounds it drafts one token, so
 // that the acceptance estimate follows the text and speculation resumes where it pays again.
 
-/** Bounds of a fixed draft length (--draft-max). */
-export const DRAFT_MIN = 1;
+/** The longest draft the chooser considers (a fixed --draft-max may be longer). */
 export const DRAFT_MAX = 16;
 /** Rounds without drafts between two one-draft probes of the acceptance. */
 export const PROBE_EVERY = 8;

@@ -28,6 +28,11 @@ export interface DecodeTiming {
   cachedPromptTokens: number;
 }
 
+/** Speculative statistics of one or more generations' rounds. */
+export function speculativeStats(rounds: number, drafted: number, acceptedDrafts: number) {
+  return { rounds, drafted, acceptedDrafts, meanAcceptedRun: rounds > 0 ? acceptedDrafts / rounds : 0 };
+}
+
 /**
  * Where the time of the steps (sequential) or rounds (speculative) after the prompt's went, summed:
  * what the speed work reads. `totalMs` minus the parts is scheduling, JS↔native crossings and GC.
@@ -58,14 +63,14 @@ export interface EvalItem {
 export class Caches {
   readonly seqs = new Map<ModelRole, ModelSequence[]>();
   /** Prompt tokens already in sample 0's caches (taken from the prompt cache). */
-  private reusedStart = 0;
+  readonly cachedPromptTokens: number;
 
   private constructor(
     readonly job: DecodeJob,
     readonly roles: readonly ModelRole[],
     reused: Reused | null,
   ) {
-    if (reused) this.reusedStart = reused.start;
+    this.cachedPromptTokens = reused?.start ?? 0;
     for (const role of roles) {
       const backend = job.models[role];
       if (!backend) throw new Error(`strategy ${job.strategy.name} needs the ${role} model, which is not loaded`);
@@ -89,11 +94,7 @@ export class Caches {
 
   /** What sample i still has to evaluate of the prompt. */
   promptTail(i: number): readonly number[] {
-    return i === 0 && this.reusedStart > 0 ? this.job.prompt.slice(this.reusedStart) : this.job.prompt;
-  }
-
-  get cachedPromptTokens(): number {
-    return this.reusedStart;
+    return i === 0 && this.cachedPromptTokens > 0 ? this.job.prompt.slice(this.cachedPromptTokens) : this.job.prompt;
   }
 
   /** Frees every cache, or (`keep`, a single-sample job that ended cleanly) leaves them to the prompt cache. */
@@ -143,12 +144,40 @@ export class Caches {
 }
 
 /**
- * Lets the event loop run once before a round when the caller can abort. Passes short enough to
- * run on this thread settle as microtasks, so without it a loop of them never reaches the poll
- * phase: a client's disconnect (and the streamed tokens' writes) would wait for the whole generation.
+ * The loop of both schedules: `step` gets the samples still generating whose pending tokens (per
+ * sample, what its caches have yet to evaluate) fit their caches (the others end on "length") and
+ * the step's start time, until none is left, the caller aborts or `step` returns false. A job that
+ * ended without an error leaves its caches to the prompt cache: a KV cache is valid for the tokens
+ * it holds, however they were chosen (also drafts of a round cut by an abort).
  */
-export async function yieldForSignal(job: DecodeJob): Promise<void> {
-  if (job.signal) await new Promise<void>((resolve) => setImmediate(resolve));
+export async function runSteps(
+  job: DecodeJob,
+  caches: Caches,
+  step: (active: number[], pending: (readonly number[])[], begin: number) => Promise<boolean>,
+): Promise<void> {
+  const pending: (readonly number[])[] = job.samples.map((_, i) => caches.promptTail(i));
+  let clean = false;
+  try {
+    for (;;) {
+      const begin = performance.now();
+      // Lets the event loop run once when the caller can abort. Passes short enough to run on this
+      // thread settle as microtasks, so without it a loop of them never reaches the poll phase: a
+      // client's disconnect (and the streamed tokens' writes) would wait for the whole generation.
+      if (job.signal) await new Promise<void>((resolve) => setImmediate(resolve));
+      const active: number[] = [];
+      if (!aborted(job)) {
+        for (let i = 0; i < job.samples.length; i++) {
+          if (job.samples[i].done) continue;
+          if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
+          else active.push(i);
+        }
+      }
+      if (active.length === 0 || !(await step(active, pending, begin))) break;
+    }
+    clean = true;
+  } finally {
+    await caches.close(clean);
+  }
 }
 
 /** True (and every sample ended) once the caller's signal has aborted. */
@@ -158,18 +187,7 @@ export function aborted(job: DecodeJob): boolean {
   return true;
 }
 
-/** Samples still generating whose pending tokens fit their caches (the others end on "length"). */
-export function activeSamples(job: DecodeJob, caches: Caches, pending: readonly (readonly number[])[]): number[] {
-  const active: number[] = [];
-  for (let i = 0; i < job.samples.length; i++) {
-    if (job.samples[i].done) continue;
-    if (!caches.fits(i, pending[i].length)) job.samples[i].end("length");
-    else active.push(i);
-  }
-  return active;
-}
-
-/** The strategy's choice at sample i's next position (its depth-th after the last pushed token). */
+/** The strategy's choice at sample i's next position (keyed by its seed, sample and position). */
 export function decide(job: DecodeJob, i: number, logits: ModelLogits, proposal?: Proposal): Choice {
   const s = job.samples[i];
   return job.strategy.choose(logits, positionRng(s.seed, s.sample, s.position), proposal);

@@ -48,17 +48,15 @@ export class PromptCache {
     return { seqs: held, start };
   }
 
-  /** Keeps a finished generation's sequences (freeing what was held before). */
-  async keep(seqs: Map<ModelRole, ModelSequence>): Promise<void> {
+  /** Keeps a finished generation's sequences (freeing what was held before; null: frees them). */
+  async keep(seqs: Map<ModelRole, ModelSequence> | null): Promise<void> {
     const old = this.held;
     this.held = seqs;
     if (old) await disposeAll(old);
   }
 
-  async dispose(): Promise<void> {
-    const old = this.held;
-    this.held = null;
-    if (old) await disposeAll(old);
+  dispose(): Promise<void> {
+    return this.keep(null);
   }
 }
 

@@ -11,8 +11,8 @@ import type { ModelBackend } from "../backend/types.ts";
 import type { RemoteTarget } from "../backend/remote-target.ts";
 import { Caches, emptyProfile, type DecodeTiming } from "./job.ts";
 import type { SampleState } from "./sample-state.ts";
+import type { DecodingSettings } from "./settings.ts";
 import { ExpertProposer } from "./speculative/proposer.ts";
-import type { SamplingSettings, Strategy } from "./types.ts";
 import { logSumExp } from "./warpers.ts";
 
 /** Why a remote target cannot decode with these settings (only CoSec+'s reference rule needs no
@@ -23,18 +23,17 @@ export function remoteRuleProblem(d: { strategy: { name: string }; mode?: string
 }
 
 export interface RemoteJob {
-  /** cosec-plus (its propose draws the expert's proposals). */
-  strategy: Strategy;
+  /** cosec-plus in reference mode (its propose draws the expert's proposals); draftMax: drafts per round. */
+  decoding: DecodingSettings;
   expert: ModelBackend;
   remote: RemoteTarget;
   sample: SampleState;
   prompt: readonly number[];
-  threshold: number;
-  expertSampling: SamplingSettings;
-  /** Drafts per round (one scoring request each). */
-  draftLength: number;
   signal?: AbortSignal;
 }
+
+/** Drafts per round (one scoring request each) when the settings fix none. */
+const DEFAULT_DRAFT = 4;
 
 export interface RemoteTiming extends DecodeTiming {
   /** HTTP requests to the remote target. */
@@ -43,20 +42,22 @@ export interface RemoteTiming extends DecodeTiming {
 
 export async function decodeRemote(job: RemoteJob): Promise<RemoteTiming> {
   const s = job.sample;
-  const local = { strategy: job.strategy, models: { expert: job.expert }, samples: [s], prompt: job.prompt, signal: job.signal };
+  const { strategy, threshold, draftMax, sampling } = job.decoding;
+  const draftLength = draftMax ?? DEFAULT_DRAFT;
+  const local = { strategy, models: { expert: job.expert }, samples: [s], prompt: job.prompt, signal: job.signal };
   const caches = await Caches.open(local, ["expert"]);
-  const proposer = new ExpertProposer(local, caches, job.expertSampling);
+  const proposer = new ExpertProposer(local, caches, sampling.expert);
   const timing: RemoteTiming = { promptMs: 0, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0, requests: 0 };
   const t0 = performance.now();
   const requestsBefore = job.remote.requests;
   let pending: readonly number[] = job.prompt;
   try {
     while (!s.done && !job.signal?.aborted) {
-      if (!caches.fits(0, pending.length + job.draftLength)) {
+      if (!caches.fits(0, pending.length + draftLength)) {
         s.end("length");
         break;
       }
-      const [k] = proposer.lengths([0], [pending], Math.max(1, job.draftLength));
+      const [k] = proposer.lengths([0], [pending], Math.max(1, draftLength));
       const drafts = await proposer.draft([0], [{ i: 0, tokens: pending, last: 1 }], [Math.max(1, k)], false, false);
       const d = drafts.tokens[0];
       // Drafting stops before an end token the expert proposes; it is decided like a draft.
@@ -72,7 +73,7 @@ export async function decodeRemote(job: RemoteJob): Promise<RemoteTiming> {
           const c = candidates[j];
           const pe = Math.exp(row[c] - logSumExp(row));
           const ratio = pe > 0 ? Math.min(1, Math.exp(pt[j]) / pe) : 0;
-          if (ratio > job.threshold) {
+          if (ratio > threshold) {
             const alive = s.push({ token: c, source: "expert", logprob: drafts.proposals[0][j]?.logprob ?? Math.log(pe) });
             if (j < d.length) kept++;
             if (!alive) break;

@@ -5,7 +5,7 @@ import { getRuntime } from "../backend/native-addon.ts";
 import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
 import { PairCores } from "../decoding/core-sharing.ts";
-import type { DecodeProfile, DecodeTiming } from "../decoding/job.ts";
+import { speculativeStats, type DecodeProfile, type DecodeTiming } from "../decoding/job.ts";
 import { fimPrompt, type FimInput } from "./fim.ts";
 import { logSumExp } from "../decoding/warpers.ts";
 import { PromptCache } from "../decoding/prompt-cache.ts";
@@ -35,7 +35,7 @@ async function defaultPairThreads(o: EngineModelsOptions): Promise<{ target: num
 export interface GenerationSummary {
   results: GenerationResult[];
   /** Speculative statistics when `speculative` was on. */
-  speculative?: { rounds: number; drafted: number; acceptedDrafts: number; meanAcceptedRun: number };
+  speculative?: ReturnType<typeof speculativeStats>;
   /** Where the decoding time went (steps or rounds after the prompt's). */
   profile: DecodeProfile;
 }
@@ -50,6 +50,9 @@ export interface PromptTokenLogprob {
 }
 
 const PROMPT_LOGPROB_CHUNK = 64;
+
+export const tooLong = (tokens: number, context: number) =>
+  new ContextOverflowError(`the prompt has ${tokens} tokens but the context holds ${context}; shorten it or raise --context-size`);
 
 function tokenLogprob(row: Float32Array, token: number, top: number): PromptTokenLogprob {
   const lse = logSumExp(row);
@@ -166,7 +169,7 @@ export class Engine {
    */
   async promptLogprobs(prompt: readonly number[], top = 0): Promise<(PromptTokenLogprob | null)[]> {
     const context = this.target.info.contextSize;
-    if (prompt.length > context) throw new ContextOverflowError(`the prompt has ${prompt.length} tokens but the context holds ${context}; shorten it or raise --context-size`);
+    if (prompt.length > context) throw tooLong(prompt.length, context);
     const seq = this.target.newSequence();
     const out: (PromptTokenLogprob | null)[] = [null];
     try {
@@ -203,9 +206,7 @@ export class Engine {
     const promptTokens = typeof prompt === "string" ? this.tokenizer.tokenize(prompt, { addBos: options.addBos }) : [...prompt];
     if (promptTokens.length === 0) throw new InvalidArgumentError("prompt", "is empty (and the model adds no BOS token)");
     const context = Math.min(...strategy.models.map((r) => models[r]!.info.contextSize));
-    if (promptTokens.length >= context) {
-      throw new ContextOverflowError(`the prompt has ${promptTokens.length} tokens but the context holds ${context}; shorten it or raise --context-size`);
-    }
+    if (promptTokens.length >= context) throw tooLong(promptTokens.length, context);
     const firstSample = options.firstSample ?? 0;
     const samples = Array.from(
       { length: n },
@@ -218,8 +219,7 @@ export class Engine {
     const spec = d.speculative;
     if (spec) {
       if (!this.expert) throw new StrategyError("speculative decoding needs an expert model to draft with");
-      const settings = { draftMax: d.draftMax, expertSampling: d.sampling.expert, costs: this.speculationCosts, cores: this.cores };
-      timing = await this.cores.run(() => decodeSpeculative(job, settings));
+      timing = await this.cores.run(() => decodeSpeculative(job, d, this.speculationCosts, this.cores));
     } else {
       timing = await this.cores.run(() => decodeSequential(job, this.cores));
     }
@@ -238,16 +238,7 @@ export class Engine {
     return {
       results,
       profile: timing.profile,
-      ...(spec
-        ? {
-            speculative: {
-              rounds: timing.rounds,
-              drafted: timing.drafted,
-              acceptedDrafts: timing.acceptedDrafts,
-              meanAcceptedRun: timing.rounds > 0 ? timing.acceptedDrafts / timing.rounds : 0,
-            },
-          }
-        : {}),
+      ...(spec ? { speculative: speculativeStats(timing.rounds, timing.drafted, timing.acceptedDrafts) } : {}),
     };
   }
 

@@ -6,30 +6,21 @@
 // target's matched at connect time.
 import { LlamaBackend } from "../backend/llama-backend.ts";
 import { RemoteTarget, type RemoteTargetOptions } from "../backend/remote-target.ts";
-import type { GpuChoice, ModelBackend, ModelInfo, Tokenizer, Vocabulary } from "../backend/types.ts";
-import { emptyProfile } from "../decoding/job.ts";
+import type { ModelBackend, ModelInfo, Tokenizer, Vocabulary } from "../backend/types.ts";
+import { emptyProfile, speculativeStats } from "../decoding/job.ts";
 import { decodeRemote, remoteRuleProblem, type RemoteTiming } from "../decoding/remote.ts";
 import { SampleState } from "../decoding/sample-state.ts";
 import { isDecodingSettings, resolveDecodingSettings } from "../decoding/settings.ts";
-import { ContextOverflowError, InvalidArgumentError, StrategyError } from "../errors.ts";
-import type { GenerationSummary } from "./engine.ts";
+import { InvalidArgumentError, StrategyError } from "../errors.ts";
+import { tooLong, type GenerationSummary } from "./engine.ts";
 import { fimPrompt, type FimInput } from "./fim.ts";
-import type { GenerateOptions, GenerationResult } from "./types.ts";
+import type { EngineModelsOptions, GenerateOptions, GenerationResult } from "./types.ts";
 
-export interface RemoteEngineOptions {
+/** The local expert's options as the engine's, and the remote target's. */
+export interface RemoteEngineOptions extends Pick<EngineModelsOptions, "expertLora" | "expertLoraScale" | "gpu" | "contextSize" | "expertThreads" | "maxSequences"> {
   target: RemoteTargetOptions;
   expert: string;
-  expertLora?: string;
-  expertLoraScale?: number;
-  gpu?: GpuChoice;
-  contextSize?: number;
-  expertThreads?: number;
-  /** Parallel sequences of the expert (concurrent server requests, each decoding one sample at a time). */
-  maxSequences?: number;
 }
-
-/** Drafts per scoring request when the settings fix none. */
-const DEFAULT_DRAFT = 4;
 
 /** The remote target as a server sees a model: the expert's vocabulary, tokenizer, slots and context. */
 export interface RemoteTargetView {
@@ -106,24 +97,14 @@ export class RemoteEngine {
     if (problem) throw new StrategyError(problem);
     const tokens = typeof prompt === "string" ? this.expert.tokenizer.tokenize(prompt, { addBos: options.addBos }) : [...prompt];
     const context = this.expert.info.contextSize;
-    if (tokens.length >= context) throw new ContextOverflowError(`the prompt has ${tokens.length} tokens but the context holds ${context}; shorten it or raise --context-size`);
+    if (tokens.length >= context) throw tooLong(tokens.length, context);
     const seed = options.seed ?? 0;
     const limits = { maxTokens: options.maxTokens ?? 256, stop: options.stop ?? [], ignoreEos: options.ignoreEos };
     const total: RemoteTiming = { promptMs: 0, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0, requests: 0 };
     const results: GenerationResult[] = [];
     for (let i = 0; i < n && !options.signal?.aborted; i++) {
       const sample = new SampleState((options.firstSample ?? 0) + i, seed, this.expert.vocab, limits, options.onToken);
-      const timing = await decodeRemote({
-        strategy: d.strategy,
-        expert: this.expert,
-        remote: this.remote,
-        sample,
-        prompt: tokens,
-        threshold: d.threshold,
-        expertSampling: d.sampling.expert,
-        draftLength: d.draftMax ?? DEFAULT_DRAFT,
-        signal: options.signal,
-      });
+      const timing = await decodeRemote({ decoding: d, expert: this.expert, remote: this.remote, sample, prompt: tokens, signal: options.signal });
       for (const k of ["generateMs", "rounds", "drafted", "acceptedDrafts", "requests"] as const) total[k] += timing[k];
       const generated = sample.tokens.length;
       results.push(
@@ -141,8 +122,7 @@ export class RemoteEngine {
         ),
       );
     }
-    const meanAcceptedRun = total.rounds > 0 ? total.acceptedDrafts / total.rounds : 0;
-    return { results, profile: total.profile, speculative: { rounds: total.rounds, drafted: total.drafted, acceptedDrafts: total.acceptedDrafts, meanAcceptedRun }, timing: total };
+    return { results, profile: total.profile, speculative: speculativeStats(total.rounds, total.drafted, total.acceptedDrafts), timing: total };
   }
 
   async dispose(): Promise<void> {

@@ -9,6 +9,7 @@ import { registerChatCompletions } from "./chat-completions.ts";
 import type { ChatRenderer } from "./chat-template.ts";
 import { registerCompletions } from "./completions.ts";
 import { registerLlamaCpp } from "./llama-cpp.ts";
+import { checkModel } from "./request-options.ts";
 import type { ServerConfig } from "./config.ts";
 import type { RouteDeps, ServingEngine } from "./deps.ts";
 import { toHttpFailure } from "./errors.ts";
@@ -165,9 +166,7 @@ export async function createServer(options: CosecServerOptions): Promise<CosecSe
   });
   app.get("/v1/models", async () => ({ object: "list", data: [modelCard()] }));
   app.get<{ Params: { model: string } }>("/v1/models/:model", async (request) => {
-    if (request.params.model !== config.modelName) {
-      throw new ApiRequestError(404, `model: '${request.params.model}' does not exist; this server serves '${config.modelName}'`, "model", "model_not_found");
-    }
+    checkModel(request.params.model, config.modelName);
     return modelCard();
   });
 

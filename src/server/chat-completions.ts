@@ -2,11 +2,10 @@
 // one JSON body or a stream of `chat.completion.chunk`s ending with `data: [DONE]`.
 import type { FastifyInstance } from "fastify";
 import type { Vocabulary } from "../backend/types.ts";
-import { ApiRequestError } from "../errors.ts";
 import type { GenerationResult } from "../generate/types.ts";
 import { answerCompletion } from "./completion-flow.ts";
 import type { RouteDeps } from "./deps.ts";
-import { resolveRequest } from "./request-options.ts";
+import { badField, resolveRequest } from "./request-options.ts";
 import { choiceReport, openAiFinish, tokenString } from "./responses.ts";
 import { chatRequestSchema, type ChatRequest } from "./schemas.ts";
 
@@ -23,13 +22,11 @@ export function registerChatCompletions(app: FastifyInstance, deps: RouteDeps): 
   app.post("/v1/chat/completions", { schema: { body: chatRequestSchema } }, async (request, reply) => {
     const body = request.body as ChatRequest;
     if (body.max_tokens != null && body.max_completion_tokens != null && body.max_tokens !== body.max_completion_tokens) {
-      throw new ApiRequestError(400, "max_completion_tokens: conflicts with max_tokens; give one of them", "max_completion_tokens", "invalid_value");
+      throw badField("max_completion_tokens", "conflicts with max_tokens; give one of them");
     }
     const maxField = body.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
     const resolved = resolveRequest(body, { value: body.max_completion_tokens ?? body.max_tokens, field: maxField }, deps.context);
-    if (body.top_logprobs) {
-      throw new ApiRequestError(400, "top_logprobs: only 0 is supported (the chosen tokens' logprobs come with logprobs: true)", "top_logprobs", "unsupported_parameter");
-    }
+    if (body.top_logprobs) throw badField("top_logprobs", "only 0 is supported (the chosen tokens' logprobs come with logprobs: true)", "unsupported_parameter");
     const rendered = deps.chat.render(body.messages);
     resolved.generate.stop = [...resolved.stop, ...rendered.stop];
     const vocab = deps.engine.target.vocab;

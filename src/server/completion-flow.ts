@@ -5,22 +5,15 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { TokenEvent } from "../generate/types.ts";
 import type { RouteDeps } from "./deps.ts";
-import type { GeneratedChoice, GenerationOutcome } from "./generation.ts";
-import type { ResolvedRequest } from "./request-options.ts";
+import type { GeneratedChoice, GenerationJob, GenerationOutcome } from "./generation.ts";
 import { cosecReport, responseId, unixSeconds, usage } from "./responses.ts";
 import { SseStream } from "./sse.ts";
 
 type Fields = Record<string, unknown>;
+type RouteJob = Omit<GenerationJob, "signal" | "arrivedAt">;
 
-export interface CompletionEndpoint {
-  /** Metrics label ("completions", "chat"). */
-  endpoint: string;
-  /** The request field holding the prompt, named in errors about it. */
-  promptField: string;
-  prompts: (string | readonly number[])[];
-  request: ResolvedRequest;
-  /** Score the prompts' tokens too (vLLM's prompt_logprobs: top N each). */
-  promptLogprobs?: number;
+/** What the service generates, and how the endpoint shapes its answer. */
+export interface CompletionEndpoint extends Pick<GenerationJob, "endpoint" | "promptField" | "prompts" | "request" | "promptLogprobs"> {
   /** Prefix of the response id ("cmpl" → "cmpl-<hex>"). */
   idPrefix: string;
   /** `object` of the JSON body and of each stream chunk. */
@@ -45,7 +38,6 @@ export async function answerCompletion(deps: RouteDeps, request: FastifyRequest,
   const id = responseId(e.idPrefix);
   const created = unixSeconds();
   const model = deps.context.config.modelName;
-  const signal = deps.requestSignal(request, reply);
   const head = (object: string) => ({ id, object, created, model, ...e.envelope });
   const chunk = (choices: Fields[], extra: Fields = {}) => ({ ...head(e.chunkObject), choices, ...extra });
 
@@ -65,18 +57,8 @@ export async function answerCompletion(deps: RouteDeps, request: FastifyRequest,
       }
     : undefined;
 
-  try {
-    const outcome: GenerationOutcome = await deps.generation.run({
-      endpoint: e.endpoint,
-      promptField: e.promptField,
-      prompts: e.prompts,
-      request: e.request,
-      promptLogprobs: e.promptLogprobs,
-      signal,
-      arrivedAt: deps.arrivedAt(request),
-      onToken,
-    });
-    if (signal.aborted) throw deps.abortedError(signal);
+  const job = { endpoint: e.endpoint, promptField: e.promptField, prompts: e.prompts, request: e.request, promptLogprobs: e.promptLogprobs, onToken };
+  return generateAndAnswer(deps, request, reply, sse, job, (outcome) => {
     outcome.choices.sort((a, b) => a.index - b.index);
     if (sse) {
       for (const c of outcome.choices) {
@@ -93,11 +75,22 @@ export async function answerCompletion(deps: RouteDeps, request: FastifyRequest,
       usage: usage(outcome),
       cosec: { ...cosecReport(outcome, e.request), ...e.reportExtra },
     };
+  });
+}
+
+/**
+ * Generates `job` for the request (with its abort signal and arrival time) and returns what `answer`
+ * makes of the outcome. An aborted generation is an error; an error in a started stream is sent as its last event.
+ */
+export async function generateAndAnswer(deps: RouteDeps, request: FastifyRequest, reply: FastifyReply, sse: SseStream | null, job: RouteJob, answer: (o: GenerationOutcome) => unknown): Promise<unknown> {
+  const signal = deps.requestSignal(request, reply);
+  try {
+    const outcome = await deps.generation.run({ ...job, signal, arrivedAt: deps.arrivedAt(request) });
+    if (signal.aborted) throw deps.abortedError(signal);
+    return answer(outcome);
   } catch (err) {
-    if (sse?.started) {
-      deps.streamError(sse, err);
-      return reply;
-    }
-    throw err;
+    if (!sse?.started) throw err;
+    deps.streamError(sse, err);
+    return reply;
   }
 }

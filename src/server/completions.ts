@@ -2,25 +2,20 @@
 // `text_completion` chunks ending with `data: [DONE]`.
 import type { FastifyInstance } from "fastify";
 import type { Vocabulary } from "../backend/types.ts";
-import { ApiRequestError } from "../errors.ts";
 import { FimUnsupportedError, type FimInput } from "../generate/fim.ts";
 import type { PromptTokenLogprob } from "../generate/engine.ts";
 import type { GenerationResult } from "../generate/types.ts";
 import { answerCompletion } from "./completion-flow.ts";
 import type { RouteDeps } from "./deps.ts";
-import { resolveRequest } from "./request-options.ts";
+import { badField, resolveRequest } from "./request-options.ts";
 import { choiceReport, openAiFinish, tokenString } from "./responses.ts";
 import { completionRequestSchema, type CompletionRequest } from "./schemas.ts";
-
-function unsupported(param: string, reason: string): ApiRequestError {
-  return new ApiRequestError(400, `${param}: ${reason}`, param, "unsupported_parameter");
-}
 
 function prompts(p: CompletionRequest["prompt"], vocabSize: number): (string | number[])[] {
   if (typeof p === "string") return [p];
   if (p.every((x) => typeof x === "number")) {
     const i = (p as number[]).findIndex((t) => t >= vocabSize);
-    if (i >= 0) throw new ApiRequestError(400, `prompt[${i}]: token id ${p[i]} is outside the vocabulary (size ${vocabSize})`, `prompt[${i}]`, "invalid_value");
+    if (i >= 0) throw badField(`prompt[${i}]`, `token id ${p[i]} is outside the vocabulary (size ${vocabSize})`);
     return [p as number[]];
   }
   return p as string[];
@@ -28,9 +23,7 @@ function prompts(p: CompletionRequest["prompt"], vocabSize: number): (string | n
 
 /** With `suffix`: each prompt is the code before the cursor, filled in the middle (FIM). */
 function fimPrompts(deps: RouteDeps, p: CompletionRequest["prompt"], suffix: string): number[][] {
-  if (typeof p !== "string" && !p.every((x) => typeof x === "string")) {
-    throw new ApiRequestError(400, "prompt: must be text (not token ids) when suffix is given", "prompt", "invalid_value");
-  }
+  if (typeof p !== "string" && !p.every((x) => typeof x === "string")) throw badField("prompt", "must be text (not token ids) when suffix is given");
   const texts = typeof p === "string" ? [p] : (p as string[]);
   return texts.map((prefix) => fimOrRefuse(deps, { prefix, suffix }, "suffix"));
 }
@@ -40,7 +33,7 @@ export function fimOrRefuse(deps: RouteDeps, input: FimInput, param: string): nu
   try {
     return deps.engine.fimPrompt(input);
   } catch (err) {
-    if (err instanceof FimUnsupportedError) throw new ApiRequestError(400, `${param}: ${err.message}`, param, "fim_unsupported");
+    if (err instanceof FimUnsupportedError) throw badField(param, err.message, "fim_unsupported");
     throw err;
   }
 }
@@ -69,14 +62,16 @@ export function registerCompletions(app: FastifyInstance, deps: RouteDeps): void
   app.post("/v1/completions", { schema: { body: completionRequestSchema } }, async (request, reply) => {
     const body = request.body as CompletionRequest;
     const resolved = resolveRequest(body, { value: body.max_tokens, field: "max_tokens" }, deps.context);
-    if (body.echo) throw unsupported("echo", "is not supported (only false)");
+    if (body.echo) throw badField("echo", "is not supported (only false)", "unsupported_parameter");
 
     if (body.best_of !== undefined && body.best_of !== null && body.best_of !== resolved.n) {
-      throw unsupported("best_of", `is not supported (only equal to n = ${resolved.n})`);
+      throw badField("best_of", `is not supported (only equal to n = ${resolved.n})`, "unsupported_parameter");
     }
     const promptLogprobs = body.prompt_logprobs ?? undefined;
-    if (promptLogprobs !== undefined && resolved.stream) throw unsupported("prompt_logprobs", "is not supported with stream (ask without streaming)");
-    if (promptLogprobs !== undefined && !deps.engine.promptLogprobs) throw unsupported("prompt_logprobs", "needs the target's distributions, which a remote target keeps (ask the target's server)");
+    if (promptLogprobs !== undefined && resolved.stream) throw badField("prompt_logprobs", "is not supported with stream (ask without streaming)", "unsupported_parameter");
+    if (promptLogprobs !== undefined && !deps.engine.promptLogprobs) {
+      throw badField("prompt_logprobs", "needs the target's distributions, which a remote target keeps (ask the target's server)", "unsupported_parameter");
+    }
     const vocab = deps.engine.target.vocab;
     const wantLogprobs = body.logprobs !== undefined && body.logprobs !== null;
     const asIds = body.return_tokens_as_token_ids === true;

@@ -3,6 +3,7 @@
 // returns its slots — also when the client disconnects (the signal aborts the decode loop).
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { ApiRequestError, ContextOverflowError } from "../errors.ts";
+import { speculativeStats } from "../decoding/job.ts";
 import type { GenerationSummary, PromptTokenLogprob } from "../generate/engine.ts";
 import type { GenerationResult, TokenEvent } from "../generate/types.ts";
 import type { ServingEngine } from "./deps.ts";
@@ -11,6 +12,7 @@ import type { ResolvedRequest } from "./request-options.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 export interface GenerationJob {
+  /** Metrics label ("completions", "chat", "infill"). */
   endpoint: string;
   /** The request field holding the prompt ("prompt" or "messages"), named in errors about it. */
   promptField: string;
@@ -147,8 +149,5 @@ function mergeSpeculative(
   a: GenerationSummary["speculative"],
   b: NonNullable<GenerationSummary["speculative"]>,
 ): NonNullable<GenerationSummary["speculative"]> {
-  if (!a) return b;
-  const rounds = a.rounds + b.rounds;
-  const acceptedDrafts = a.acceptedDrafts + b.acceptedDrafts;
-  return { rounds, drafted: a.drafted + b.drafted, acceptedDrafts, meanAcceptedRun: rounds > 0 ? acceptedDrafts / rounds : 0 };
+  return a ? speculativeStats(a.rounds + b.rounds, a.drafted + b.drafted, a.acceptedDrafts + b.acceptedDrafts) : b;
 }

@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiRequestError } from "../errors.ts";
 import type { FinishReason, GenerationResult } from "../generate/types.ts";
+import { generateAndAnswer } from "./completion-flow.ts";
 import { fimOrRefuse } from "./completions.ts";
 import type { RouteDeps } from "./deps.ts";
 import { choiceReport, cosecReport } from "./responses.ts";
@@ -78,7 +79,6 @@ async function answer(
   // llama.cpp's cache_prompt (default true): whether this request may start from the kept KV caches.
   if (body.cache_prompt === false) resolved.generate = { ...resolved.generate, cachePrompt: false };
   const model = deps.context.config.modelName;
-  const signal = deps.requestSignal(request, reply);
   const sse = resolved.stream ? new SseStream(reply) : null;
   let predicted = 0;
   const onToken = sse
@@ -88,9 +88,7 @@ async function answer(
         sse.send({ index: 0, content: e.text, tokens: e.token >= 0 ? [e.token] : [], stop: false, id_slot: -1, tokens_predicted: predicted, tokens_evaluated: prompt.length });
       }
     : undefined;
-  try {
-    const outcome = await deps.generation.run({ ...route, prompts: [prompt], request: resolved, signal, arrivedAt: deps.arrivedAt(request), onToken });
-    if (signal.aborted) throw deps.abortedError(signal);
+  return generateAndAnswer(deps, request, reply, sse, { ...route, prompts: [prompt], request: resolved, onToken }, (outcome) => {
     const r = outcome.choices[0].result;
     const final = {
       index: 0,
@@ -113,11 +111,5 @@ async function answer(
     sse.send(final);
     sse.end();
     return reply;
-  } catch (err) {
-    if (sse?.started) {
-      deps.streamError(sse, err);
-      return reply;
-    }
-    throw err;
-  }
+  });
 }

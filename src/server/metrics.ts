@@ -2,6 +2,7 @@
 // in tests, never share counters).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { GenerationResult } from "../generate/types.ts";
+import { choiceReport } from "./responses.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -39,27 +40,10 @@ export class ServerMetrics {
       registers,
     });
     this.generations = new Counter({ name: "cosec_samples_total", help: "generated samples by finish reason", labelNames: ["finish_reason"], registers });
-    this.requestDuration = new Histogram({
-      name: "cosec_request_duration_seconds",
-      help: "time from request arrival to the last byte",
-      labelNames: ["endpoint"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.timeToFirstToken = new Histogram({
-      name: "cosec_time_to_first_token_seconds",
-      help: "time from request arrival to the first generated token",
-      labelNames: ["endpoint"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.timePerOutputToken = new Histogram({
-      name: "cosec_time_per_output_token_seconds",
-      help: "mean time between tokens after the first, per request",
-      labelNames: ["endpoint"],
-      buckets: TOKEN_LATENCY_BUCKETS,
-      registers,
-    });
+    const byEndpoint = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, labelNames: ["endpoint"], buckets, registers });
+    this.requestDuration = byEndpoint("cosec_request_duration_seconds", "time from request arrival to the last byte", LATENCY_BUCKETS);
+    this.timeToFirstToken = byEndpoint("cosec_time_to_first_token_seconds", "time from request arrival to the first generated token", LATENCY_BUCKETS);
+    this.timePerOutputToken = byEndpoint("cosec_time_per_output_token_seconds", "mean time between tokens after the first, per request", TOKEN_LATENCY_BUCKETS);
     this.acceptanceRate = new Histogram({
       name: "cosec_acceptance_rate",
       help: "per sample: fraction of tokens kept from the expert's proposals (cosec-plus, expert)",
@@ -67,30 +51,21 @@ export class ServerMetrics {
       registers,
     });
     this.queueWait = new Histogram({ name: "cosec_queue_wait_seconds", help: "time waiting for free sequences", buckets: LATENCY_BUCKETS, registers });
-    new Gauge({
-      name: "cosec_queue_depth",
-      help: "requests waiting for free sequences",
-      registers,
-      collect() {
-        this.set(scheduler.queued);
-      },
-    });
-    new Gauge({
-      name: "cosec_running_requests",
-      help: "requests holding sequences",
-      registers,
-      collect() {
-        this.set(scheduler.active);
-      },
-    });
-    new Gauge({
-      name: "cosec_sequences_in_use",
-      help: "sequence slots in use",
-      registers,
-      collect() {
-        this.set(scheduler.slotsInUse);
-      },
-    });
+    const gauges: [string, string, () => number][] = [
+      ["cosec_queue_depth", "requests waiting for free sequences", () => scheduler.queued],
+      ["cosec_running_requests", "requests holding sequences", () => scheduler.active],
+      ["cosec_sequences_in_use", "sequence slots in use", () => scheduler.slotsInUse],
+    ];
+    for (const [name, help, value] of gauges) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
+    }
     new Gauge({ name: "cosec_sequences_total", help: "sequence slots (--parallel)", registers }).set(scheduler.capacity);
   }
 
@@ -100,9 +75,7 @@ export class ServerMetrics {
     for (const r of results) {
       this.generations.inc({ finish_reason: r.finishReason });
       this.tokens.inc({ kind: "completion" }, r.tokens.length);
-      const bySource = { expert: 0, target: 0, mixed: 0 };
-      for (const s of r.sources) bySource[s]++;
-      for (const [source, count] of Object.entries(bySource)) if (count > 0) this.tokensBySource.inc({ source }, count);
+      for (const [source, count] of Object.entries(choiceReport(r).tokens_by_source)) if (count > 0) this.tokensBySource.inc({ source }, count);
       if (r.acceptanceRate !== null) this.acceptanceRate.observe(r.acceptanceRate);
     }
   }

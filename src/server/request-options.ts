@@ -25,7 +25,8 @@ export interface RequestContext {
   hasExpert: boolean;
 }
 
-function bad(param: string, reason: string, code = "invalid_value"): ApiRequestError {
+/** A 400 naming the request field `param`. */
+export function badField(param: string, reason: string, code = "invalid_value"): ApiRequestError {
   return new ApiRequestError(400, `${param}: ${reason}`, param, code);
 }
 
@@ -63,22 +64,22 @@ export function resolveRequest(
 
   const nCap = Math.min(config.maxN, config.parallel);
   const n = body.n ?? 1;
-  if (n > nCap) throw bad("n", `must be at most ${nCap} on this server, got ${n}`);
+  if (n > nCap) throw badField("n", `must be at most ${nCap} on this server, got ${n}`);
 
   const max = maxTokens.value ?? config.defaultMaxTokens;
-  if (max > config.maxTokensCap) throw bad(maxTokens.field, `must be at most ${config.maxTokensCap} on this server, got ${max}`);
+  if (max > config.maxTokensCap) throw badField(maxTokens.field, `must be at most ${config.maxTokensCap} on this server, got ${max}`);
 
   for (const field of ["presence_penalty", "frequency_penalty"] as const) {
     const v = body[field];
-    if (v !== undefined && v !== null && v !== 0) throw bad(field, "is not supported by this server (only 0)", "unsupported_parameter");
+    if (v !== undefined && v !== null && v !== 0) throw badField(field, "is not supported by this server (only 0)", "unsupported_parameter");
   }
   if (body.logit_bias && Object.keys(body.logit_bias).length > 0) {
-    throw bad("logit_bias", "is not supported by this server (only an empty object)", "unsupported_parameter");
+    throw badField("logit_bias", "is not supported by this server (only an empty object)", "unsupported_parameter");
   }
 
   let seed: number;
   if (body.seed === undefined || body.seed === null) seed = randomInt(0, 2 ** 31);
-  else if (!Number.isSafeInteger(body.seed) || body.seed < 0) throw bad("seed", `must be a non-negative integer below 2^53, got ${body.seed}`);
+  else if (!Number.isSafeInteger(body.seed) || body.seed < 0) throw badField("seed", `must be a non-negative integer below 2^53, got ${body.seed}`);
   else seed = body.seed;
 
   // Under the server's flags; errors name the request's field.

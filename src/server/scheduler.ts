@@ -4,7 +4,6 @@
 import { ApiRequestError } from "../errors.ts";
 
 export interface Lease {
-  readonly slots: number;
   /** Returns the slots (idempotent). */
   release(): void;
 }
@@ -97,7 +96,6 @@ export class Scheduler {
     const started = performance.now();
     let released = false;
     return {
-      slots,
       release: () => {
         if (released) return;
         released = true;

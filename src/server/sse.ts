@@ -39,13 +39,12 @@ export class SseStream {
 
   /** Ends the stream with OpenAI's terminator. */
   done(): void {
-    this.open();
-    if (this.writable) this.reply.raw.end("data: [DONE]\n\n");
+    this.end("data: [DONE]\n\n");
   }
 
-  /** Ends the stream without a terminator (llama.cpp's own endpoints send none). */
-  end(): void {
+  /** Ends the stream, after `last` (llama.cpp's own endpoints send no terminator). */
+  end(last?: string): void {
     this.open();
-    if (this.writable) this.reply.raw.end();
+    if (this.writable) this.reply.raw.end(last);
   }
 }
