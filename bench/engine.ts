@@ -335,19 +335,24 @@ async function benchDecoding(p: Pair): Promise<void> {
   await Promise.all([engine.dispose(), targetAllCores.dispose(), ownThreads.dispose()]);
 }
 
-/** Median wall time (ms) of one pass of `n` tokens on a fresh context of 64 tokens, rolled back after each. */
-async function passMs(model: ModelBackend, n: number, reps = 60): Promise<number> {
+/**
+ * Median wall time (ms) of one pass of each size in `sizes` on a context of 64 tokens, rolled back
+ * after each; sizes take turns (after a warm-up round) so that drift in the machine's speed falls on all.
+ */
+async function passMs(model: ModelBackend, sizes: readonly number[], reps = 60): Promise<number[]> {
   const seq = model.newSequence();
   try {
     await seq.evaluate(Array.from({ length: 64 }, (_, i) => 10 + i), "last");
-    const times: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      await seq.evaluate(Array.from({ length: n }, (_, i) => 100 + ((i * 7 + r) % 50)), "all");
-      times.push(performance.now() - t0);
-      await seq.truncate(64);
+    const times = sizes.map(() => [] as number[]);
+    for (let r = -5; r < reps; r++) {
+      for (const [i, n] of sizes.entries()) {
+        const t0 = performance.now();
+        await seq.evaluate(Array.from({ length: n }, (_, k) => 100 + ((k * 7 + r + 5) % 50)), "all");
+        if (r >= 0) times[i].push(performance.now() - t0);
+        await seq.truncate(64);
+      }
     }
-    return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
+    return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
   } finally {
     await seq.dispose();
   }
@@ -361,10 +366,9 @@ async function passMs(model: ModelBackend, n: number, reps = 60): Promise<number
  * their own. A goal above these ceilings cannot be met by cheaper rounds on this machine.
  */
 async function passCeilings(targetAll: ModelBackend, targetOwn: ModelBackend, expertOwn: ModelBackend, a: number, rates: number[], best: number): Promise<void> {
-  const verify: number[] = [];
-  for (let n = 1; n <= 8; n++) verify.push(await passMs(targetAll, n));
-  const expertStep = await passMs(expertOwn, 1);
-  const targetOwnStep = await passMs(targetOwn, 1);
+  const verify = await passMs(targetAll, [1, 2, 3, 4, 5, 6, 7, 8]);
+  const [expertStep] = await passMs(expertOwn, [1]);
+  const [targetOwnStep] = await passMs(targetOwn, [1]);
   const alone = verify[0];
   let spec = { k: 0, ratio: 0 };
   for (let k = 1; k < verify.length; k++) {
