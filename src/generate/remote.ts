@@ -12,7 +12,7 @@ import { decodeRemote, remoteRuleProblem, type RemoteTiming } from "../decoding/
 import { SampleState } from "../decoding/sample-state.ts";
 import { isDecodingSettings, resolveDecodingSettings } from "../decoding/settings.ts";
 import { InvalidArgumentError, StrategyError } from "../errors.ts";
-import { tooLong, type GenerationSummary } from "./engine.ts";
+import { DEFAULT_MAX_TOKENS, tooLong, type GenerationSummary } from "./engine.ts";
 import { fimPrompt, type FimInput } from "./fim.ts";
 import type { EngineModelsOptions, GenerateOptions, GenerationResult } from "./types.ts";
 
@@ -99,7 +99,7 @@ export class RemoteEngine {
     const context = this.expert.info.contextSize;
     if (tokens.length >= context) throw tooLong(tokens.length, context);
     const seed = options.seed ?? 0;
-    const limits = { maxTokens: options.maxTokens ?? 256, stop: options.stop ?? [], ignoreEos: options.ignoreEos };
+    const limits = { maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS, stop: options.stop ?? [], ignoreEos: options.ignoreEos };
     const total: RemoteTiming = { promptMs: 0, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0, requests: 0 };
     const results: GenerationResult[] = [];
     for (let i = 0; i < n && !options.signal?.aborted; i++) {
