@@ -22,7 +22,8 @@ export interface RemoteEngineOptions extends Pick<EngineModelsOptions, "expertLo
   expert: string;
 }
 
-/** The remote target as a server sees a model: the expert's vocabulary, tokenizer, slots and context. */
+/** A target as the server sees it (a local backend has these too); for the remote one, the expert's
+ * vocabulary, tokenizer, slots and context. */
 export interface RemoteTargetView {
   readonly vocab: Vocabulary;
   readonly tokenizer: Tokenizer;

@@ -11,13 +11,16 @@ import { badField, resolveRequest } from "./request-options.ts";
 import { choiceReport, openAiFinish, tokenString } from "./responses.ts";
 import { completionRequestSchema, type CompletionRequest } from "./schemas.ts";
 
+/** A prompt given as token ids, each inside the vocabulary (a named 400 for the first that is not). */
+export function checkedTokenIds(ids: number[], vocabSize: number): number[] {
+  const i = ids.findIndex((t) => t >= vocabSize);
+  if (i >= 0) throw badField(`prompt[${i}]`, `token id ${ids[i]} is outside the vocabulary (size ${vocabSize})`);
+  return ids;
+}
+
 function prompts(p: CompletionRequest["prompt"], vocabSize: number): (string | number[])[] {
   if (typeof p === "string") return [p];
-  if (p.every((x) => typeof x === "number")) {
-    const i = (p as number[]).findIndex((t) => t >= vocabSize);
-    if (i >= 0) throw badField(`prompt[${i}]`, `token id ${p[i]} is outside the vocabulary (size ${vocabSize})`);
-    return [p as number[]];
-  }
+  if (p.every((x) => typeof x === "number")) return [checkedTokenIds(p as number[], vocabSize)];
   return p as string[];
 }
 

@@ -1,9 +1,10 @@
 // What the route handlers share: the engine, the request context, the generation service, the
 // chat renderer, and the per-request plumbing (cancellation signal, arrival time, stream errors).
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { ModelBackend, ModelInfo, Tokenizer, Vocabulary } from "../backend/types.ts";
+import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import type { GenerationSummary, PromptTokenLogprob } from "../generate/engine.ts";
 import type { FimInput } from "../generate/fim.ts";
+import type { RemoteTargetView } from "../generate/remote.ts";
 import type { GenerateOptions } from "../generate/types.ts";
 import type { ChatRenderer } from "./chat-template.ts";
 import type { GenerationService } from "./generation.ts";
@@ -15,7 +16,7 @@ import type { SseStream } from "./sse.ts";
  * beside a remote target (generate/remote.ts RemoteEngine).
  */
 export interface ServingEngine {
-  readonly target: { readonly vocab: Vocabulary; readonly tokenizer: Tokenizer; readonly info: Pick<ModelInfo, "contextSize">; readonly freeSequences: number };
+  readonly target: RemoteTargetView;
   readonly expert: Pick<ModelBackend, "freeSequences"> | undefined;
   readonly tokenizer: Tokenizer;
   /** What the model card names. */

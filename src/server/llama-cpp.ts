@@ -6,10 +6,9 @@
 // shape: `content` plus its counters and timings, as one JSON body or as `data: {...}` events, the
 // last with `stop: true`, and a `cosec` report.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ApiRequestError } from "../errors.ts";
 import type { FinishReason, GenerationResult } from "../generate/types.ts";
 import { generateAndAnswer } from "./completion-flow.ts";
-import { fimOrRefuse } from "./completions.ts";
+import { checkedTokenIds, fimOrRefuse } from "./completions.ts";
 import type { RouteDeps } from "./deps.ts";
 import { choiceReport, cosecReport } from "./responses.ts";
 import { resolveRequest } from "./request-options.ts";
@@ -36,10 +35,7 @@ function timings(r: GenerationResult) {
 /** /completion's prompt as token ids: text with special tokens parsed, or ids checked against the vocabulary. */
 function completionPrompt(deps: RouteDeps, prompt: string | number[]): number[] {
   if (typeof prompt === "string") return deps.engine.target.tokenizer.tokenize(prompt, { parseSpecial: true });
-  const size = deps.engine.target.vocab.size;
-  const i = prompt.findIndex((t) => t >= size);
-  if (i >= 0) throw new ApiRequestError(400, `prompt[${i}]: token id ${prompt[i]} is outside the vocabulary (size ${size})`, `prompt[${i}]`, "invalid_value");
-  return prompt;
+  return checkedTokenIds(prompt, deps.engine.target.vocab.size);
 }
 
 export function registerLlamaCpp(app: FastifyInstance, deps: RouteDeps): void {
