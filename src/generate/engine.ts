@@ -13,12 +13,12 @@ import { decodeSequential } from "../decoding/sequential.ts";
 import { decodeSpeculative } from "../decoding/speculative/decode.ts";
 import { SpeculationCosts } from "../decoding/draft-length.ts";
 import { SampleState } from "../decoding/sample-state.ts";
-import { isDecodingSettings, resolveDecodingSettings } from "../decoding/settings.ts";
 import type { ModelRole } from "../decoding/types.ts";
-import { ContextOverflowError, InvalidArgumentError, StrategyError } from "../errors.ts";
+import { InvalidArgumentError, StrategyError } from "../errors.ts";
 import type { EngineModelsOptions, GenerateOptions, GenerationResult } from "./types.ts";
+import { checkRequest, promptTokens as checkedPrompt, tooLong } from "./request.ts";
 
-export const DEFAULT_MAX_TOKENS = 128;
+export { DEFAULT_MAX_TOKENS } from "./request.ts";
 
 /**
  * Threads per model when not given. The target and the expert decode concurrently, so they split
@@ -50,9 +50,6 @@ export interface PromptTokenLogprob {
 }
 
 const PROMPT_LOGPROB_CHUNK = 64;
-
-export const tooLong = (tokens: number, context: number) =>
-  new ContextOverflowError(`the prompt has ${tokens} tokens but the context holds ${context}; shorten it or raise --context-size`);
 
 function tokenLogprob(row: Float32Array, token: number, top: number): PromptTokenLogprob {
   const lse = logSumExp(row);
@@ -189,24 +186,15 @@ export class Engine {
   }
 
   async generateWithStats(prompt: string | readonly number[], options: GenerateOptions = {}): Promise<GenerationSummary> {
-    const n = options.n ?? 1;
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("n", `must be a positive integer, got ${n}`);
-    const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidArgumentError("maxTokens", `must be a non-negative integer, got ${maxTokens}`);
-    const seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError("seed", `must be a non-negative integer, got ${seed}`);
-    // Front ends pass settings they resolved (their errors name flags or fields); a library caller may pass its input.
-    const d = isDecodingSettings(options.decoding) ? options.decoding : resolveDecodingSettings(options.decoding, { hasExpert: this.expert !== undefined });
+    const { n, maxTokens, seed, decoding: d } = checkRequest(options, this.expert !== undefined);
     const { strategy } = d;
     const models: Partial<Record<ModelRole, ModelBackend>> = { target: this.target, expert: this.expert };
     if (strategy.models.includes("expertBase")) models.expertBase = await this.expertBase();
     for (const role of strategy.models) {
       if (!models[role]) throw new StrategyError(`strategy ${strategy.name} needs the ${role} model (pass --expert)`);
     }
-    const promptTokens = typeof prompt === "string" ? this.tokenizer.tokenize(prompt, { addBos: options.addBos }) : [...prompt];
-    if (promptTokens.length === 0) throw new InvalidArgumentError("prompt", "is empty (and the model adds no BOS token)");
     const context = Math.min(...strategy.models.map((r) => models[r]!.info.contextSize));
-    if (promptTokens.length >= context) throw tooLong(promptTokens.length, context);
+    const promptTokens = checkedPrompt(prompt, this.tokenizer, options.addBos, context);
     const firstSample = options.firstSample ?? 0;
     const samples = Array.from(
       { length: n },

@@ -10,9 +10,9 @@ import type { ModelBackend, ModelInfo, Tokenizer, Vocabulary } from "../backend/
 import { emptyProfile, speculativeStats } from "../decoding/job.ts";
 import { decodeRemote, remoteRuleProblem, type RemoteTiming } from "../decoding/remote.ts";
 import { SampleState } from "../decoding/sample-state.ts";
-import { isDecodingSettings, resolveDecodingSettings } from "../decoding/settings.ts";
-import { InvalidArgumentError, StrategyError } from "../errors.ts";
-import { DEFAULT_MAX_TOKENS, tooLong, type GenerationSummary } from "./engine.ts";
+import { StrategyError } from "../errors.ts";
+import type { GenerationSummary } from "./engine.ts";
+import { checkRequest, promptTokens } from "./request.ts";
 import { fimPrompt, type FimInput } from "./fim.ts";
 import type { EngineModelsOptions, GenerateOptions, GenerationResult } from "./types.ts";
 
@@ -91,16 +91,11 @@ export class RemoteEngine {
    * returns them. Only cosec-plus in reference mode exists with a remote target; no prompt cache.
    */
   async generateWithStats(prompt: string | readonly number[], options: GenerateOptions = {}): Promise<GenerationSummary & { timing: RemoteTiming }> {
-    const n = options.n ?? 1;
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("n", `must be a positive integer, got ${n}`);
-    const d = isDecodingSettings(options.decoding) ? options.decoding : resolveDecodingSettings(options.decoding ?? {}, { hasExpert: true });
+    const { n, maxTokens, seed, decoding: d } = checkRequest(options, true);
     const problem = remoteRuleProblem(d);
     if (problem) throw new StrategyError(problem);
-    const tokens = typeof prompt === "string" ? this.expert.tokenizer.tokenize(prompt, { addBos: options.addBos }) : [...prompt];
-    const context = this.expert.info.contextSize;
-    if (tokens.length >= context) throw tooLong(tokens.length, context);
-    const seed = options.seed ?? 0;
-    const limits = { maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS, stop: options.stop ?? [], ignoreEos: options.ignoreEos };
+    const tokens = promptTokens(prompt, this.expert.tokenizer, options.addBos, this.expert.info.contextSize);
+    const limits = { maxTokens, stop: options.stop ?? [], ignoreEos: options.ignoreEos };
     const total: RemoteTiming = { promptMs: 0, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0, requests: 0 };
     const results: GenerationResult[] = [];
     for (let i = 0; i < n && !options.signal?.aborted; i++) {
