@@ -6,6 +6,7 @@
 //     the best ratios any schedule could reach with zero overhead at the measured acceptance.
 // Usage: node --import tsx bench/engine.ts [--pair distilled,random,demo,trained] [--target T.gguf --expert E.gguf
 //        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--rounds 2] [--draft-max K] [--skip-logits]
+//        [--draft-p-min P[,P...]]  (adds a speculative mode per value: drafting stops at an unsure proposal)
 // Pairs:
 //  - distilled: the random 25m target below with a tiny expert distilled from it by the trainer
 //    (phase 1 of the method): acceptance near 1, because a random target is near-uniform and easy to
@@ -49,6 +50,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     "skip-logits": { type: "boolean" },
     "draft-max": { type: "string" },
+    "draft-p-min": { type: "string" },
   },
 });
 
@@ -259,6 +261,9 @@ async function benchDecoding(p: Pair): Promise<void> {
     ["cosec-plus sequential", engine, decode({ strategy: "cosec-plus", speculative: false })],
     ["cosec-plus speculative, own threads", ownThreads, decode({ strategy: "cosec-plus", speculative: true, draftMax })],
     ["cosec-plus speculative", engine, decode({ strategy: "cosec-plus", speculative: true, draftMax })],
+    ...(values["draft-p-min"]?.split(",") ?? []).map(
+      (x) => [`cosec-plus speculative, p_min ${x}`, engine, decode({ strategy: "cosec-plus", speculative: true, draftMax, draftPMin: Number(x) })] as [string, Engine, GenerateOptions],
+    ),
   ];
   // Warm-up, every mode once: page-in of weights, allocator, and first measurements of what the
   // engine learns and keeps, as a server would have after its first requests (draft and
@@ -330,6 +335,7 @@ async function benchDecoding(p: Pair): Promise<void> {
   console.log(`    sequential cosec-plus:               ${(rates[3] / best).toFixed(3)}  (goal >= 0.85)`);
   console.log(`    speculative cosec-plus, own threads: ${(rates[4] / best).toFixed(3)}`);
   console.log(`    speculative cosec-plus:              ${(rates[5] / best).toFixed(3)}  (goal >= 1.0)`);
+  for (let m = 6; m < modes.length; m++) console.log(`    ${modes[m][0].replace("cosec-plus speculative", "speculative cosec-plus")}:`.padEnd(42) + `${(rates[m] / best).toFixed(3)}`);
   const acceptance = totals[5].fromExpert / totals[5].tokens;
   await passCeilings(targetAllCores.target, ownThreads.target, ownThreads.expert!, acceptance, rates, best);
   await Promise.all([engine.dispose(), targetAllCores.dispose(), ownThreads.dispose()]);

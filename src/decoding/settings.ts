@@ -64,6 +64,10 @@ const SCHEDULE = {
     help: "speculative co-decoding, also for the target alone: identical output, fewer target passes (default: on for strategies that use the expert)",
   },
   draftMax: { kind: "int", min: 1, max: 64, flag: "draft-max", field: "cosec.draft_max", run: false, metavar: "K", help: "fixed draft length, implies speculative (default: chosen each round from measured costs and acceptance)" },
+  draftPMin: {
+    kind: "number", min: 0, max: 1, default: 0, flag: "draft-p-min", field: "cosec.draft_p_min", run: false, metavar: "P",
+    help: "speculative: a round drafts no further than a proposal the expert gives less than P (llama.cpp's p_min; 0 = off)",
+  },
 } as const satisfies ParamSpecs;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
@@ -73,7 +77,7 @@ type ValueOf<S> = S extends { kind: "enum"; values: readonly (infer V)[] } ? V :
 /** Every parameter's value, complete. */
 export type DecodingValues = { -readonly [K in keyof OwnSpecs]: ValueOf<OwnSpecs[K]> } & SamplingSettings & {
   [K in keyof SamplingSettings as ExpertKey<K>]: number;
-} & { speculative: boolean; draftMax: number | undefined };
+} & { speculative: boolean; draftMax: number | undefined; draftPMin: number };
 
 /** What a caller may give: any parameter (null = not given), a strategy by name or a Strategy object. */
 export type DecodingInput = { [K in keyof DecodingValues]?: DecodingValues[K] | null } & { strategy?: StrategyName | Strategy | null };

@@ -50,6 +50,23 @@ describe("decoding on a fake pair equals the recorded outputs", () => {
     assert.deepEqual(shape((await generate({ ...base, minP: 0, speculative: false }, 5)).results), (golden["cosec-plus full softmax / sequential"] as { results: unknown }).results);
   });
 
+  it("draft p_min: speculative output with it still equals sequential, and unsure proposals are not drafted past", async () => {
+    for (const c of DECODING_CASES) {
+      const expected = golden[`${c.name} / sequential`] as { results: unknown };
+      const plain = (await generate({ ...c.decoding, speculative: true, draftMax: 3 } as DecodingInput, c.seed)).speculative!;
+      for (const draftPMin of [0.5, 0.99]) {
+        const { results, speculative } = await generate({ ...c.decoding, speculative: true, draftMax: 3, draftPMin } as DecodingInput, c.seed);
+        assert.deepEqual(shape(results), expected.results, `${c.name} / p_min ${draftPMin}`);
+        assert.ok(speculative!.drafted <= plain.drafted, `${c.name}: p_min ${draftPMin} drafts no more than none (${speculative!.drafted} vs ${plain.drafted})`);
+      }
+    }
+    // On a sampled case the fake expert is unsure somewhere: p_min 0.99 drafts fewer tokens.
+    const sampled = DECODING_CASES.find((c) => Number(c.decoding.temperature ?? 0.4) >= 1) ?? DECODING_CASES[0];
+    const none = (await generate({ ...sampled.decoding, speculative: true, draftMax: 3 } as DecodingInput, sampled.seed)).speculative!;
+    const strict = (await generate({ ...sampled.decoding, speculative: true, draftMax: 3, draftPMin: 0.99 } as DecodingInput, sampled.seed)).speculative!;
+    assert.ok(strict.drafted < none.drafted, `p_min 0.99 drafted ${strict.drafted}, none ${none.drafted}`);
+  });
+
   it("an abort stops both schedules at once: no token after the one that aborted", async () => {
     // The expert alone keeps every draft: a round of 4 drafts decides 5 tokens, in one loop.
     const cases = ["expert", "cosec-plus"].flatMap((strategy) =>

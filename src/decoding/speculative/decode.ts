@@ -20,11 +20,11 @@ import { verifyDrafts } from "./verifier.ts";
  * (shared across generations; a fresh estimate when absent) and the acceptance. `cores`: a lone
  * verifier runs while the expert waits for its verdict, and may borrow the expert's cores.
  */
-export async function decodeSpeculative(job: DecodeJob, decoding: Pick<DecodingSettings, "draftMax" | "sampling">, costs?: SpeculationCosts, cores?: CoreSharing): Promise<DecodeTiming> {
+export async function decodeSpeculative(job: DecodeJob, decoding: Pick<DecodingSettings, "draftMax" | "draftPMin" | "sampling">, costs?: SpeculationCosts, cores?: CoreSharing): Promise<DecodeTiming> {
   // The expert drafts; the models the rule needs besides it are scored in one pass each.
   const verifiers: ModelRole[] = [...new Set<ModelRole>(job.strategy.models)].filter((r) => r !== "expert");
   const caches = await Caches.open(job, ["expert", ...verifiers]);
-  const proposer = new ExpertProposer(job, caches, decoding.sampling.expert);
+  const proposer = new ExpertProposer(job, caches, decoding.sampling.expert, decoding.draftPMin);
   const schedule = new SpeculationSchedule(verifiers, costs, decoding.draftMax, cores);
   const timing: DecodeTiming = { promptMs: -1, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0 };
   const t0 = performance.now();
