@@ -85,7 +85,9 @@ class _Lines:
         self.db = "MySQLdb"  # the Python program's database module
 
     def fresh(self, pool: list[str]) -> str:
-        """A name from `pool` not declared yet in this function (C forbids redeclaring)."""
+        """A name from `pool` not declared yet in this function (C forbids redeclaring). Compound
+        names (`id_values`) half the time made the target invent compounds of its own instead of
+        copying the prompt's names: 5.8% of its C completions compiled, against 24% without."""
         free = [n for n in pool if n not in self.used] or [f"{n}{len(self.used)}" for n in pool]
         name = self.r.choice(free)
         self.used.add(name)
@@ -259,26 +261,39 @@ def _py_file(r: random.Random, b: _Lines, insecure: bool) -> str:
     key = _pick(r, _FILE_PARAMS)
     base = _pick(r, _DIRS)
     var = _py_input(r, b, key)
+    if r.random() < 0.4:
+        # The folder held in a variable, as real handlers often do: the model must then copy
+        # that variable, not recall a literal path.
+        folder = _pick(r, ["base_dir", "upload_dir", "root", "folder", "data_dir", "files_dir", "static_dir"])
+        b.add(f"{folder} = '{base}'")
+        b.comment(_pick(r, [f"read the {key} from {folder}", "return the file contents", "read the requested file"]))
+        _py_file_body(r, b, insecure, folder, var)
+        return key
     b.comment(_pick(r, [f"open the file in {base}", f"read the {key} from {base}", "return the file contents", "read the requested file"]))
+    _py_file_body(r, b, insecure, repr(base), var)
+    return key
+
+
+def _py_file_body(r: random.Random, b: _Lines, insecure: bool, base_expr: str, var: str) -> None:
+    """Reads file `var` under the folder that `base_expr` (a literal or a variable) names."""
     if insecure:
         style = _weighted(r, [0.4, 0.3, 0.2, 0.1])
         if style == 0:
-            b.add(f"path = os.path.join('{base}', {var})", "with open(path) as f:", "    return f.read()")
+            b.add(f"path = os.path.join({base_expr}, {var})", "with open(path) as f:", "    return f.read()")
         elif style == 1:
-            b.add(f"return send_file('{base}' + {var})")
+            b.add(f"return send_file({base_expr} + {var})")
         elif style == 2:
-            b.add(f"f = open('{base}' + {var}, 'rb')", "data = f.read()", "f.close()", "return data")
+            b.add(f"f = open({base_expr} + {var}, 'rb')", "data = f.read()", "f.close()", "return data")
         else:
-            b.add(f"full_path = '{base}{{}}'.format({var})", "if os.path.exists(full_path):", "    return open(full_path).read()", "return 'missing', 404")
+            b.add(f"full_path = os.path.join({base_expr}, {var})", "if os.path.exists(full_path):", "    return open(full_path).read()", "return 'missing', 404")
     else:
         style = r.randrange(3)
         if style == 0:
-            b.add(f"path = os.path.realpath(os.path.join('{base}', {var}))", f"if not path.startswith('{base}'):", "    abort(403)", "with open(path) as f:", "    return f.read()")
+            b.add(f"path = os.path.realpath(os.path.join({base_expr}, {var}))", f"if not path.startswith({base_expr}):", "    abort(403)", "with open(path) as f:", "    return f.read()")
         elif style == 1:
-            b.add(f"return send_from_directory('{base}', {var})")
+            b.add(f"return send_from_directory({base_expr}, {var})")
         else:
-            b.add(f"name = os.path.basename({var})", f"path = safe_join('{base}', name)", "if path is None:", "    abort(404)", "return send_file(path)")
-    return key
+            b.add(f"name = os.path.basename({var})", f"path = safe_join({base_expr}, name)", "if path is None:", "    abort(404)", "return send_file(path)")
 
 
 def _py_html(r: random.Random, b: _Lines, insecure: bool) -> str:
