@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts";
 import { buildFamily, LAYOUT, type BuildOptions } from "../demo/build.ts";
 import { familyPaths, readManifest, STAGES, type Manifest, type StageName } from "../demo/manifest.ts";
-import { SHIPPED_DIR, shipFamily, verifiedShipped } from "../demo/shipped.ts";
+import { resultsForShipped, SHIPPED_DIR, shipFamily, verifiedShipped } from "../demo/shipped.ts";
 import { DEFAULT_SHOW_SAMPLES, demoFigures, demoReportHtml, formatScenario, formatSummary, REAL_MODEL_COMMANDS, runShow } from "../demo/show.ts";
 import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
@@ -109,6 +109,8 @@ export async function run(argv: string[]): Promise<number> {
   let fam: Family | null;
   if (values.out === undefined) {
     const v = verifiedShipped(); // a missing or damaged shipped file is a named error here
+    const dropped = resultsForShipped(SHIPPED_RESULTS, v.shipped);
+    if (dropped) console.log(`The shipped family changed since ${relative(process.cwd(), SHIPPED_RESULTS)} was written: its results of the earlier family were removed.`);
     fam = { paths: v.paths, manifest: v.manifest, results: SHIPPED_RESULTS, label: `shipped ${v.shipped.budget} family in ${relative(process.cwd(), SHIPPED_DIR)}` };
   } else {
     const outDir = resolve(values.out);

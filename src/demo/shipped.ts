@@ -3,7 +3,7 @@
 // size, the command that rebuilds it and the figures measured on it. `cosec demo` runs on it
 // without training; every load checks the checksums first and never writes to the folder.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { repoRoot } from "../paths.ts";
 import { LAYOUT } from "./build.ts";
@@ -51,6 +51,24 @@ export function rebuildCommands(budget: string, seed: number): string[] {
 function howToRestore(dir: string, s?: Pick<ShippedFamily, "rebuild">): string {
   const rebuild = (s?.rebuild ?? rebuildCommands("medium", 0)).join(" && ");
   return `restore it with \`git checkout -- ${relative(process.cwd(), dir) || dir}\`, or rebuild it (about an hour on 2 cores): ${rebuild}`;
+}
+
+/**
+ * Results under `resultsDir` (show/, eval/: resumable, so a re-run continues them) belong to the
+ * shipped family whose checksums `family.json` there records. A different family (a new one after
+ * `git pull`, or one shipped here) must not continue them: they are removed, as a rebuild removes a
+ * built family's (build.ts). Returns whether anything was removed.
+ */
+export function resultsForShipped(resultsDir: string, shipped: ShippedFamily): boolean {
+  const stampFile = join(resultsDir, "family.json");
+  const stamp = JSON.stringify(Object.fromEntries(ROLES.map((r) => [r, shipped.files[r].sha256])));
+  const recorded = existsSync(stampFile) ? readFileSync(stampFile, "utf8").trim() : null;
+  if (recorded === stamp) return false;
+  const stale = [LAYOUT.show, LAYOUT.eval].map((d) => join(resultsDir, d)).filter((d) => existsSync(d));
+  for (const d of stale) rmSync(d, { recursive: true, force: true });
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(stampFile, stamp + "\n");
+  return stale.length > 0;
 }
 
 export function sha256File(path: string): string {

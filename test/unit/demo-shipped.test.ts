@@ -9,7 +9,7 @@ import { after, describe, test } from "node:test";
 import { getBudget } from "../../src/demo/budgets.ts";
 import { corpusPairs, dataFingerprint, stageKeys, stageSettings } from "../../src/demo/build.ts";
 import { MANIFEST_VERSION, STAGES, writeManifest, type Manifest } from "../../src/demo/manifest.ts";
-import { readShipped, SHIPPED_DIR, SHIPPED_FILES, shipFamily, ShippedFamilyError, verifiedShipped } from "../../src/demo/shipped.ts";
+import { readShipped, resultsForShipped, SHIPPED_DIR, SHIPPED_FILES, shipFamily, ShippedFamilyError, verifiedShipped } from "../../src/demo/shipped.ts";
 import { dataRoot } from "../../src/paths.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "cosec-shipped-"));
@@ -67,6 +67,21 @@ describe("shipping and verifying a family", () => {
     writeFileSync(join(to, "shipped.json"), "{");
     assert.throws(() => verifiedShipped(to), (e: unknown) => e instanceof ShippedFamilyError && /shipped\.json: not valid JSON/.test(e.message));
     assert.throws(() => verifiedShipped(join(tmp, "none")), (e: unknown) => e instanceof ShippedFamilyError && /no shipped demo family/.test(e.message));
+  });
+
+  test("results of an earlier shipped family are not continued: removed once, kept while the family stays", () => {
+    const s = shipFamily(from, to);
+    const results = join(tmp, "results");
+    mkdirSync(join(results, "show"), { recursive: true });
+    writeFileSync(join(results, "show", "show.jsonl"), "{}\n");
+    assert.equal(resultsForShipped(results, s), true, "results without a stamp are an unknown family's");
+    assert.ok(!existsSync(join(results, "show")));
+    mkdirSync(join(results, "eval"), { recursive: true });
+    assert.equal(resultsForShipped(results, s), false, "the same family keeps its results");
+    assert.ok(existsSync(join(results, "eval")));
+    const other = { ...s, files: { ...s.files, target: { ...s.files.target, sha256: "0".repeat(64) } } };
+    assert.equal(resultsForShipped(results, other), true, "another target: removed");
+    assert.ok(!existsSync(join(results, "eval")));
   });
 
   test("shipping refuses a folder without a finished family", () => {
