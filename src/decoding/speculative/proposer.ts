@@ -90,7 +90,7 @@ export class ExpertProposer {
         if (s.endsOn(d)) return; // nothing to draft past the end
         // An unsure proposal is decided at this position but not drafted past: the rule keeps such
         // a token about half the time, against 0.88 for one the expert is sure of (bench/draft-confidence.ts).
-        if (Math.exp(proposal.logprob) < this.pMin) return;
+        if (this.pMin > 0 && Math.exp(proposal.logprob) < this.pMin) return;
         tokens[n].push(d);
         still.push(n);
       });
