@@ -33,6 +33,9 @@ export interface Budget {
    * fill-in-the-middle examples (trainer/cosec_trainer/fim.py), so the family can serve editors'
    * /infill; 0 trains no FIM tokens. */
   fimRate: number;
+  /** Share of those FIM examples cut at line starts rather than at any character: a small model
+   * trained on character cuts alone starts a fill inside a word (trainer/cosec_trainer/fim.py). */
+  fimLineShare?: number;
   /** GGUF tensor type of the exported models (the LoRA stays f32: it is small). */
   outtype: "f32" | "f16";
   /** Optimizer steps distilling the expert from the target (phase 1). */

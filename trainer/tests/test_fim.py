@@ -8,7 +8,7 @@ import random
 import pytest
 
 from cosec_trainer.errors import TrainerError
-from cosec_trainer.fim import FIM_TOKENS, add_fim_tokens, encode_documents, fim_example, fim_ids
+from cosec_trainer.fim import FIM_TOKENS, add_fim_tokens, encode_documents, fim_example, fim_ids, line_starts
 from cosec_trainer.gguf_read import read_gguf
 from trainer_run import run
 
@@ -34,6 +34,24 @@ def test_pieces_rebuild_the_document(fim_tokenizer):
         dec = lambda part: fim_tokenizer.decode(part)  # noqa: E731
         prefix, suffix, middle = dec(ids[i + 1 : j]), dec(ids[j + 1 : k]), dec(ids[k + 1 :])
         assert prefix + middle + suffix == CODE
+
+
+def test_line_cuts_fall_on_line_starts(fim_tokenizer):
+    pre, suf, mid = fim_ids(fim_tokenizer)
+    rng = random.Random(11)
+    starts = set(line_starts(CODE))
+    assert starts == {0, CODE.index('    """'), CODE.index("    return"), len(CODE)}
+    middles = set()
+    for _ in range(30):
+        ids = fim_example(CODE, fim_tokenizer, rng, line_share=1.0)
+        i, j, k = ids.index(pre), ids.index(suf), ids.index(mid)
+        prefix, suffix, middle = fim_tokenizer.decode(ids[i + 1 : j]), fim_tokenizer.decode(ids[j + 1 : k]), fim_tokenizer.decode(ids[k + 1 :])
+        assert prefix + middle + suffix == CODE
+        assert len(prefix) in starts and len(prefix) + len(middle) in starts
+        middles.add(middle)
+    assert len(middles) > 3, "cuts vary"
+    with pytest.raises(TrainerError, match="fim-line-share"):
+        encode_documents([CODE], fim_tokenizer, 0.5, line_share=2.0)
 
 
 def test_share_chosen_by_seed(fim_tokenizer):
