@@ -46,7 +46,7 @@ export async function decodeRemote(job: RemoteJob): Promise<RemoteTiming> {
   const draftLength = draftMax ?? DEFAULT_DRAFT;
   const local = { strategy, models: { expert: job.expert }, samples: [s], prompt: job.prompt, signal: job.signal };
   const caches = await Caches.open(local, ["expert"]);
-  const proposer = new ExpertProposer(local, caches, sampling.expert);
+  const proposer = new ExpertProposer(local, caches, sampling.expert, job.decoding.draftPMin);
   const timing: RemoteTiming = { promptMs: 0, generateMs: 0, rounds: 0, drafted: 0, acceptedDrafts: 0, profile: emptyProfile(), cachedPromptTokens: 0, requests: 0 };
   const t0 = performance.now();
   const requestsBefore = job.remote.requests;
@@ -60,9 +60,10 @@ export async function decodeRemote(job: RemoteJob): Promise<RemoteTiming> {
       const [k] = proposer.lengths([0], [pending], Math.max(1, draftLength));
       const drafts = await proposer.draft([0], [{ i: 0, tokens: pending, last: 1 }], [Math.max(1, k)], false, false);
       const d = drafts.tokens[0];
-      // Drafting stops before an end token the expert proposes; it is decided like a draft.
-      const end = drafts.proposals[0][d.length];
-      const candidates = end && s.endsOn(end.token) ? [...d, end.token] : d;
+      // Drafting stops before an end token the expert proposes, or one it is unsure of (draftPMin):
+      // that proposal is decided like a draft, but not drafted past.
+      const last = drafts.proposals[0][d.length];
+      const candidates = last ? [...d, last.token] : d;
       const context = [...job.prompt, ...s.tokens];
       let kept = 0;
       let next: number | null = null;
@@ -76,6 +77,7 @@ export async function decodeRemote(job: RemoteJob): Promise<RemoteTiming> {
           if (ratio > threshold) {
             const alive = s.push({ token: c, source: "expert", logprob: drafts.proposals[0][j]?.logprob ?? Math.log(pe) });
             if (j < d.length) kept++;
+            else next = c; // the expert has not read it yet
             if (!alive) break;
             continue;
           }

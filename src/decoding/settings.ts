@@ -70,6 +70,9 @@ const SCHEDULE = {
   },
 } as const satisfies ParamSpecs;
 
+/** The settings of speculative drafting only: meaningless, so refused, with speculation off. */
+const DRAFTING = ["draftMax", "draftPMin"] as const;
+
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 type OwnSpecs = UnionToIntersection<(typeof STRATEGIES)[StrategyName]["params"]>;
 type ValueOf<S> = S extends { kind: "enum"; values: readonly (infer V)[] } ? V : number;
@@ -168,19 +171,25 @@ export function resolveDecodingSettings(input: DecodingInput = {}, ctx: ResolveC
   const strategy: Strategy = typeof chosen === "string" ? new STRATEGIES[chosen](Object.freeze({ ...v }) as unknown as StrategyArgs) : chosen;
   const usesExpert = strategy.models.includes("expert");
   if (usesExpert && !ctx.hasExpert) throw new InvalidArgumentError(name("strategy"), `'${strategy.name}' needs an expert model, and none is loaded`);
-  // The input's own draftMax implies speculation, as one under it (base) does for the base.
-  if (get(input, "draftMax") !== undefined && get(input, "speculative") === false) {
+  // A drafting setting of the input's own (one other than its default) implies speculation, as one
+  // under it (base) does for the base; with speculation turned off it would be silently ignored.
+  const drafting = (o?: DecodingInput) => DRAFTING.find((key) => get(o, key) !== undefined && get(o, key) !== DECODING_PARAMS[key].default);
+  const draftingGiven = drafting(input);
+  if (draftingGiven && get(input, "speculative") === false) {
     const off = source === "cli" ? `--${SCHEDULE.speculative.off}` : `${name("speculative")}: false`;
-    throw new InvalidArgumentError(name("draftMax"), `does not apply with ${off}`);
+    throw new InvalidArgumentError(name(draftingGiven), `does not apply with ${off}`);
   }
-  const asked = (o?: DecodingInput) => (get(o, "speculative") ?? (get(o, "draftMax") !== undefined || undefined)) as boolean | undefined;
+  const asked = (o?: DecodingInput) => (get(o, "speculative") ?? (drafting(o) !== undefined || undefined)) as boolean | undefined;
   const speculative = asked(input) ?? asked(ctx.base);
   if (speculative && !ctx.hasExpert) {
     const given = get(input, "speculative") ?? get(ctx.base, "speculative");
-    throw new InvalidArgumentError(name(given === undefined ? "draftMax" : "speculative"), "needs an expert model to draft with");
+    throw new InvalidArgumentError(name(given === undefined ? (drafting(input) ?? drafting(ctx.base))! : "speculative"), "needs an expert model to draft with");
   }
   v.speculative = speculative ?? usesExpert;
-  if (!v.speculative) v.draftMax = undefined;
+  if (!v.speculative) {
+    v.draftMax = undefined;
+    v.draftPMin = SCHEDULE.draftPMin.default;
+  }
   v.strategy = strategy;
   const settings = Object.freeze(v) as unknown as DecodingSettings;
   resolved.add(settings);

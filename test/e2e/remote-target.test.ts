@@ -60,6 +60,13 @@ describe("remote target on cosec serve", () => {
     await assert.rejects(remote.generate(PROMPT, { decoding: { strategy: "cosec-plus", mode: "warped" } }), /reference mode only/);
     await assert.rejects(remote.generate(PROMPT, { decoding: { strategy: "weighted" } }), /cosec-plus in reference mode only/);
   });
+
+  test("draftPMin shortens the drafts, not the output: an unsure proposal is decided, not drafted past", async () => {
+    const plain = await remote.generate(PROMPT, { decoding: { draftMax: 4 }, maxTokens: 24, seed: 3 });
+    const unsure = await remote.generate(PROMPT, { decoding: { draftMax: 4, draftPMin: 0.99 }, maxTokens: 24, seed: 3 });
+    assert.deepEqual(unsure.result.tokens, plain.result.tokens);
+    assert.ok(unsure.timing.drafted < plain.timing.drafted, `p_min 0.99 drafted ${unsure.timing.drafted}, none ${plain.timing.drafted}`);
+  });
 });
 
 describe("cosec serve --target-url: the server in front of a remote target", () => {

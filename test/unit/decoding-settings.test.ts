@@ -50,6 +50,14 @@ describe("resolveDecodingSettings", () => {
     refused({ strategy: "weighted" }, "http", false, "cosec.strategy", /'weighted' needs an expert model/);
     refused({ strategy: "target", speculative: true }, "cli", false, "--speculative", /needs an expert model to draft with/);
     refused({ strategy: "target", draftMax: 2 }, "library", false, "draftMax", /needs an expert model to draft with/);
+    // draft_p_min is a drafting setting too: it implies speculation and is refused where none runs.
+    const pMin = (input: DecodingInput) => resolveDecodingSettings(input, { hasExpert: true });
+    assert.deepEqual([pMin({ strategy: "target", draftPMin: 0.5 }).speculative, pMin({ strategy: "target", draftPMin: 0.5 }).draftPMin], [true, 0.5]);
+    assert.equal(pMin({ strategy: "target" }).draftPMin, 0);
+    assert.equal(pMin({ speculative: false, draftPMin: 0 }).speculative, false, "its default is no setting");
+    refused({ speculative: false, draftPMin: 0.5 }, "cli", true, "--draft-p-min", /does not apply with --sequential/);
+    refused({ speculative: false, draftPMin: 0.5 }, "http", true, "cosec.draft_p_min", /does not apply with cosec.speculative: false/);
+    refused({ strategy: "target", draftPMin: 0.5 }, "cli", false, "--draft-p-min", /needs an expert model to draft with/);
   });
 });
 
