@@ -4,8 +4,8 @@
 // request whose prefix is the first one's typed on by a few characters (what an editor sends next),
 // which starts from the prompt cache.
 //   node --import tsx bench/fim.ts [--target T.gguf --expert E.gguf [--expert-lora A.gguf]] [--repeats 5]
-// Default pair: the test fixtures with Qwen2.5-Coder's FIM tokens (random weights: timings only),
-// since the shipped demo family has no FIM tokens.
+// Default pair: the test fixtures with Qwen2.5-Coder's FIM tokens (random weights: timings only);
+// the shipped demo family (models/demo) has FIM tokens too.
 import { parseArgs } from "node:util";
 import { Engine } from "../src/generate/engine.ts";
 import type { GenerateOptions } from "../src/generate/types.ts";

@@ -121,8 +121,20 @@ class LlamaVocabulary implements Vocabulary {
 
   isEndOfGeneration(id: number): boolean {
     this.check(id);
-    if (this.eog[id] === -1) this.eog[id] = this.model.isEog(id) ? 1 : 0;
+    if (this.eog[id] === -1) this.eog[id] = this.model.isEog(id) || this.isFimMarker(id) ? 1 : 0;
     return this.eog[id] === 1;
+  }
+
+  /**
+   * llama.cpp ends generation on <|fim_pad|>, <|repo_name|> and <|file_sep|>, not on the prefix,
+   * suffix and middle markers. Those are never text either: a model that writes one (a small FIM-
+   * trained one does, where a document would end: an FIM example's suffix runs to its document's
+   * end and is followed by <|fim_middle|>) has ended what it was writing, in a plain completion
+   * and in a fill alike.
+   */
+  private isFimMarker(id: number): boolean {
+    const s = this.special;
+    return id === s.fimPrefix || id === s.fimSuffix || id === s.fimMiddle;
   }
 }
 

@@ -36,6 +36,9 @@ describe("FIM prompts from the model's tokens", () => {
         repo, ...t("myproject\n"), sep, ...t("util.py\n"), ...t("PI = 3.14\n"), sep, ...t("filename\n"), pre, ...t(input.prefix), suf, ...t(input.suffix), mid,
       ]);
       assert.ok(b.vocab.isEndOfGeneration(fim["<|fim_pad|>"]), "a fill ends at <|fim_pad|>");
+      // The markers are never text: a completion that writes one ends there (llama.cpp ends only on the others).
+      for (const marker of [pre, suf, mid]) assert.ok(b.vocab.isEndOfGeneration(marker), `a completion ends at token ${marker}`);
+      assert.ok(!b.vocab.isEndOfGeneration(t("def")[0]));
       assert.throws(() => fimPrompt(plain.vocab, plain.tokenizer, input), (e: Error) => e instanceof FimUnsupportedError && /no fill-in-the-middle tokens/.test(e.message));
     } finally {
       await b.dispose();
