@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Engine } from "../generate/engine.ts";
+import type { FimOrder } from "../generate/fim.ts";
 import type { StrategyName } from "../decoding/strategies/index.ts";
 import { repoRoot, venvPython } from "../paths.ts";
 import { mulberry32 } from "./stats.ts";
@@ -97,14 +98,17 @@ export async function fillCases(sources: readonly string[], n: number, seed: num
   return out.slice(0, n);
 }
 
-/** Each case filled (or completed) once per mode, sampled with the engine's defaults and seed = case index. */
-export async function scoreFills(engine: Engine, cases: readonly FillCase[], modes: readonly FillMode[] = FILL_MODES, maxTokens = 32): Promise<FillScore[]> {
+/**
+ * Each case filled (or completed) once per mode, sampled with the engine's defaults and seed = case
+ * index; fills in the FIM layout `order` (the one the model was trained with).
+ */
+export async function scoreFills(engine: Engine, cases: readonly FillCase[], modes: readonly FillMode[] = FILL_MODES, maxTokens = 32, order: FimOrder = "psm"): Promise<FillScore[]> {
   const norm = (s: string) => s.replace(/\s+/g, " ").trim();
   const scores: FillScore[] = [];
   for (const mode of modes) {
     const score: FillScore = { mode, parses: 0, exact: 0, lines: [] };
     for (const [k, c] of cases.entries()) {
-      const prompt = mode.fim ? engine.fimPrompt({ prefix: c.prefix, suffix: c.suffix }) : engine.tokenizer.tokenize(c.prefix);
+      const prompt = mode.fim ? engine.fimPrompt({ prefix: c.prefix, suffix: c.suffix, order }) : engine.tokenizer.tokenize(c.prefix);
       const [r] = await engine.generate(prompt, { decoding: { strategy: mode.strategy }, maxTokens, seed: k, stop: ["\n"] });
       const line = r.text.split("\n")[0];
       score.lines.push(line);
