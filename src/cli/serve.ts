@@ -47,6 +47,8 @@ capacity:
   --shutdown-timeout S     seconds SIGTERM waits for running requests (default ${D.shutdownTimeoutMs / 1000})
   --no-prompt-cache        do not keep the last single-sample request's KV caches (by default the next
                            request sharing its prefix, as an editor's next completion, evaluates only the rest)
+  --spm-infill             fill-in-the-middle prompts suffix first (<|fim_suffix|> suffix <|fim_prefix|> prefix
+                           <|fim_middle|>), as llama.cpp's flag, for models trained so; default prefix first
   --log-level LEVEL        fatal | error | warn | info | debug | silent (default info)
   -h, --help               this help
 
@@ -90,6 +92,7 @@ const FLAGS = {
   "max-n": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "no-prompt-cache": { type: "boolean" },
+  "spm-infill": { type: "boolean" },
   // The server's cap on max_tokens; a server has no run-wide seed, and requests choose ignore_eos.
   "max-tokens": { type: "string" },
   ...DECODING_OPTIONS,
@@ -149,6 +152,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     corsOrigins: values["cors-origin"] ?? [],
     shutdownTimeoutMs: (num(values["shutdown-timeout"], "--shutdown-timeout", { min: 0 }) ?? D.shutdownTimeoutMs / 1000) * 1000,
     chatTemplate,
+    fimOrder: values["spm-infill"] ? "spm" : "psm",
     defaults: { ...decoding, strategy: strategy as StrategyName },
   };
   const remote = remoteEngineOptionsFrom(values, { maxSequences: parallel });

@@ -36,6 +36,9 @@ export interface Budget {
   /** Share of those FIM examples cut at line starts rather than at any character: a small model
    * trained on character cuts alone starts a fill inside a word (trainer/cosec_trainer/fim.py). */
   fimLineShare?: number;
+  /** Share of those FIM examples laid out suffix-prefix-middle (llama.cpp's --spm-infill; serve
+   * such a family with `cosec serve --spm-infill`). */
+  fimSpmShare?: number;
   /** GGUF tensor type of the exported models (the LoRA stays f32: it is small). */
   outtype: "f32" | "f16";
   /** Optimizer steps distilling the expert from the target (phase 1). */

@@ -134,7 +134,10 @@ export function corpusCodeDigest(): string {
  * security pairs the corpus holds (known once the corpus is built; the manifest records it). */
 export function stageSettings(budget: Budget, fingerprint: string, pairs: number): Record<StageName, Record<string, unknown>> {
   // Named only when used, so that families built without FIM keep the keys they were built with.
-  const fim = budget.fimRate > 0 ? { fimRate: budget.fimRate, ...(budget.fimLineShare ? { fimLineShare: budget.fimLineShare } : {}) } : {};
+  const fim =
+    budget.fimRate > 0
+      ? { fimRate: budget.fimRate, ...(budget.fimLineShare ? { fimLineShare: budget.fimLineShare } : {}), ...(budget.fimSpmShare ? { fimSpmShare: budget.fimSpmShare } : {}) }
+      : {};
   return {
     corpus: { version: CORPUS_VERSION, code: corpusCodeDigest(), data: fingerprint, maxStdlibFiles: budget.maxStdlibFiles ?? null, domainMix: budget.domainMix, domainRepeat: budget.domainRepeat, synthetic: [budget.syntheticPython, budget.syntheticC, budget.syntheticPairs] },
     tokenizer: { vocabSize: budget.vocabSize },

@@ -63,7 +63,13 @@ export interface PretrainCall {
 
 /** The FIM share, where the budget trains one. */
 const fimArgs = (budget: Budget) =>
-  budget.fimRate > 0 ? ["--fim-rate", String(budget.fimRate), ...(budget.fimLineShare ? ["--fim-line-share", String(budget.fimLineShare)] : [])] : [];
+  budget.fimRate > 0
+    ? [
+        "--fim-rate", String(budget.fimRate),
+        ...(budget.fimLineShare ? ["--fim-line-share", String(budget.fimLineShare)] : []),
+        ...(budget.fimSpmShare ? ["--fim-spm-share", String(budget.fimSpmShare)] : []),
+      ]
+    : [];
 
 export function pretrainArgs(c: PretrainCall, budget: Budget): string[] {
   const a = ["pretrain", "--data", ...c.data, "--block", String(budget.seqLen), "--max-val", "32", ...fimArgs(budget)];

@@ -34,7 +34,7 @@ function fimPrompts(deps: RouteDeps, p: CompletionRequest["prompt"], suffix: str
 /** The engine's FIM prompt; a target without FIM tokens is a 400 naming `param`. */
 export function fimOrRefuse(deps: RouteDeps, input: FimInput, param: string): number[] {
   try {
-    return deps.engine.fimPrompt(input);
+    return deps.engine.fimPrompt({ ...input, order: input.order ?? deps.context.config.fimOrder });
   } catch (err) {
     if (err instanceof FimUnsupportedError) throw badField(param, err.message, "fim_unsupported");
     throw err;

@@ -1,6 +1,7 @@
 // The server's configuration (from `cosec serve` flags): limits, security and the co-decoding
 // defaults a request's `cosec` object overrides.
 import type { DecodingInput } from "../decoding/settings.ts";
+import type { FimOrder } from "../generate/fim.ts";
 
 export interface ServerConfig {
   host: string;
@@ -26,6 +27,8 @@ export interface ServerConfig {
   shutdownTimeoutMs: number;
   /** A Jinja chat template overriding the GGUF's `tokenizer.chat_template`. */
   chatTemplate?: string;
+  /** The layout of fill-in-the-middle prompts (`--spm-infill`: suffix first), as the model was trained. */
+  fimOrder?: FimOrder;
   /** The decoding flags given (checked at start-up), under each request's own fields. */
   defaults: DecodingInput;
 }

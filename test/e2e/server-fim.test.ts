@@ -178,3 +178,34 @@ describe("cosec serve: /infill and completions with suffix", () => {
     assert.equal(anon.status, 401);
   });
 });
+
+describe("cosec serve --spm-infill: fills laid out suffix first, as llama.cpp's flag", () => {
+  let spmServer: ServerProcess;
+  let psmServer: ServerProcess;
+  before(async () => {
+    const f = await ensureFixtures();
+    const common = ["--api-key", KEY, "--parallel", "1", "--max-tokens", "32", "--context-size", "512", "--target", f.targetFim, "--expert", f.expertFim];
+    [spmServer, psmServer] = await Promise.all([startServer([...common, "--spm-infill"]), startServer(common)]);
+  });
+  after(async () => {
+    for (const s of [spmServer, psmServer]) assert.equal(await s?.stop(), 0, s?.output());
+  });
+
+  test("/infill and completions with suffix fill what the suffix-first template fills", async () => {
+    const fill = { input_prefix: "def area(r):\n    ", input_suffix: "\n    return a\n", n_predict: 12, seed: 7, temperature: 0.8 };
+    const spm = await post(`${spmServer.url}/infill`, fill);
+    assert.equal(spm.status, 200, JSON.stringify(spm.json));
+    // The same layout written out as text, sent to a server in the default order.
+    const templated = `<|fim_suffix|>${fill.input_suffix}<|fim_prefix|>${fill.input_prefix}<|fim_middle|>`;
+    const text = await post(`${psmServer.url}/completion`, { prompt: templated, n_predict: 12, seed: 7, temperature: 0.8 });
+    assert.equal(text.status, 200, JSON.stringify(text.json));
+    assert.equal(spm.json.content, text.json.content);
+    assert.equal(spm.json.tokens_evaluated, text.json.tokens_evaluated);
+    const openai = await post(`${spmServer.url}/v1/completions`, { prompt: fill.input_prefix, suffix: fill.input_suffix, max_tokens: 12, seed: 7, temperature: 0.8 });
+    assert.equal(openai.json.choices[0].text, spm.json.content);
+    // And the default order is a different prompt: the prefix first.
+    const psm = await post(`${psmServer.url}/infill`, fill);
+    const psmText = await post(`${psmServer.url}/completion`, { prompt: `<|fim_prefix|>${fill.input_prefix}<|fim_suffix|>${fill.input_suffix}<|fim_middle|>`, n_predict: 12, seed: 7, temperature: 0.8 });
+    assert.equal(psm.json.content, psmText.json.content);
+  });
+});

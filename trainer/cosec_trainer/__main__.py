@@ -94,7 +94,7 @@ def cmd_pretrain(ns) -> int:
     from .phases import PretrainPhase
 
     _check_loop(ns)
-    check_fim_rate(ns.fim_rate, ns.fim_line_share)
+    check_fim_rate(ns.fim_rate, ns.fim_line_share, ns.fim_spm_share)
     if ns.init:
         model, tok = load_model(ns.init), load_tokenizer(ns.init)
         # FIM examples need their tokens: an earlier phase without them gets them now, with new embedding rows.
@@ -105,9 +105,9 @@ def cmd_pretrain(ns) -> int:
         if ns.fim_rate > 0:
             add_fim_tokens(tok)
         model = create_model(ns.arch, ns.size, tok, seed=ns.seed, context_length=max(ns.context, ns.block))
-    blocks = pack_blocks(read_texts(ns.data), tok, ns.block, ns.fim_rate, ns.seed, ns.fim_line_share)
+    blocks = pack_blocks(read_texts(ns.data), tok, ns.block, ns.fim_rate, ns.seed, ns.fim_line_share, ns.fim_spm_share)
     if ns.val:
-        train, val = blocks, pack_blocks(read_texts(ns.val), tok, ns.block, ns.fim_rate, ns.seed + 1, ns.fim_line_share)
+        train, val = blocks, pack_blocks(read_texts(ns.val), tok, ns.block, ns.fim_rate, ns.seed + 1, ns.fim_line_share, ns.fim_spm_share)
     else:
         tr, va = _split(list(range(len(blocks))), ns.val_fraction, ns.seed)
         train, val = blocks[tr], blocks[va]
@@ -117,21 +117,21 @@ def cmd_pretrain(ns) -> int:
     return 0
 
 
-def _examples(paths, tok, max_len, pack=False, fim_rate=0.0, seed=0, line_share=0.0):
+def _examples(paths, tok, max_len, pack=False, fim_rate=0.0, seed=0, line_share=0.0, spm_share=0.0):
     """One example per JSONL record (prompt/response or text), or with `pack` every document joined
     by EOS and cut into full rows of max_len, as for pretraining (no padding: for plain code, where
     records of very different lengths would otherwise pad most of each batch). A share `fim_rate` of
-    the texts become fill-in-the-middle examples (fim.py), `line_share` of those cut at line starts."""
+    the texts become fill-in-the-middle examples (fim.py), `line_share` of those cut at line starts and `spm_share` laid out suffix first."""
     from .data import Example, pack_blocks, read_examples, read_texts
 
     if pack:
-        return [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts(paths), tok, max_len, fim_rate, seed, line_share)]
+        return [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts(paths), tok, max_len, fim_rate, seed, line_share, spm_share)]
     out = []
     for p in paths:
         if str(p).endswith(".jsonl") and Path(p).is_file():
-            out += read_examples(p, tok, max_len, fim_rate, seed, line_share)
+            out += read_examples(p, tok, max_len, fim_rate, seed, line_share, spm_share)
         else:
-            out += [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts([p]), tok, max_len, fim_rate, seed, line_share)]
+            out += [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts([p]), tok, max_len, fim_rate, seed, line_share, spm_share)]
     return out
 
 
@@ -150,8 +150,8 @@ def cmd_distill(ns) -> int:
         student = create_model(ns.student_arch or model_arch(teacher), ns.student_size, t_tok, seed=ns.seed)
     else:
         raise TrainerError("pass --student DIR or --student-size PRESET")
-    examples = _examples(ns.data, s_tok, ns.max_len, ns.pack, ns.fim_rate, ns.seed, ns.fim_line_share)
-    train, val = (examples, _examples(ns.val, s_tok, ns.max_len, ns.pack, ns.fim_rate, ns.seed + 1, ns.fim_line_share)) if ns.val else _split(examples, ns.val_fraction, ns.seed)
+    examples = _examples(ns.data, s_tok, ns.max_len, ns.pack, ns.fim_rate, ns.seed, ns.fim_line_share, ns.fim_spm_share)
+    train, val = (examples, _examples(ns.val, s_tok, ns.max_len, ns.pack, ns.fim_rate, ns.seed + 1, ns.fim_line_share, ns.fim_spm_share)) if ns.val else _split(examples, ns.val_fraction, ns.seed)
     val = val[: ns.max_val] if ns.max_val else val
     log(f"distill: {len(train)} training / {len(val)} validation sequences, loss {ns.loss} + {ns.ce_weight} * CE")
     run(DistillPhase(student, teacher, s_tok, train, val, ns.loss, ns.ce_weight), _loop(ns), _config(ns))
@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--block", type=int, default=256, help="tokens per training sequence")
     t.add_argument("--fim-rate", type=float, default=0.0, help="share of documents made fill-in-the-middle examples (adds the FIM tokens)")
     t.add_argument("--fim-line-share", type=float, default=0.0, help="share of the FIM examples cut at line starts rather than at any character")
+    t.add_argument("--fim-spm-share", type=float, default=0.0, help="share of the FIM examples laid out suffix-prefix-middle (llama.cpp's --spm-infill) rather than prefix-suffix-middle")
     _loop_args(t)
     t.set_defaults(func=cmd_pretrain)
 
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--pack", action="store_true", help="join the documents with EOS and cut full rows of --max-len (plain text data; no prompt masks)")
     d.add_argument("--fim-rate", type=float, default=0.0, help="share of text records made fill-in-the-middle examples (the teacher's tokenizer must have the FIM tokens)")
     d.add_argument("--fim-line-share", type=float, default=0.0, help="share of the FIM examples cut at line starts rather than at any character")
+    d.add_argument("--fim-spm-share", type=float, default=0.0, help="share of the FIM examples laid out suffix-prefix-middle (llama.cpp's --spm-infill) rather than prefix-suffix-middle")
     _loop_args(d)
     d.set_defaults(func=cmd_distill)
 

@@ -54,6 +54,22 @@ def test_line_cuts_fall_on_line_starts(fim_tokenizer):
         encode_documents([CODE], fim_tokenizer, 0.5, line_share=2.0)
 
 
+def test_suffix_first_layout(fim_tokenizer):
+    """llama.cpp's --spm-infill layout: suffix, prefix, then the middle right after the prefix."""
+    pre, suf, mid = fim_ids(fim_tokenizer)
+    rng = random.Random(5)
+    for _ in range(10):
+        ids = fim_example(CODE, fim_tokenizer, rng, spm_share=1.0)
+        i, j, k = ids.index(suf), ids.index(pre), ids.index(mid)
+        assert i < j < k
+        suffix, prefix, middle = fim_tokenizer.decode(ids[i + 1 : j]), fim_tokenizer.decode(ids[j + 1 : k]), fim_tokenizer.decode(ids[k + 1 :])
+        assert prefix + middle + suffix == CODE
+    half = encode_documents([CODE] * 200, fim_tokenizer, 1.0, seed=2, spm_share=0.5)
+    assert 60 < sum(d.index(suf) < d.index(pre) for d in half) < 140
+    with pytest.raises(TrainerError, match="fim-spm-share"):
+        encode_documents([CODE], fim_tokenizer, 0.5, spm_share=-1)
+
+
 def test_share_chosen_by_seed(fim_tokenizer):
     texts = [f"x{i} = {i}\n" for i in range(200)]
     pre = fim_ids(fim_tokenizer)[0]
