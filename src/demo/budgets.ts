@@ -127,7 +127,7 @@ const BUDGETS: Record<BudgetName, Budget> = {
   // A quarter of the documents are FIM examples (half of those cut at line starts), so that the
   // shipped family serves /infill; 2,400 domain steps rather than 2,000 keep the left-to-right
   // training it had without them. Measured against the family shipped before (no FIM, 2,000 steps):
-  // target valid and adding code 50.5% against 51.3%, cosec-plus's gain +35.7 points against
+  // target valid and adding code 50.5% against 51.3%, cosec-plus's gain +35.8 points against
   // +22.9, gains in 8 CWEs against 4 (README).
   medium: {
     ...DEFAULT,
@@ -187,3 +187,10 @@ export const LONGER_BUDGET_HINT = `The default family (about 20 minutes of train
 The shipped family (budget medium, about an hour on 2 cores) does, and shows the expert at work:
   cosec demo                     (no --out: runs on models/demo, no training)
   cosec demo build --budget medium --out .cache/demo-medium   (rebuilds it from scratch)`;
+
+/** The budget's FIM settings that are set, in the trainer's order (none without FIM examples):
+ * the stage keys name them and the trainer's flags pass them. */
+export function fimSettings(budget: Budget): Partial<Pick<Budget, "fimRate" | "fimLineShare" | "fimSpmShare">> {
+  if (budget.fimRate <= 0) return {};
+  return { fimRate: budget.fimRate, ...(budget.fimLineShare ? { fimLineShare: budget.fimLineShare } : {}), ...(budget.fimSpmShare ? { fimSpmShare: budget.fimSpmShare } : {}) };
+}

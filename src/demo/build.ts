@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { dataRoot } from "../paths.ts";
-import { securitySteps, type Budget } from "./budgets.ts";
+import { fimSettings, securitySteps, type Budget } from "./budgets.ts";
 import {
   DemoManifestError,
   invalidateFrom,
@@ -134,10 +134,7 @@ export function corpusCodeDigest(): string {
  * security pairs the corpus holds (known once the corpus is built; the manifest records it). */
 export function stageSettings(budget: Budget, fingerprint: string, pairs: number): Record<StageName, Record<string, unknown>> {
   // Named only when used, so that families built without FIM keep the keys they were built with.
-  const fim =
-    budget.fimRate > 0
-      ? { fimRate: budget.fimRate, ...(budget.fimLineShare ? { fimLineShare: budget.fimLineShare } : {}), ...(budget.fimSpmShare ? { fimSpmShare: budget.fimSpmShare } : {}) }
-      : {};
+  const fim = fimSettings(budget);
   return {
     corpus: { version: CORPUS_VERSION, code: corpusCodeDigest(), data: fingerprint, maxStdlibFiles: budget.maxStdlibFiles ?? null, domainMix: budget.domainMix, domainRepeat: budget.domainRepeat, synthetic: [budget.syntheticPython, budget.syntheticC, budget.syntheticPairs] },
     tokenizer: { vocabSize: budget.vocabSize },

@@ -2,7 +2,7 @@
 // say *what* to train, this file says how `python -m cosec_trainer` spells it.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Budget } from "./budgets.ts";
+import { fimSettings, type Budget } from "./budgets.ts";
 
 export function corpusArgs(data: string, out: string, seed: number, budget: Budget): string[] {
   const a = ["corpus", "--data", data, "--out", out, "--seed", String(seed), "--domain-repeat", String(budget.domainRepeat), "--domain-share", String(budget.domainMix)];
@@ -61,15 +61,9 @@ export interface PretrainCall {
   loop: LoopSettings;
 }
 
-/** The FIM share, where the budget trains one. */
-const fimArgs = (budget: Budget) =>
-  budget.fimRate > 0
-    ? [
-        "--fim-rate", String(budget.fimRate),
-        ...(budget.fimLineShare ? ["--fim-line-share", String(budget.fimLineShare)] : []),
-        ...(budget.fimSpmShare ? ["--fim-spm-share", String(budget.fimSpmShare)] : []),
-      ]
-    : [];
+/** The FIM settings the budget sets, as the trainer's flags. */
+const FIM_FLAGS = { fimRate: "--fim-rate", fimLineShare: "--fim-line-share", fimSpmShare: "--fim-spm-share" } as const;
+const fimArgs = (budget: Budget) => Object.entries(fimSettings(budget)).flatMap(([k, v]) => [FIM_FLAGS[k as keyof typeof FIM_FLAGS], String(v)]);
 
 export function pretrainArgs(c: PretrainCall, budget: Budget): string[] {
   const a = ["pretrain", "--data", ...c.data, "--block", String(budget.seqLen), "--max-val", "32", ...fimArgs(budget)];

@@ -3,7 +3,7 @@
 // (the target's FIM prompt, as /infill builds it) and, for comparison, completed from the prefix
 // alone (a left-to-right model's only option), keeping the first line either way. Measured: the
 // share of programs that parse with that line put back, and the share whose line equals the removed
-// one (whitespace aside). Shared by bench/fim-quality.ts and the shipped family's test.
+// one (whitespace aside). bench/fim-quality.ts prints it.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -38,12 +38,10 @@ export interface FillScore {
   mode: FillMode;
   parses: number;
   exact: number;
-  /** The first line each case got, in case order. */
-  lines: string[];
 }
 
 /** Removes the indentation all non-blank lines share (methods cut out of their class). */
-export function dedent(src: string): string {
+function dedent(src: string): string {
   const lines = src.split("\n");
   const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.match(/^ */)![0].length));
   return lines.map((l) => l.slice(Math.min(indent, l.match(/^ */)![0].length))).join("\n");
@@ -106,12 +104,11 @@ export async function scoreFills(engine: Engine, cases: readonly FillCase[], mod
   const norm = (s: string) => s.replace(/\s+/g, " ").trim();
   const scores: FillScore[] = [];
   for (const mode of modes) {
-    const score: FillScore = { mode, parses: 0, exact: 0, lines: [] };
+    const score: FillScore = { mode, parses: 0, exact: 0 };
     for (const [k, c] of cases.entries()) {
       const prompt = mode.fim ? engine.fimPrompt({ prefix: c.prefix, suffix: c.suffix, order }) : engine.tokenizer.tokenize(c.prefix);
       const [r] = await engine.generate(prompt, { decoding: { strategy: mode.strategy }, maxTokens, seed: k, stop: ["\n"] });
       const line = r.text.split("\n")[0];
-      score.lines.push(line);
       if ((await checkValidity("py", c.prefix + line + c.suffix)).valid) score.parses++;
       if (norm(line) === norm(c.line)) score.exact++;
     }
