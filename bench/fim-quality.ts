@@ -6,7 +6,7 @@
 // family never trains on. `--source synthetic`: programs of the trainer's writer under a seed the
 // demo's corpus never used, the kind of code the family learns, where a fill can name what follows.
 //   node --import tsx bench/fim-quality.ts --target T.gguf --expert E.gguf [--expert-lora A.gguf] [--cases 60] [--seed 1]
-//        [--source sven|synthetic] [--order psm|spm]   (the FIM layout the pair was trained with)
+//        [--source sven|synthetic] [--order psm|spm]   (default: the layout the target's GGUF records)
 import { parseArgs } from "node:util";
 import { emptyHoleParses, fillCases, scoreFills, svenValFunctions, syntheticPrograms } from "../src/eval/fim-quality.ts";
 import { closeSharedPythonWorker } from "../src/eval/python-worker.ts";
@@ -22,7 +22,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     "max-tokens": { type: "string", default: "32" },
     source: { type: "string", default: "sven" },
-    order: { type: "string", default: "psm" },
+    order: { type: "string" },
   },
 });
 if (!values.target || !values.expert) throw new Error("give --target and --expert (a pair with FIM tokens, e.g. a family built with fimRate > 0)");
@@ -36,8 +36,10 @@ const list = await fillCases(sources, Number(values.cases), Number(values.seed))
 const from = values.source === "sven" ? "held-out Python functions (SVEN val, fixed versions)" : "Flask programs of the trainer's writer (held-out seed)";
 console.log(`${list.length} cases from ${from}, one body line removed each; up to ${maxTokens} tokens, seed ${values.seed}`);
 const pct = (n: number) => ((100 * n) / list.length).toFixed(1).padStart(5);
-if (values.order !== "psm" && values.order !== "spm") throw new Error(`--order ${values.order}: psm or spm`);
-for (const s of await scoreFills(engine, list, undefined, maxTokens, values.order)) {
+if (values.order !== undefined && values.order !== "psm" && values.order !== "spm") throw new Error(`--order ${values.order}: psm or spm`);
+const order = values.order ?? engine.target.info.fimOrder ?? "psm";
+console.log(`fills laid out ${order === "spm" ? "suffix first (spm)" : "prefix first (psm)"}`);
+for (const s of await scoreFills(engine, list, undefined, maxTokens, order)) {
   console.log(`  ${s.mode.name.padEnd(28)} parses ${pct(s.parses)}%   exact line ${pct(s.exact)}%`);
 }
 console.log(`  ${"nothing filled".padEnd(28)} parses ${pct(await emptyHoleParses(list))}%`);

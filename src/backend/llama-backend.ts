@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { ContextOverflowError, CosecError, ModelLoadError } from "../errors.ts";
 import { getRuntime, type AddonContext, type AddonModel } from "./native-addon.ts";
+import { FIM_ORDERS, type FimOrder } from "./types.ts";
 import type {
   EvaluationOptions,
   EvaluationRequest,
@@ -74,8 +75,9 @@ function checkGgufFile(path: string, what: string): void {
   }
 }
 
-/** Reads the header and checks that every tensor's data lies inside the file (catches truncation). */
-async function checkGgufIntegrity(path: string, what: string): Promise<void> {
+/** Reads the header and checks that every tensor's data lies inside the file (catches truncation);
+ * returns the header's metadata. */
+async function checkGgufIntegrity(path: string, what: string): Promise<Record<string, unknown>> {
   let info;
   try {
     info = await readGgufFileInfo(path, { logWarnings: false });
@@ -88,6 +90,16 @@ async function checkGgufIntegrity(path: string, what: string): Promise<void> {
       throw new ModelLoadError(`${what} is truncated: tensor ${t.name} starts past the end of the file (${size} bytes): ${path}`);
     }
   }
+  return info.metadata as Record<string, unknown>;
+}
+
+/** The FIM layout the model was trained with, where its GGUF says (`cosec.fim.order`, written by
+ * the trainer's export); llama.cpp has no such key, so other models say nothing. */
+function fimOrderOf(metadata: Record<string, unknown>, path: string): FimOrder | undefined {
+  const order = ((metadata.cosec as { fim?: { order?: unknown } } | undefined)?.fim)?.order;
+  if (order === undefined) return undefined;
+  if (!FIM_ORDERS.includes(order as FimOrder)) throw new ModelLoadError(`model file has cosec.fim.order ${JSON.stringify(order)}, expected one of ${FIM_ORDERS.join(", ")}: ${path}`);
+  return order as FimOrder;
 }
 
 class LlamaVocabulary implements Vocabulary {
@@ -202,7 +214,8 @@ export class LlamaBackend implements ModelBackend {
 
   static async load(options: LoadOptions): Promise<LlamaBackend> {
     checkGgufFile(options.path, "model file");
-    await checkGgufIntegrity(options.path, "model file");
+    const metadata = await checkGgufIntegrity(options.path, "model file");
+    const fimOrder = fimOrderOf(metadata, options.path);
     if (options.lora) {
       checkGgufFile(options.lora.path, "LoRA adapter file");
       await checkGgufIntegrity(options.lora.path, "LoRA adapter file");
@@ -273,6 +286,7 @@ export class LlamaBackend implements ModelBackend {
       parameterCount: raw.parameterCount,
       device: rt.device,
       threads,
+      ...(fimOrder ? { fimOrder } : {}),
       ...(options.lora ? { lora: { path: options.lora.path, scale: options.lora.scale ?? 1 } } : {}),
     };
     return new LlamaBackend(info, vocab, tokenizer, model, context, perSequence, maxSequences);

@@ -29,6 +29,10 @@ export interface LoadOptions {
   maxThreads?: number;
 }
 
+/** Fill-in-the-middle layouts: prefix-suffix-middle, or suffix first (llama.cpp's --spm-infill). */
+export const FIM_ORDERS = ["psm", "spm"] as const;
+export type FimOrder = (typeof FIM_ORDERS)[number];
+
 export interface ModelInfo {
   path: string;
   architecture: string;
@@ -43,6 +47,8 @@ export interface ModelInfo {
   device: string;
   /** CPU threads of one-token evaluations (llama.cpp's n_threads). */
   threads: number;
+  /** The fill-in-the-middle layout the model was trained with, where its GGUF records it. */
+  fimOrder?: FimOrder;
   lora?: { path: string; scale: number };
 }
 

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { remoteRuleProblem } from "../decoding/remote.ts";
 import { DECODING_PARAMS, resolveDecodingSettings } from "../decoding/settings.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { FIM_ORDERS, type FimOrder } from "../generate/fim.ts";
 import type { EngineModelsOptions, StrategyName } from "../generate/types.ts";
 import { collectApiKeys } from "../server/auth.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
@@ -47,8 +48,10 @@ capacity:
   --shutdown-timeout S     seconds SIGTERM waits for running requests (default ${D.shutdownTimeoutMs / 1000})
   --no-prompt-cache        do not keep the last single-sample request's KV caches (by default the next
                            request sharing its prefix, as an editor's next completion, evaluates only the rest)
-  --spm-infill             fill-in-the-middle prompts suffix first (<|fim_suffix|> suffix <|fim_prefix|> prefix
-                           <|fim_middle|>), as llama.cpp's flag, for models trained so; default prefix first
+  --fim-order psm|spm      layout of fill-in-the-middle prompts: prefix first, or suffix first (<|fim_suffix|>
+                           suffix <|fim_prefix|> prefix <|fim_middle|>); default: the layout the target's GGUF
+                           records (cosec.fim.order, written by cosec's trainer), else psm
+  --spm-infill             --fim-order spm, llama.cpp's flag
   --log-level LEVEL        fatal | error | warn | info | debug | silent (default info)
   -h, --help               this help
 
@@ -62,6 +65,14 @@ export interface ServeSettings {
 }
 
 const isRemote = (o: ServeSettings["engine"]): o is RemoteEngineOptions => typeof o.target !== "string";
+
+/** The FIM layout asked for, if any; unset, each fill follows the target's GGUF. */
+function fimOrderOption(order: string | undefined, spmInfill: boolean | undefined): { fimOrder?: FimOrder } {
+  if (order !== undefined && !FIM_ORDERS.includes(order as FimOrder)) throw new InvalidArgumentError("--fim-order", `must be one of ${FIM_ORDERS.join(", ")}, got ${order}`);
+  if (spmInfill && order === "psm") throw new InvalidArgumentError("--spm-infill", "contradicts --fim-order psm");
+  const fimOrder = spmInfill ? "spm" : (order as FimOrder | undefined);
+  return fimOrder ? { fimOrder } : {};
+}
 
 function num(v: string | undefined, name: string, opts: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
   if (v === undefined) return undefined;
@@ -92,6 +103,7 @@ const FLAGS = {
   "max-n": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "no-prompt-cache": { type: "boolean" },
+  "fim-order": { type: "string" },
   "spm-infill": { type: "boolean" },
   // The server's cap on max_tokens; a server has no run-wide seed, and requests choose ignore_eos.
   "max-tokens": { type: "string" },
@@ -152,7 +164,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     corsOrigins: values["cors-origin"] ?? [],
     shutdownTimeoutMs: (num(values["shutdown-timeout"], "--shutdown-timeout", { min: 0 }) ?? D.shutdownTimeoutMs / 1000) * 1000,
     chatTemplate,
-    fimOrder: values["spm-infill"] ? "spm" : "psm",
+    ...fimOrderOption(values["fim-order"], values["spm-infill"]),
     defaults: { ...decoding, strategy: strategy as StrategyName },
   };
   const remote = remoteEngineOptionsFrom(values, { maxSequences: parallel });

@@ -152,10 +152,12 @@ export class Engine {
 
   /**
    * The fill-in-the-middle prompt for `input`, from the target's FIM tokens (the expert shares its
-   * vocabulary); pass it to generate. FimUnsupportedError when the target has none.
+   * vocabulary), laid out as `input.order` says, else as the target was trained (its GGUF's
+   * cosec.fim.order), else prefix first; pass it to generate. FimUnsupportedError when the target has none.
    */
   fimPrompt(input: FimInput): number[] {
-    return fimPrompt(this.target.vocab, this.target.tokenizer, input, `the target model (${this.options.target})`);
+    const order = input.order ?? this.target.info.fimOrder;
+    return fimPrompt(this.target.vocab, this.target.tokenizer, { ...input, ...(order ? { order } : {}) }, `the target model (${this.options.target})`);
   }
 
   /**

@@ -5,11 +5,10 @@
 // llama-server: [BOS] [extra files] PRE prefix SUF suffix MID middle-so-far (prefix-suffix-middle),
 // or SUF suffix PRE prefix MID ... (suffix-prefix-middle). Target and expert share the vocabulary
 // (checked at load), so both decode the same token ids.
-import type { Tokenizer, Vocabulary } from "../backend/types.ts";
+import { FIM_ORDERS, type FimOrder, type Tokenizer, type Vocabulary } from "../backend/types.ts";
 import { CosecError } from "../errors.ts";
 
-export const FIM_ORDERS = ["psm", "spm"] as const;
-export type FimOrder = (typeof FIM_ORDERS)[number];
+export { FIM_ORDERS, type FimOrder };
 
 export interface FimInput {
   /** Code before the cursor. */
@@ -20,7 +19,7 @@ export interface FimInput {
   middle?: string;
   /** Other files for repo-level context (llama.cpp's `input_extra`). */
   extra?: readonly { filename: string; text: string }[];
-  /** Default psm (prefix-suffix-middle). */
+  /** Default: the layout the target's GGUF records (cosec.fim.order), else psm (prefix-suffix-middle). */
   order?: FimOrder;
 }
 

@@ -75,7 +75,9 @@ export class RemoteEngine {
     }
   }
 
-  /** The fill-in-the-middle prompt from the FIM tokens of the vocabulary the target shares with the expert. */
+  /** The fill-in-the-middle prompt from the FIM tokens of the vocabulary the target shares with the
+   * expert; prefix first unless `input.order` says otherwise (the expert's training layout says nothing
+   * of the remote target's). */
   fimPrompt(input: FimInput): number[] {
     return fimPrompt(this.expert.vocab, this.expert.tokenizer, input, `the remote target (${this.remote.url})`);
   }

@@ -34,7 +34,8 @@ function fimPrompts(deps: RouteDeps, p: CompletionRequest["prompt"], suffix: str
 /** The engine's FIM prompt; a target without FIM tokens is a 400 naming `param`. */
 export function fimOrRefuse(deps: RouteDeps, input: FimInput, param: string): number[] {
   try {
-    return deps.engine.fimPrompt({ ...input, order: input.order ?? deps.context.config.fimOrder });
+    const order = input.order ?? deps.context.config.fimOrder;
+    return deps.engine.fimPrompt(order ? { ...input, order } : input);
   } catch (err) {
     if (err instanceof FimUnsupportedError) throw badField(param, err.message, "fim_unsupported");
     throw err;

@@ -27,7 +27,7 @@ export interface ServerConfig {
   shutdownTimeoutMs: number;
   /** A Jinja chat template overriding the GGUF's `tokenizer.chat_template`. */
   chatTemplate?: string;
-  /** The layout of fill-in-the-middle prompts (`--spm-infill`: suffix first), as the model was trained. */
+  /** The layout of fill-in-the-middle prompts (`--fim-order`, `--spm-infill`); unset, the target's GGUF decides. */
   fimOrder?: FimOrder;
   /** The decoding flags given (checked at start-up), under each request's own fields. */
   defaults: DecodingInput;

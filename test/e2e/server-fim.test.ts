@@ -25,6 +25,7 @@ describe("FIM prompts from the model's tokens", () => {
     const fim = (await readReference()).fimTokens;
     const b = await LlamaBackend.load({ path: f.targetFim, gpu: "cpu" });
     const plain = await LlamaBackend.load({ path: f.targetLlama, gpu: "cpu" });
+    const spm = await LlamaBackend.load({ path: f.targetFimSpm, gpu: "cpu" });
     try {
       const t = (s: string) => b.tokenizer.tokenize(s, { addBos: false });
       const [pre, suf, mid, repo, sep] = ["<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>"].map((k) => fim[k]);
@@ -40,9 +41,12 @@ describe("FIM prompts from the model's tokens", () => {
       for (const marker of [pre, suf, mid]) assert.ok(b.vocab.isEndOfGeneration(marker), `a completion ends at token ${marker}`);
       assert.ok(!b.vocab.isEndOfGeneration(t("def")[0]));
       assert.throws(() => fimPrompt(plain.vocab, plain.tokenizer, input), (e: Error) => e instanceof FimUnsupportedError && /no fill-in-the-middle tokens/.test(e.message));
+      assert.equal(b.info.fimOrder, undefined, "a GGUF without cosec.fim.order says nothing of its layout");
+      assert.equal(spm.info.fimOrder, "spm", "the trainer's key is read");
     } finally {
       await b.dispose();
       await plain.dispose();
+      await spm.dispose();
     }
   });
 });
@@ -179,23 +183,23 @@ describe("cosec serve: /infill and completions with suffix", () => {
   });
 });
 
-describe("cosec serve --spm-infill: fills laid out suffix first, as llama.cpp's flag", () => {
+describe("cosec serve: fills laid out as the target was trained (its GGUF), or as --fim-order says", () => {
   let spmServer: ServerProcess;
   let psmServer: ServerProcess;
   before(async () => {
     const f = await ensureFixtures();
-    const common = ["--api-key", KEY, "--parallel", "1", "--max-tokens", "32", "--context-size", "512", "--target", f.targetFim, "--expert", f.expertFim];
-    [spmServer, psmServer] = await Promise.all([startServer([...common, "--spm-infill"]), startServer(common)]);
+    const common = ["--api-key", KEY, "--parallel", "1", "--max-tokens", "32", "--context-size", "512", "--target", f.targetFimSpm, "--expert", f.expertFim];
+    [spmServer, psmServer] = await Promise.all([startServer(common), startServer([...common, "--fim-order", "psm"])]);
   });
   after(async () => {
     for (const s of [spmServer, psmServer]) assert.equal(await s?.stop(), 0, s?.output());
   });
 
-  test("/infill and completions with suffix fill what the suffix-first template fills", async () => {
+  test("/infill and completions with suffix fill what the suffix-first template fills; --fim-order psm overrides the GGUF", async () => {
     const fill = { input_prefix: "def area(r):\n    ", input_suffix: "\n    return a\n", n_predict: 12, seed: 7, temperature: 0.8 };
     const spm = await post(`${spmServer.url}/infill`, fill);
     assert.equal(spm.status, 200, JSON.stringify(spm.json));
-    // The same layout written out as text, sent to a server in the default order.
+    // The same layout written out as text (a text prompt is never rearranged).
     const templated = `<|fim_suffix|>${fill.input_suffix}<|fim_prefix|>${fill.input_prefix}<|fim_middle|>`;
     const text = await post(`${psmServer.url}/completion`, { prompt: templated, n_predict: 12, seed: 7, temperature: 0.8 });
     assert.equal(text.status, 200, JSON.stringify(text.json));
@@ -203,9 +207,10 @@ describe("cosec serve --spm-infill: fills laid out suffix first, as llama.cpp's 
     assert.equal(spm.json.tokens_evaluated, text.json.tokens_evaluated);
     const openai = await post(`${spmServer.url}/v1/completions`, { prompt: fill.input_prefix, suffix: fill.input_suffix, max_tokens: 12, seed: 7, temperature: 0.8 });
     assert.equal(openai.json.choices[0].text, spm.json.content);
-    // And the default order is a different prompt: the prefix first.
+    // Told otherwise, the server lays the prefix first: a different prompt.
     const psm = await post(`${psmServer.url}/infill`, fill);
-    const psmText = await post(`${psmServer.url}/completion`, { prompt: `<|fim_prefix|>${fill.input_prefix}<|fim_suffix|>${fill.input_suffix}<|fim_middle|>`, n_predict: 12, seed: 7, temperature: 0.8 });
+    const psmText = await post(`${spmServer.url}/completion`, { prompt: `<|fim_prefix|>${fill.input_prefix}<|fim_suffix|>${fill.input_suffix}<|fim_middle|>`, n_predict: 12, seed: 7, temperature: 0.8 });
     assert.equal(psm.json.content, psmText.json.content);
+    assert.notEqual(psm.json.content, spm.json.content, "the two layouts are different prompts");
   });
 });

@@ -32,6 +32,8 @@ export interface FixturePaths {
   otherVocab: string;
   /** targetLlama and expertLlama with Qwen2.5-Coder's FIM tokens as control tokens (`reference.fimTokens`). */
   targetFim: string;
+  /** targetFim's weights, its GGUF recording a suffix-first training layout (cosec.fim.order = spm). */
+  targetFimSpm: string;
   expertFim: string;
   reference: string;
   /** Hugging Face folders (model: config.json + safetensors + tokenizer; lora: PEFT adapter). */
@@ -73,6 +75,7 @@ function paths(dir: string): FixturePaths {
     targetQwen2Lora: f("target-qwen2-lora.gguf"),
     otherVocab: f("other-vocab.gguf"),
     targetFim: f("target-fim.gguf"),
+    targetFimSpm: f("target-fim-spm.gguf"),
     expertFim: f("expert-fim.gguf"),
     reference: f("reference.json"),
     hf: {

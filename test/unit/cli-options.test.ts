@@ -40,6 +40,20 @@ test("cosec serve reads the decoding flags as every other command does", () => {
   assert.throws(() => parseServeArgs(["--target", "t.gguf", "--cosec-plus-mode", "x"], {}), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--cosec-plus-mode");
 });
 
+test("cosec serve's FIM layout: unset (the target's GGUF decides), --fim-order, or llama.cpp's --spm-infill", () => {
+  const order = (...argv: string[]) => {
+    const s = parseServeArgs(["--target", "t.gguf", ...argv], {});
+    assert.ok(s !== "help");
+    return s.config.fimOrder;
+  };
+  assert.equal(order(), undefined);
+  assert.equal(order("--spm-infill"), "spm");
+  assert.equal(order("--fim-order", "psm"), "psm");
+  assert.equal(order("--fim-order", "spm", "--spm-infill"), "spm");
+  assert.throws(() => order("--fim-order", "mps"), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--fim-order");
+  assert.throws(() => order("--fim-order", "psm", "--spm-infill"), (e: unknown) => e instanceof InvalidArgumentError && e.field === "--spm-infill");
+});
+
 test("speculative flags: on for strategies that use the expert unless --speculative, --sequential or --draft-max says otherwise", () => {
   const spec = (v: Record<string, string | boolean>) => {
     const d = decodingFrom({ expert: "e.gguf", ...v });

@@ -88,26 +88,26 @@ def _split(items, val_fraction: float, seed: int):
 
 def cmd_pretrain(ns) -> int:
     from .data import pack_blocks, read_texts
-    from .fim import add_fim_tokens, check_fim_rate
+    from .fim import FimSettings, add_fim_tokens
     from .loop import run
     from .models import create_model, load_model, load_tokenizer
     from .phases import PretrainPhase
 
     _check_loop(ns)
-    check_fim_rate(ns.fim_rate, ns.fim_line_share, ns.fim_spm_share)
+    fim = FimSettings.of(ns)
     if ns.init:
         model, tok = load_model(ns.init), load_tokenizer(ns.init)
         # FIM examples need their tokens: an earlier phase without them gets them now, with new embedding rows.
-        if ns.fim_rate > 0 and add_fim_tokens(tok):
+        if fim.rate > 0 and add_fim_tokens(tok):
             model.resize_token_embeddings(len(tok))
     else:
         tok = load_tokenizer(ns.tokenizer)
-        if ns.fim_rate > 0:
+        if fim.rate > 0:
             add_fim_tokens(tok)
         model = create_model(ns.arch, ns.size, tok, seed=ns.seed, context_length=max(ns.context, ns.block))
-    blocks = pack_blocks(read_texts(ns.data), tok, ns.block, ns.fim_rate, ns.seed, ns.fim_line_share, ns.fim_spm_share)
+    blocks = pack_blocks(read_texts(ns.data), tok, ns.block, fim, ns.seed)
     if ns.val:
-        train, val = blocks, pack_blocks(read_texts(ns.val), tok, ns.block, ns.fim_rate, ns.seed + 1, ns.fim_line_share, ns.fim_spm_share)
+        train, val = blocks, pack_blocks(read_texts(ns.val), tok, ns.block, fim, ns.seed + 1)
     else:
         tr, va = _split(list(range(len(blocks))), ns.val_fraction, ns.seed)
         train, val = blocks[tr], blocks[va]
@@ -117,30 +117,32 @@ def cmd_pretrain(ns) -> int:
     return 0
 
 
-def _examples(paths, tok, max_len, pack=False, fim_rate=0.0, seed=0, line_share=0.0, spm_share=0.0):
+def _examples(paths, tok, max_len, pack, fim, seed):
     """One example per JSONL record (prompt/response or text), or with `pack` every document joined
     by EOS and cut into full rows of max_len, as for pretraining (no padding: for plain code, where
-    records of very different lengths would otherwise pad most of each batch). A share `fim_rate` of
-    the texts become fill-in-the-middle examples (fim.py), `line_share` of those cut at line starts and `spm_share` laid out suffix first."""
+    records of very different lengths would otherwise pad most of each batch). Some texts become
+    fill-in-the-middle examples, as `fim` says (fim.py)."""
     from .data import Example, pack_blocks, read_examples, read_texts
 
     if pack:
-        return [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts(paths), tok, max_len, fim_rate, seed, line_share, spm_share)]
+        return [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts(paths), tok, max_len, fim, seed)]
     out = []
     for p in paths:
         if str(p).endswith(".jsonl") and Path(p).is_file():
-            out += read_examples(p, tok, max_len, fim_rate, seed, line_share, spm_share)
+            out += read_examples(p, tok, max_len, fim, seed)
         else:
-            out += [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts([p]), tok, max_len, fim_rate, seed, line_share, spm_share)]
+            out += [Example(b.tolist(), [1] * len(b)) for b in pack_blocks(read_texts([p]), tok, max_len, fim, seed)]
     return out
 
 
 def cmd_distill(ns) -> int:
     from .loop import run
     from .models import create_model, load_model, load_tokenizer, model_arch
+    from .fim import FimSettings
     from .phases import DistillPhase, check_same_tokenizer
 
     _check_loop(ns)
+    fim = FimSettings.of(ns)
     teacher, t_tok = load_model(ns.teacher), load_tokenizer(ns.teacher)
     if ns.student:
         student, s_tok = load_model(ns.student), load_tokenizer(ns.student)
@@ -150,8 +152,8 @@ def cmd_distill(ns) -> int:
         student = create_model(ns.student_arch or model_arch(teacher), ns.student_size, t_tok, seed=ns.seed)
     else:
         raise TrainerError("pass --student DIR or --student-size PRESET")
-    examples = _examples(ns.data, s_tok, ns.max_len, ns.pack, ns.fim_rate, ns.seed, ns.fim_line_share, ns.fim_spm_share)
-    train, val = (examples, _examples(ns.val, s_tok, ns.max_len, ns.pack, ns.fim_rate, ns.seed + 1, ns.fim_line_share, ns.fim_spm_share)) if ns.val else _split(examples, ns.val_fraction, ns.seed)
+    examples = _examples(ns.data, s_tok, ns.max_len, ns.pack, fim, ns.seed)
+    train, val = (examples, _examples(ns.val, s_tok, ns.max_len, ns.pack, fim, ns.seed + 1)) if ns.val else _split(examples, ns.val_fraction, ns.seed)
     val = val[: ns.max_val] if ns.max_val else val
     log(f"distill: {len(train)} training / {len(val)} validation sequences, loss {ns.loss} + {ns.ce_weight} * CE")
     run(DistillPhase(student, teacher, s_tok, train, val, ns.loss, ns.ce_weight), _loop(ns), _config(ns))
@@ -193,8 +195,10 @@ def cmd_security(ns) -> int:
 def cmd_export(ns) -> int:
     from . import checkpoint as ck
     from . import gguf_export as ge
+    from .fim import FimSettings
 
     what = ns.what
+    fim_order = None  # known for a run's full model (its config.json); a bare folder says nothing
     if ns.run:
         run_dir = Path(ns.run)
         c = ck.resolve(run_dir, ns.checkpoint)
@@ -205,6 +209,7 @@ def cmd_export(ns) -> int:
             adapter, base, model_dir = c / "model", Path(cfg["base_model"]), None
         else:
             adapter, base, model_dir = None, None, c / "model"
+            fim_order = FimSettings.of(cfg).order
     else:
         adapter = Path(ns.adapter) if ns.adapter else None
         base = Path(ns.base) if ns.base else None
@@ -226,7 +231,7 @@ def cmd_export(ns) -> int:
     else:
         if what not in (None, "model"):
             raise TrainerError(f"--what {what} needs a LoRA adapter; this checkpoint is a full model")
-        out = ge.export_model_folder(model_dir, ns.out, outtype=ns.outtype)
+        out = ge.export_model_folder(model_dir, ns.out, outtype=ns.outtype, fim_order=fim_order)
     emit("done", path=str(Path(out).resolve()))
     return 0
 

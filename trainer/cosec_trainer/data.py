@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .errors import DatasetLineError, TrainerError
-from .fim import check_fim_rate, encode_documents, fim_example
+from .fim import NO_FIM, FimSettings, encode_documents, maybe_fim
 
 TEXT_SUFFIXES = {
     ".txt", ".md", ".py", ".c", ".h", ".cc", ".cpp", ".hpp", ".js", ".ts", ".java", ".go", ".rs", ".rb",
@@ -73,13 +73,12 @@ def read_texts(sources: list[str | Path]) -> list[str]:
     return [t for t in texts if t]
 
 
-def pack_blocks(texts: list[str], tokenizer, block: int, fim_rate: float = 0.0, seed: int = 0, fim_line_share: float = 0.0, fim_spm_share: float = 0.0) -> torch.Tensor:
-    """Concatenate documents (separated by EOS; a share `fim_rate` as fill-in-the-middle examples,
-    fim.py, `fim_line_share` of those cut at line starts, `fim_spm_share` laid out suffix first) and
-    cut into rows of `block` tokens."""
+def pack_blocks(texts: list[str], tokenizer, block: int, fim: FimSettings = NO_FIM, seed: int = 0) -> torch.Tensor:
+    """Concatenate documents (separated by EOS; some as fill-in-the-middle examples, fim.py) and cut
+    into rows of `block` tokens."""
     eos = tokenizer.eos_token_id
     ids: list[int] = []
-    for doc in encode_documents(texts, tokenizer, fim_rate, seed, fim_line_share, fim_spm_share):
+    for doc in encode_documents(texts, tokenizer, fim, seed):
         ids += doc
         if eos is not None:
             ids.append(eos)
@@ -95,15 +94,14 @@ class Example:
     loss_mask: list[int]  # 1 where the token is a training target
 
 
-def read_examples(path: str | Path, tokenizer, max_len: int, fim_rate: float = 0.0, seed: int = 0, fim_line_share: float = 0.0, fim_spm_share: float = 0.0) -> list[Example]:
+def read_examples(path: str | Path, tokenizer, max_len: int, fim: FimSettings = NO_FIM, seed: int = 0) -> list[Example]:
     """JSONL with `prompt` + `response` (loss on response tokens only) or `text` (loss everywhere; a
-    share `fim_rate` of them as fill-in-the-middle examples, fim.py)."""
+    share `fim.rate` of them as fill-in-the-middle examples, fim.py)."""
     path = Path(path)
     if not path.is_file():
         raise TrainerError(f"dataset not found: {path}")
     out: list[Example] = []
     eos = tokenizer.eos_token_id
-    check_fim_rate(fim_rate, fim_line_share, fim_spm_share)
     rng = random.Random(seed)
     for n, rec in jsonl_records(path):
         if "prompt" in rec or "response" in rec:
@@ -112,7 +110,7 @@ def read_examples(path: str | Path, tokenizer, max_len: int, fim_rate: float = 0
             ids, mask = p + r, [0] * len(p) + [1] * len(r)
         elif "text" in rec:
             text = _field(path, n, rec, "text")
-            ids = fim_example(text, tokenizer, rng, fim_line_share, fim_spm_share) if fim_rate > 0 and rng.random() < fim_rate else tokenizer(text).input_ids
+            ids = maybe_fim(text, tokenizer, rng, fim)
             mask = [1] * len(ids)
         else:
             raise DatasetLineError(str(path), n, "expected fields 'prompt' and 'response', or 'text'")

@@ -3,7 +3,7 @@
     PYTHONPATH=trainer .venv/bin/python -m cosec_trainer.fixtures --out .cache/fixtures
 
 Writes target-llama.gguf, target-llama-q8_0.gguf, expert-llama.gguf, expert-llama-lora.gguf,
-target-qwen2.gguf, target-qwen2-lora.gguf, other-vocab.gguf, target-fim.gguf, expert-fim.gguf, the
+target-qwen2.gguf, target-qwen2-lora.gguf, other-vocab.gguf, target-fim.gguf, target-fim-spm.gguf, expert-fim.gguf, the
 Hugging Face folders under hf/,
 reference.json, and READY last (its presence means everything else is complete).
 """
@@ -117,6 +117,8 @@ def build(out: Path) -> dict:
 
     export_model(target, tok, out / "target-fim.gguf", name="target-fim", control_tokens=FIM_TOKENS)
     export_model(expert, tok, out / "expert-fim.gguf", name="expert-fim", control_tokens=FIM_TOKENS)
+    # The same weights, recorded as trained suffix first (cosec.fim.order): fills default to that layout.
+    export_model(target, tok, out / "target-fim-spm.gguf", name="target-fim-spm", control_tokens=FIM_TOKENS, fim_order="spm")
     ref["fimTokens"] = {text: i for i, text in FIM_TOKENS.items()}
 
     expert_lora = _add_lora(expert, seed=3)

@@ -20,6 +20,9 @@ from transformers import PreTrainedTokenizerBase
 
 from .models import load_model, load_tokenizer, model_arch
 
+# Our GGUF key for the FIM layout a model was trained with ("psm" or "spm").
+FIM_ORDER_KEY = "cosec.fim.order"
+
 OUT_TYPES = {
     "f32": (gguf.GGMLQuantizationType.F32, gguf.LlamaFileType.ALL_F32),
     "f16": (gguf.GGMLQuantizationType.F16, gguf.LlamaFileType.MOSTLY_F16),
@@ -213,6 +216,7 @@ def export_model(
     name: str = "cosec",
     token_overrides: dict[int, str] | None = None,
     control_tokens: dict[int, str] | None = None,
+    fim_order: str | None = None,
 ) -> Path:
     if outtype not in OUT_TYPES:
         raise ExportError(f"unknown outtype {outtype!r}; expected one of {', '.join(OUT_TYPES)}")
@@ -223,15 +227,19 @@ def export_model(
     writer = gguf.GGUFWriter(None, arch)
     _add_hparams(writer, model.config, ftype, name)
     add_vocab(writer, tokenizer, model.config.vocab_size, token_overrides, control_tokens)
+    if fim_order is not None:
+        # The FIM layout the model learned; cosec lays out its fills so (llama.cpp has no such key:
+        # its users pass --spm-infill).
+        writer.add_string(FIM_ORDER_KEY, fim_order)
     _write(writer, _model_tensors(model, arch), qtype, out)
     return out
 
 
-def export_model_folder(folder: str | Path, out: str | Path, *, outtype: str = "f32", tokenizer_dir=None) -> Path:
+def export_model_folder(folder: str | Path, out: str | Path, *, outtype: str = "f32", tokenizer_dir=None, fim_order: str | None = None) -> Path:
     folder = Path(folder)
     model = load_model(folder)
     tok = load_tokenizer(tokenizer_dir or (folder if (folder / "tokenizer_config.json").exists() else None))
-    return export_model(model, tok, out, outtype=outtype, name=folder.name)
+    return export_model(model, tok, out, outtype=outtype, name=folder.name, fim_order=fim_order)
 
 
 # ---------------------------------------------------------------- LoRA adapters
