@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts";
 import { buildFamily, LAYOUT, type BuildOptions } from "../demo/build.ts";
 import { familyPaths, readManifest, STAGES, type Manifest, type StageName } from "../demo/manifest.ts";
-import { resultsForShipped, SHIPPED_DIR, shipFamily, verifiedShipped } from "../demo/shipped.ts";
+import { resultsForShipped, SHIPPED_DIR, shipFamily, shippedResultsDir, verifiedShipped } from "../demo/shipped.ts";
 import { DEFAULT_SHOW_SAMPLES, demoFigures, demoReportHtml, formatScenario, formatSummary, REAL_MODEL_COMMANDS, runShow } from "../demo/show.ts";
 import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
@@ -17,8 +17,7 @@ import { cacheRoot, dataRoot } from "../paths.ts";
 import { parseOrHelp } from "./options.ts";
 
 const DEFAULT_OUT = join(cacheRoot, "demo");
-/** Where results on the shipped family go (models/demo itself is never written to). */
-const SHIPPED_RESULTS = join(cacheRoot, "demo-shipped");
+const SHIPPED_RESULTS = shippedResultsDir(cacheRoot);
 
 const HELP = `usage: cosec demo [options]            target, expert and cosec-plus on the trained scenarios
        cosec demo evaluate [options]   the full security evaluation (25 samples) and HumanEval pass@1

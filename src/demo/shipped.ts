@@ -4,13 +4,21 @@
 // without training; every load checks the checksums first and never writes to the folder.
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { repoRoot } from "../paths.ts";
 import { LAYOUT } from "./build.ts";
 import { DemoManifestError, familyPaths, readManifest, writeManifest, type Manifest } from "./manifest.ts";
 
 /** COSEC_DEMO_MODELS points `cosec demo` at another copy (tests use a damaged one). */
 export const SHIPPED_DIR = process.env.COSEC_DEMO_MODELS ?? join(repoRoot, "models", "demo");
+
+/** Where `cosec demo` keeps its results on the shipped family in `modelsDir` (the folder itself is
+ * never written to): `demo-shipped` for the repository's own copy, a folder named after any other
+ * copy's path, so that two copies never stamp or continue each other's results. */
+export function shippedResultsDir(cacheRoot: string, modelsDir = SHIPPED_DIR): string {
+  const own = resolve(modelsDir) === resolve(repoRoot, "models", "demo");
+  return join(cacheRoot, own ? "demo-shipped" : `demo-shipped-${createHash("sha256").update(resolve(modelsDir)).digest("hex").slice(0, 12)}`);
+}
 export const SHIPPED_VERSION = 1;
 
 export type FamilyRole = "target" | "expert" | "expertLora";

@@ -9,8 +9,8 @@ import { after, describe, test } from "node:test";
 import { getBudget } from "../../src/demo/budgets.ts";
 import { corpusPairs, dataFingerprint, stageKeys, stageSettings } from "../../src/demo/build.ts";
 import { MANIFEST_VERSION, STAGES, writeManifest, type Manifest } from "../../src/demo/manifest.ts";
-import { readShipped, resultsForShipped, SHIPPED_DIR, SHIPPED_FILES, shipFamily, ShippedFamilyError, verifiedShipped } from "../../src/demo/shipped.ts";
-import { dataRoot } from "../../src/paths.ts";
+import { readShipped, resultsForShipped, SHIPPED_DIR, SHIPPED_FILES, shipFamily, ShippedFamilyError, shippedResultsDir, verifiedShipped } from "../../src/demo/shipped.ts";
+import { dataRoot, repoRoot } from "../../src/paths.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "cosec-shipped-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -82,6 +82,14 @@ describe("shipping and verifying a family", () => {
     const other = { ...s, files: { ...s.files, target: { ...s.files.target, sha256: "0".repeat(64) } } };
     assert.equal(resultsForShipped(results, other), true, "another target: removed");
     assert.ok(!existsSync(join(results, "eval")));
+  });
+
+  test("each copy of the shipped family keeps its results apart: the repository's in demo-shipped", () => {
+    assert.equal(shippedResultsDir("/c", join(repoRoot, "models", "demo")), join("/c", "demo-shipped"));
+    const a = shippedResultsDir("/c", join(tmp, "copy-a"));
+    assert.match(a, /\/c\/demo-shipped-[0-9a-f]{12}$/);
+    assert.notEqual(a, shippedResultsDir("/c", join(tmp, "copy-b")));
+    assert.equal(a, shippedResultsDir("/c", join(tmp, "copy-a", ".")), "the same folder, however written");
   });
 
   test("shipping refuses a folder without a finished family", () => {
