@@ -95,7 +95,7 @@ async function checkGgufIntegrity(path: string, what: string): Promise<Record<st
 
 /** The FIM layout the model was trained with, where its GGUF says (`cosec.fim.order`, written by
  * the trainer's export); llama.cpp has no such key, so other models say nothing. */
-function fimOrderOf(metadata: Record<string, unknown>, path: string): FimOrder | undefined {
+export function fimOrderOf(metadata: Record<string, unknown>, path: string): FimOrder | undefined {
   const order = ((metadata.cosec as { fim?: { order?: unknown } } | undefined)?.fim)?.order;
   if (order === undefined) return undefined;
   if (!FIM_ORDERS.includes(order as FimOrder)) throw new ModelLoadError(`model file has cosec.fim.order ${JSON.stringify(order)}, expected one of ${FIM_ORDERS.join(", ")}: ${path}`);

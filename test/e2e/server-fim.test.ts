@@ -6,7 +6,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are read field by field */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { LlamaBackend } from "../../src/backend/llama-backend.ts";
+import { fimOrderOf, LlamaBackend } from "../../src/backend/llama-backend.ts";
+import { ModelLoadError } from "../../src/errors.ts";
 import { fimPrompt, FimUnsupportedError } from "../../src/generate/fim.ts";
 import { ensureFixtures, readReference, readReferenceLogits } from "../helpers/fixtures.ts";
 import { sseData, startServer, type ServerProcess } from "./server-harness.ts";
@@ -43,6 +44,7 @@ describe("FIM prompts from the model's tokens", () => {
       assert.throws(() => fimPrompt(plain.vocab, plain.tokenizer, input), (e: Error) => e instanceof FimUnsupportedError && /no fill-in-the-middle tokens/.test(e.message));
       assert.equal(b.info.fimOrder, undefined, "a GGUF without cosec.fim.order says nothing of its layout");
       assert.equal(spm.info.fimOrder, "spm", "the trainer's key is read");
+      assert.throws(() => fimOrderOf({ cosec: { fim: { order: "pms" } } }, "m.gguf"), (e: Error) => e instanceof ModelLoadError && /cosec\.fim\.order "pms", expected one of psm, spm: m\.gguf/.test(e.message));
     } finally {
       await b.dispose();
       await plain.dispose();
