@@ -19,7 +19,7 @@ export interface FimInput {
   middle?: string;
   /** Other files for repo-level context (llama.cpp's `input_extra`). */
   extra?: readonly { filename: string; text: string }[];
-  /** Default: the layout the target's GGUF records (cosec.fim.order), else psm (prefix-suffix-middle). */
+  /** Default psm (prefix-suffix-middle); Engine.fimPrompt fills in the layout the target's GGUF records (cosec.fim.order). */
   order?: FimOrder;
 }
 
