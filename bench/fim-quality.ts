@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { emptyHoleParses, fillCases, scoreFills, svenValFunctions, syntheticPrograms } from "../src/eval/fim-quality.ts";
 import { closeSharedPythonWorker } from "../src/eval/python-worker.ts";
 import { Engine } from "../src/generate/engine.ts";
+import type { FimOrder } from "../src/generate/fim.ts";
 import { dataRoot } from "../src/paths.ts";
 
 const { values } = parseArgs({
@@ -37,8 +38,8 @@ const from = values.source === "sven" ? "held-out Python functions (SVEN val, fi
 console.log(`${list.length} cases from ${from}, one body line removed each; up to ${maxTokens} tokens, seed ${values.seed}`);
 const pct = (n: number) => ((100 * n) / list.length).toFixed(1).padStart(5);
 if (values.order !== undefined && values.order !== "psm" && values.order !== "spm") throw new Error(`--order ${values.order}: psm or spm`);
-const order = values.order ?? engine.target.info.fimOrder ?? "psm";
-console.log(`fills laid out ${order === "spm" ? "suffix first (spm)" : "prefix first (psm)"}`);
+const order = values.order as FimOrder | undefined;
+console.log(`fills laid out ${(order ?? engine.fimOrder) === "spm" ? "suffix first (spm)" : "prefix first (psm)"}`);
 for (const s of await scoreFills(engine, list, undefined, maxTokens, order)) {
   console.log(`  ${s.mode.name.padEnd(28)} parses ${pct(s.parses)}%   exact line ${pct(s.exact)}%`);
 }

@@ -36,8 +36,8 @@ export interface Budget {
   /** Share of those FIM examples cut at line starts rather than at any character: a small model
    * trained on character cuts alone starts a fill inside a word (trainer/cosec_trainer/fim.py). */
   fimLineShare?: number;
-  /** Share of those FIM examples laid out suffix-prefix-middle (llama.cpp's --spm-infill; serve
-   * such a family with `cosec serve --spm-infill`). */
+  /** Share of those FIM examples laid out suffix-prefix-middle (llama.cpp's --spm-infill); above
+   * half, the exported GGUFs record `spm` and cosec lays out their fills so. */
   fimSpmShare?: number;
   /** GGUF tensor type of the exported models (the LoRA stays f32: it is small). */
   outtype: "f32" | "f16";

@@ -98,9 +98,9 @@ export async function fillCases(sources: readonly string[], n: number, seed: num
 
 /**
  * Each case filled (or completed) once per mode, sampled with the engine's defaults and seed = case
- * index; fills in the FIM layout `order` (the one the model was trained with).
+ * index; fills in the FIM layout `order`, by default the engine's (the one the target was trained with).
  */
-export async function scoreFills(engine: Engine, cases: readonly FillCase[], modes: readonly FillMode[] = FILL_MODES, maxTokens = 32, order: FimOrder = "psm"): Promise<FillScore[]> {
+export async function scoreFills(engine: Engine, cases: readonly FillCase[], modes: readonly FillMode[] = FILL_MODES, maxTokens = 32, order?: FimOrder): Promise<FillScore[]> {
   const norm = (s: string) => s.replace(/\s+/g, " ").trim();
   const scores: FillScore[] = [];
   for (const mode of modes) {

@@ -6,7 +6,7 @@ import type { ModelBackend, Tokenizer } from "../backend/types.ts";
 import { assertSameVocabulary } from "../backend/vocabulary-check.ts";
 import { PairCores } from "../decoding/core-sharing.ts";
 import { speculativeStats, type DecodeProfile, type DecodeTiming } from "../decoding/job.ts";
-import { fimPrompt, type FimInput } from "./fim.ts";
+import { fimPrompt, type FimInput, type FimOrder } from "./fim.ts";
 import { logSumExp } from "../decoding/warpers.ts";
 import { PromptCache } from "../decoding/prompt-cache.ts";
 import { decodeSequential } from "../decoding/sequential.ts";
@@ -156,8 +156,12 @@ export class Engine {
    * cosec.fim.order), else prefix first; pass it to generate. FimUnsupportedError when the target has none.
    */
   fimPrompt(input: FimInput): number[] {
-    const order = input.order ?? this.target.info.fimOrder;
-    return fimPrompt(this.target.vocab, this.target.tokenizer, { ...input, ...(order ? { order } : {}) }, `the target model (${this.options.target})`);
+    return fimPrompt(this.target.vocab, this.target.tokenizer, { ...input, order: input.order ?? this.fimOrder }, `the target model (${this.options.target})`);
+  }
+
+  /** The layout of fills that name none: the target's trained one (its GGUF's cosec.fim.order), else psm. */
+  get fimOrder(): FimOrder {
+    return this.target.info.fimOrder ?? "psm";
   }
 
   /**
