@@ -12,6 +12,7 @@ import { DEFAULTS, recordKey, runSecurityEval, strategyRuns, unjudgedScenarios, 
 import { checkSecurityRunSettings, securityRunSettings } from "../eval/security-run-config.ts";
 import { writeSecuritySarif } from "../eval/security-sarif.ts";
 import { securityReportHtml, summarizeSecurity, unjudgedWarning } from "../eval/summary.ts";
+import { formatPairedDifference, gainsOver } from "../eval/paired-bootstrap.ts";
 import { dataRoot } from "../paths.ts";
 import {
   DECODING_HELP,
@@ -134,7 +135,9 @@ export async function run(argv: string[]): Promise<number> {
       onProgress: progressBar("security"),
     });
     const summary = summarizeSecurity(records);
-    writeFileAtomic(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary }, null, 2) + "\n");
+    // Each strategy against the target alone, paired over scenarios (the same samples' seeds).
+    const gains = gainsOver(records, summary.strategies);
+    writeFileAtomic(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary, gainsOverTarget: gains }, null, 2) + "\n");
     writeFileAtomic(join(values.out, "report.html"), securityReportHtml(summary, analyzer.name));
     writeSecuritySarif(join(values.out, "findings.sarif"), load.scenarios, records);
     const p = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
@@ -146,6 +149,7 @@ export async function run(argv: string[]): Promise<number> {
           `${p(g.securityAll.value).padStart(10)}  ${g.acceptanceRate === null ? "–" : g.acceptanceRate.toFixed(3)}`,
       );
     }
+    for (const g of gains) console.log(formatPairedDifference(g));
     const warning = unjudgedWarning(summary, analyzer.name);
     if (warning) console.error(warning);
     console.log(`wrote ${resultsFile}, summary.json, report.html, findings.sarif`);

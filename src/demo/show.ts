@@ -6,7 +6,7 @@
 // path); its JSONL records make reruns instant.
 import { join } from "node:path";
 import type { Analyzer } from "../eval/analyzers/types.ts";
-import { pairedBootstrap, type PairedDifference } from "../eval/paired-bootstrap.ts";
+import { formatPairedDifference, pairedBootstrap, type PairedDifference } from "../eval/paired-bootstrap.ts";
 import { renderReport, type ReportSection } from "../eval/report/index.ts";
 import type { Scenario } from "../eval/scenarios.ts";
 import { runSecurityEval, strategyRuns, type GenerateFn, type SampleRecord } from "../eval/security.ts";
@@ -171,7 +171,7 @@ export function formatSummary(f: DemoFigures): string {
   for (const g of f.summary.overall) lines.push(row(g));
   const g = f.gain;
   lines.push("");
-  lines.push(`cosec-plus − target, security ratio: ${pts(g.difference)} points (paired bootstrap over ${g.scenarios} scenarios, 95% interval ${pts(g.low)} to ${pts(g.high)})`);
+  lines.push(formatPairedDifference(g));
   lines.push("");
   lines.push(`security ratio per CWE    ${f.summary.strategies.map((s) => s.padStart(16)).join("")}`);
   for (const cwe of f.summary.cwes) {

@@ -45,3 +45,17 @@ export function pairedBootstrap(records: SampleRecord[], a: string, b: string, r
   const q = (p: number) => (ds.length ? ds[Math.min(ds.length - 1, Math.floor(p * ds.length))] : null);
   return { a, b, scenarios: rows.length, difference: point, low: q(0.025), high: q(0.975), resamples };
 }
+
+const points = (x: number | null) => (x === null ? "–" : `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`);
+
+/** One line: "b − a, security ratio: +N points (paired bootstrap over S scenarios, 95% interval L to H)". */
+export function formatPairedDifference(d: PairedDifference): string {
+  return `${d.b} − ${d.a}, security ratio: ${points(d.difference)} points (paired bootstrap over ${d.scenarios} scenarios, 95% interval ${points(d.low)} to ${points(d.high)})`;
+}
+
+/** Every other strategy's paired difference to `baseline`, in the order given; none when the run
+ * lacks the baseline. */
+export function gainsOver(records: SampleRecord[], strategies: readonly string[], baseline = "target"): PairedDifference[] {
+  if (!strategies.includes(baseline)) return [];
+  return strategies.filter((s) => s !== baseline).map((s) => pairedBootstrap(records, baseline, s));
+}

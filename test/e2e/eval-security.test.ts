@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { run as runEvalSecurity } from "../../src/cli/eval-security.ts";
 import { BuiltinAnalyzer } from "../../src/eval/analyzers/builtin.ts";
+import { pairedBootstrap, type PairedDifference } from "../../src/eval/paired-bootstrap.ts";
 import { closeSharedPythonWorker } from "../../src/eval/python-worker.ts";
 import { defaultScenarioRoot, loadScenarios } from "../../src/eval/scenarios.ts";
 import { recordKey, runSecurityEval, strategyRuns, type GenerateFn, type SampleRecord } from "../../src/eval/security.ts";
@@ -77,8 +78,11 @@ test("cosec eval security writes results, summary and an HTML report", async () 
     assert.ok(r.tokens > 0 && r.tokens <= 6);
     if (r.strategy === "cosec-plus") assert.equal(typeof r.acceptanceRate, "number");
   }
-  const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as { overall: { strategy: string; samples: number }[] };
+  const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as { overall: { strategy: string; samples: number }[]; gainsOverTarget: PairedDifference[] };
   assert.deepEqual(summary.overall.map((g) => [g.strategy, g.samples]), [["target", 4], ["cosec-plus", 4]]);
+  // cosec-plus against the target, paired over the scenarios both have valid samples in.
+  assert.deepEqual(summary.gainsOverTarget, [pairedBootstrap(records, "target", "cosec-plus")]);
+  assert.equal(summary.gainsOverTarget[0].b, "cosec-plus");
   assert.ok(existsSync(join(dir, "report.html")));
   const html = readFileSync(join(dir, "report.html"), "utf8");
   assert.match(html, /<svg/);

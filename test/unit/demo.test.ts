@@ -18,7 +18,7 @@ import {
   type Manifest,
 } from "../../src/demo/manifest.ts";
 import { changedLines, demoFigures, formatScenario, formatSummary, tellingSample } from "../../src/demo/show.ts";
-import { pairedBootstrap } from "../../src/eval/paired-bootstrap.ts";
+import { formatPairedDifference, gainsOver, pairedBootstrap } from "../../src/eval/paired-bootstrap.ts";
 import * as cli from "../../src/demo/trainer-cli.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import type { SampleRecord } from "../../src/eval/security.ts";
@@ -270,6 +270,14 @@ describe("paired bootstrap over scenarios", () => {
     for (let s = 0; s < 10; s++) for (let k = 0; k < 4; k++) rs.push(r(`s${s}`, "target", false), r(`s${s}`, "cosec-plus", s === 0));
     const d = pairedBootstrap(rs, "target", "cosec-plus");
     assert.ok(d.difference! > 0 && d.low === 0);
+  });
+  test("each strategy against the target, in the run's order, one line each; none without the target", () => {
+    const rs: SampleRecord[] = [];
+    for (let s = 0; s < 4; s++) rs.push(r(`s${s}`, "target", false), r(`s${s}`, "expert", true), r(`s${s}`, "cosec-plus", s < 2));
+    const gains = gainsOver(rs, ["target", "expert", "cosec-plus"]);
+    assert.deepEqual(gains.map((g) => [g.b, g.difference]), [["expert", 1], ["cosec-plus", 0.5]]);
+    assert.match(formatPairedDifference(gains[1]), /^cosec-plus − target, security ratio: \+50\.0 points \(paired bootstrap over 4 scenarios, 95% interval \+0\.0 to \+100\.0\)$/);
+    assert.deepEqual(gainsOver(rs, ["expert", "cosec-plus"]), []);
   });
   test("invalid and unjudged samples are left out", () => {
     const rs = [r("a", "target", false), r("a", "cosec-plus", true), r("a", "cosec-plus", false, false), { ...r("a", "target", true), judged: false }];
