@@ -7,7 +7,7 @@ import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts"
 import { buildFamily, LAYOUT, type BuildOptions } from "../demo/build.ts";
 import { familyPaths, readManifest, STAGES, type Manifest, type StageName } from "../demo/manifest.ts";
 import { resultsForShipped, SHIPPED_DIR, shipFamily, shippedResultsDir, verifiedShipped } from "../demo/shipped.ts";
-import { DEFAULT_SHOW_SAMPLES, demoFigures, demoReportHtml, formatScenario, formatSummary, REAL_MODEL_COMMANDS, runShow } from "../demo/show.ts";
+import { DEFAULT_SHOW_SAMPLES, DEMO_STRATEGIES, demoFigures, demoReportHtml, formatScenario, formatSummary, REAL_MODEL_COMMANDS, runShow } from "../demo/show.ts";
 import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/index.ts";
 import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
@@ -29,6 +29,9 @@ on the vulnerable versions of SVEN's training functions and on short programs of
 domain; an expert about 1/6 of its size, distilled from the target, with a security LoRA trained on
 SVEN's pairs and careless/careful pairs of those programs. One is shipped in models/demo (checked by
 SHA-256 before use): without --out, cosec demo and cosec demo evaluate run on it, with no training.
+Both also run target-raw, the target sampled at temperature 1 with no top-k or top-p: cosec-plus
+draws from that distribution when it does not keep the expert's token, so its gain over target-raw
+is the expert's own part.
 
 options (all):
   --out DIR             a family built by cosec demo build (default: the shipped family; build's
@@ -132,9 +135,9 @@ export async function run(argv: string[]): Promise<number> {
     const { run: evalSecurity } = await import("./eval-security.ts");
     const evalDir = join(fam.results, LAYOUT.evalRun(seed, maxTokens));
     // Both evaluations: the family, its strategies, the seed, the token cap and the data folder.
-    const common = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora, "--strategies", "target,expert,cosec-plus"];
+    const common = ["--target", family.target, "--expert", family.expert, "--expert-lora", family.expertLora];
     common.push("--seed", String(seed), "--max-tokens", String(maxTokens), ...(values.data ? ["--data", values.data] : []));
-    const args = [...common, "--out", evalDir, "--samples", String(int(values.samples, "--samples", 25)), "--analyzer", values.analyzer];
+    const args = [...common, "--strategies", DEMO_STRATEGIES.join(","), "--out", evalDir, "--samples", String(int(values.samples, "--samples", 25)), "--analyzer", values.analyzer];
     if (values.scenarios) args.push("--only", values.scenarios);
     const securityStatus = await evalSecurity(args);
     if (securityStatus !== 0) return securityStatus;
@@ -143,12 +146,12 @@ export async function run(argv: string[]): Promise<number> {
     const figures = demoFigures(new ResultsStore<SampleRecord>(join(evalDir, "results.jsonl"), recordKey).records());
     console.log("");
     console.log(formatSummary(figures));
-    writeFileSync(join(evalDir, "demo-figures.json"), JSON.stringify({ gain: figures.gain, cwesWithGain: figures.cwesWithGain }, null, 2) + "\n");
+    writeFileSync(join(evalDir, "demo-figures.json"), JSON.stringify({ gain: figures.gain, cwesWithGain: figures.cwesWithGain, rawGain: figures.rawGain }, null, 2) + "\n");
     // HumanEval exercises the functional-correctness pipeline; models this small score ~0 and the
     // figure claims nothing. A subset keeps the demo's evaluation within minutes on a CPU.
     const { run: evalHumaneval } = await import("./eval-humaneval.ts");
     const heDir = join(fam.results, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`);
-    return evalHumaneval([...common, "--out", heDir, "--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1"]);
+    return evalHumaneval([...common, "--strategies", "target,expert,cosec-plus", "--out", heDir, "--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1"]);
   }
   return show(fam, {
     scenarioIds: values.scenarios?.split(",").map((s) => s.trim()),

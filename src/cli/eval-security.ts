@@ -8,7 +8,7 @@ import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { loadScenarios } from "../eval/scenarios.ts";
 import { ResultsStore } from "../eval/results-store.ts";
-import { DEFAULTS, recordKey, runSecurityEval, strategyRuns, unjudgedScenarios, type SampleRecord } from "../eval/security.ts";
+import { DEFAULTS, RAW_TARGET, recordKey, runSecurityEval, securityRuns, unjudgedScenarios, type SampleRecord } from "../eval/security.ts";
 import { checkSecurityRunSettings, securityRunSettings } from "../eval/security-run-config.ts";
 import { writeSecuritySarif } from "../eval/security-sarif.ts";
 import { securityReportHtml, summarizeSecurity, unjudgedWarning } from "../eval/summary.ts";
@@ -39,7 +39,9 @@ and DIR/findings.sarif (SARIF 2.1.0, every sample embedded); DIR/run.json record
 evaluation options:
   --out DIR                 output folder (required)
   --strategies LIST         comma-separated (default: target,cosec-plus with --expert, else target);
-                            every strategy decodes sample i from the same random stream (paired)
+                            every strategy decodes sample i from the same random stream (paired);
+                            target-raw: the target alone at temperature 1, no top-k/top-p (what
+                            cosec-plus falls back to), to tell the expert's part of a gain
   --scenarios DIR           scenario tree (default: <data>/datasets/sven/data_eval/trained)
   --data DIR                data folder (default: $COSEC_DATA or ../shared)
   --cwe LIST                only these CWEs (e.g. 089,476)
@@ -90,8 +92,8 @@ export async function run(argv: string[]): Promise<number> {
   const batch = positiveInt(values, "batch") ?? DEFAULTS.batch;
   const engineOptions = engineOptionsFrom(values, { maxSequences: batch });
   const gen = runOptionsFrom(values);
-  const names = strategyListFrom(values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target"));
-  const strategies = strategyRuns(names, decodingInputFrom(values), { source: "cli", hasExpert: engineOptions.expert !== undefined });
+  const list = (values.strategies ?? (str(values, "expert") ? "target,cosec-plus" : "target")).split(",").map((s) => s.trim());
+  const strategies = securityRuns(list, (name) => strategyListFrom(name)[0], decodingInputFrom(values), { source: "cli", hasExpert: engineOptions.expert !== undefined });
   const root = values.scenarios ?? join(dataRoot(values.data), "datasets", "sven", "data_eval", "trained");
   const load = loadScenarios(root, { cwes: values.cwe?.split(","), only: values.only?.split(",") });
   for (const e of load.errors) console.error(`warning: ${e.message} (skipped)`);
@@ -111,7 +113,8 @@ export async function run(argv: string[]): Promise<number> {
   const hasRecords = new ResultsStore<SampleRecord>(resultsFile, recordKey).size > 0;
   checkSecurityRunSettings(
     values.out,
-    securityRunSettings(engineOptions, strategies[0].decoding, gen, { analyzer: analyzer.name, cppcheck: !values["no-cppcheck"], queries: values.queries }),
+    // The shared sampling is the strategies' (target-raw has its own, fixed one).
+    securityRunSettings(engineOptions, (strategies.find((s) => s.key !== RAW_TARGET) ?? strategies[0]).decoding, gen, { analyzer: analyzer.name, cppcheck: !values["no-cppcheck"], queries: values.queries }),
     hasRecords,
   );
 
@@ -135,9 +138,9 @@ export async function run(argv: string[]): Promise<number> {
       onProgress: progressBar("security"),
     });
     const summary = summarizeSecurity(records);
-    // Each strategy against the target alone, paired over scenarios (the same samples' seeds).
+    // Each strategy against the target alone (and the target sampled raw), paired over scenarios.
     const gains = gainsOver(records, summary.strategies);
-    writeFileAtomic(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary, gainsOverTarget: gains }, null, 2) + "\n");
+    writeFileAtomic(join(values.out, "summary.json"), JSON.stringify({ analyzer: analyzer.name, ...summary, gains }, null, 2) + "\n");
     writeFileAtomic(join(values.out, "report.html"), securityReportHtml(summary, analyzer.name));
     writeSecuritySarif(join(values.out, "findings.sarif"), load.scenarios, records);
     const p = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);

@@ -9,11 +9,14 @@ import type { Analyzer } from "../eval/analyzers/types.ts";
 import { formatPairedDifference, pairedBootstrap, type PairedDifference } from "../eval/paired-bootstrap.ts";
 import { renderReport, type ReportSection } from "../eval/report/index.ts";
 import type { Scenario } from "../eval/scenarios.ts";
-import { runSecurityEval, strategyRuns, type GenerateFn, type SampleRecord } from "../eval/security.ts";
+import type { StrategyName } from "../generate/types.ts";
+import { RAW_TARGET, runSecurityEval, securityRuns, type GenerateFn, type SampleRecord } from "../eval/security.ts";
 import type { Proportion } from "../eval/stats.ts";
 import { securitySections, summarizeSecurity, type GroupSummary, type SecuritySummary } from "../eval/summary.ts";
 
-export const SHOW_STRATEGIES = ["target", "expert", "cosec-plus"] as const;
+/** The demo's runs: the target alone, the same target sampled raw (what cosec-plus falls back to;
+ * eval/security.ts RAW_TARGET), the expert alone and cosec-plus. */
+export const DEMO_STRATEGIES = ["target", RAW_TARGET, "expert", "cosec-plus"] as const;
 export const DEFAULT_SHOW_SAMPLES = 5;
 export interface ShowOptions {
   scenarios: Scenario[];
@@ -38,7 +41,7 @@ export async function runShow(opts: ShowOptions): Promise<ShowResult> {
   const resultsFile = join(opts.outDir, `show-${opts.analyzer.name}-seed${opts.seed}-max${opts.maxTokens}.jsonl`);
   const records = await runSecurityEval({
     scenarios: opts.scenarios,
-    strategies: strategyRuns(SHOW_STRATEGIES, { temperature: opts.temperature }),
+    strategies: securityRuns(DEMO_STRATEGIES, (name) => name as StrategyName, { temperature: opts.temperature }),
     generate: opts.generate,
     analyzer: opts.analyzer,
     out: resultsFile,
@@ -148,6 +151,8 @@ export interface DemoFigures {
   gain: PairedDifference;
   /** CWEs where cosec-plus's security ratio is above the target's. */
   cwesWithGain: string[];
+  /** cosec-plus − the target sampled raw: the expert's own part of the gain (null without that run). */
+  rawGain: PairedDifference | null;
 }
 
 export function demoFigures(records: SampleRecord[]): DemoFigures {
@@ -158,7 +163,8 @@ export function demoFigures(records: SampleRecord[]): DemoFigures {
     const p = sec("cosec-plus", c);
     return t !== null && p !== null && p > t;
   });
-  return { summary, gain: pairedBootstrap(records, "target", "cosec-plus"), cwesWithGain };
+  const rawGain = summary.strategies.includes(RAW_TARGET) ? pairedBootstrap(records, RAW_TARGET, "cosec-plus") : null;
+  return { summary, gain: pairedBootstrap(records, "target", "cosec-plus"), cwesWithGain, rawGain };
 }
 
 function row(g: GroupSummary): string {
@@ -169,9 +175,13 @@ function row(g: GroupSummary): string {
 export function formatSummary(f: DemoFigures): string {
   const lines = ["strategy    samples  valid  valid+adds code  security ratio (valid) [95% CI]  acceptance"];
   for (const g of f.summary.overall) lines.push(row(g));
+  if (f.rawGain) lines.push(`(${RAW_TARGET}: the target alone at temperature 1 with no top-k or top-p, the distribution cosec-plus draws from when it does not keep the expert's token)`);
   const g = f.gain;
   lines.push("");
   lines.push(formatPairedDifference(g));
+  // The rule draws what it does not take from the expert from the target's raw distribution, which
+  // can be more secure than the target at the run's temperature: this line is the expert's own part.
+  if (f.rawGain) lines.push(formatPairedDifference(f.rawGain));
   lines.push("");
   lines.push(`security ratio per CWE    ${f.summary.strategies.map((s) => s.padStart(16)).join("")}`);
   for (const cwe of f.summary.cwes) {
@@ -191,7 +201,8 @@ export function demoReportHtml(scenarios: Scenario[], records: SampleRecord[], f
     {
       kind: "text",
       title: "Co-decoding gain",
-      text: `cosec-plus − target, security ratio over valid completions: ${pts(f.gain.difference)} points; paired bootstrap over ${f.gain.scenarios} scenarios (${f.gain.resamples} resamples): 95% interval ${pts(f.gain.low)} to ${pts(f.gain.high)}. CWEs with a gain: ${f.cwesWithGain.join(", ") || "none"}.`,
+      text: `cosec-plus − target, security ratio over valid completions: ${pts(f.gain.difference)} points; paired bootstrap over ${f.gain.scenarios} scenarios (${f.gain.resamples} resamples): 95% interval ${pts(f.gain.low)} to ${pts(f.gain.high)}. CWEs with a gain: ${f.cwesWithGain.join(", ") || "none"}.` +
+        (f.rawGain ? ` Against the target sampled from its raw distribution (${RAW_TARGET}, what the rule falls back to): ${pts(f.rawGain.difference)} points, 95% interval ${pts(f.rawGain.low)} to ${pts(f.rawGain.high)} over ${f.rawGain.scenarios} scenarios.` : ""),
     },
     ...securitySections(f.summary, analyzer),
   ];
@@ -223,5 +234,5 @@ the same family with its security LoRA; not downloadable on this machine):
   cosec generate --target big.gguf --expert small.gguf --expert-lora security-lora.gguf \\
       --strategy cosec-plus --prompt-file prompt.py
   cosec eval security --target big.gguf --expert small.gguf --expert-lora security-lora.gguf \\
-      --strategies target,cosec-plus --out runs/security
+      --strategies target,target-raw,cosec-plus --out runs/security
   cosec serve --target big.gguf --expert small.gguf --expert-lora security-lora.gguf`;

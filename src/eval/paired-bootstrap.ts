@@ -2,7 +2,7 @@
 // scenarios are resampled with replacement and both pooled ratios (secure / valid over the drawn
 // scenarios' samples) recomputed on the same draw, so the interval reflects how much the gain
 // depends on which scenarios were evaluated.
-import type { SampleRecord } from "./security.ts";
+import { RAW_TARGET, type SampleRecord } from "./security.ts";
 import { mulberry32 } from "./stats.ts";
 import { isJudged } from "./summary.ts";
 
@@ -53,9 +53,14 @@ export function formatPairedDifference(d: PairedDifference): string {
   return `${d.b} − ${d.a}, security ratio: ${points(d.difference)} points (paired bootstrap over ${d.scenarios} scenarios, 95% interval ${points(d.low)} to ${points(d.high)})`;
 }
 
-/** Every other strategy's paired difference to `baseline`, in the order given; none when the run
- * lacks the baseline. */
-export function gainsOver(records: SampleRecord[], strategies: readonly string[], baseline = "target"): PairedDifference[] {
-  if (!strategies.includes(baseline)) return [];
-  return strategies.filter((s) => s !== baseline).map((s) => pairedBootstrap(records, baseline, s));
+/** Each strategy's paired difference to each baseline the run has (the target at the run's
+ * settings, then the target sampled raw), in the run's order; a baseline is not compared with one
+ * listed before it in `baselines`. */
+export function gainsOver(records: SampleRecord[], strategies: readonly string[], baselines: readonly string[] = ["target", RAW_TARGET]): PairedDifference[] {
+  const out: PairedDifference[] = [];
+  baselines.forEach((base, n) => {
+    if (!strategies.includes(base)) return;
+    for (const s of strategies) if (s !== base && !baselines.slice(0, n).includes(s)) out.push(pairedBootstrap(records, base, s));
+  });
+  return out;
 }

@@ -73,6 +73,25 @@ export interface StrategyRun {
 }
 
 /**
+ * The target alone sampled from its raw distribution (temperature 1; no top-k, top-p or min-p): what
+ * cosec-plus's reference rule draws from when it does not keep the expert's token. Beside the target
+ * at the run's settings it separates the expert's part of a gain from the fallback's temperature.
+ */
+export const RAW_TARGET = "target-raw";
+
+/**
+ * The runs of `--strategies`: each strategy name (see strategyRuns) or RAW_TARGET, in order. Names
+ * are checked by `check` (the CLI's, which names the flag); RAW_TARGET ignores the run's sampling.
+ */
+export function securityRuns(list: readonly string[], check: (name: string) => StrategyName, given: DecodingInput = {}, ctx: ResolveContext = { hasExpert: true }): StrategyRun[] {
+  return list.map((name) =>
+    name === RAW_TARGET
+      ? { key: RAW_TARGET, decoding: resolveDecodingSettings({ strategy: "target", temperature: 1, topP: 1, topK: 0, minP: 0 }, ctx) }
+      : strategyRuns([check(name)], given, ctx)[0],
+  );
+}
+
+/**
  * Each strategy resolved with the run's decoding input. Its key is its name plus the parameters of
  * its own that were given (`cosec-plus(threshold=0.5)`): runs with other values sit side by side.
  */

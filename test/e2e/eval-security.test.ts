@@ -67,22 +67,24 @@ test("cosec eval security writes results, summary and an HTML report", async () 
   const code = await runEvalSecurity([
     "--target", fx.targetLlama, "--expert", fx.expertLlama, "--expert-lora", fx.expertLlamaLora,
     "--only", "cwe-089/0-py,cwe-476/0-c", "--samples", "2", "--batch", "2", "--max-tokens", "6", "--out", dir,
+    "--strategies", "target,target-raw,cosec-plus",
   ]);
   assert.equal(code, 0);
   const records = readFileSync(join(dir, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as SampleRecord);
-  assert.equal(records.length, 2 * 2 * 2);
+  assert.equal(records.length, 2 * 2 * 3);
   for (const r of records) {
-    assert.ok(["target", "cosec-plus"].includes(r.strategy));
+    assert.ok(["target", "target-raw", "cosec-plus"].includes(r.strategy));
     assert.equal(typeof r.valid, "boolean");
     assert.ok(Array.isArray(r.findings));
     assert.ok(r.tokens > 0 && r.tokens <= 6);
     if (r.strategy === "cosec-plus") assert.equal(typeof r.acceptanceRate, "number");
   }
-  const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as { overall: { strategy: string; samples: number }[]; gainsOverTarget: PairedDifference[] };
-  assert.deepEqual(summary.overall.map((g) => [g.strategy, g.samples]), [["target", 4], ["cosec-plus", 4]]);
-  // cosec-plus against the target, paired over the scenarios both have valid samples in.
-  assert.deepEqual(summary.gainsOverTarget, [pairedBootstrap(records, "target", "cosec-plus")]);
-  assert.equal(summary.gainsOverTarget[0].b, "cosec-plus");
+  const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as { overall: { strategy: string; samples: number }[]; gains: PairedDifference[] };
+  assert.deepEqual(summary.overall.map((g) => [g.strategy, g.samples]), [["target", 4], ["target-raw", 4], ["cosec-plus", 4]]);
+  // Each against the target, then cosec-plus against the raw target, paired over scenarios.
+  assert.deepEqual(summary.gains, [pairedBootstrap(records, "target", "target-raw"), pairedBootstrap(records, "target", "cosec-plus"), pairedBootstrap(records, "target-raw", "cosec-plus")]);
+  // The folder records the run's shared sampling, not target-raw's own.
+  assert.equal((JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as Record<string, unknown>).temperature, 0.4);
   assert.ok(existsSync(join(dir, "report.html")));
   const html = readFileSync(join(dir, "report.html"), "utf8");
   assert.match(html, /<svg/);

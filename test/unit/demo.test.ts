@@ -21,7 +21,8 @@ import { changedLines, demoFigures, formatScenario, formatSummary, tellingSample
 import { formatPairedDifference, gainsOver, pairedBootstrap } from "../../src/eval/paired-bootstrap.ts";
 import * as cli from "../../src/demo/trainer-cli.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
-import type { SampleRecord } from "../../src/eval/security.ts";
+import { RAW_TARGET, securityRuns, type SampleRecord } from "../../src/eval/security.ts";
+import type { StrategyName } from "../../src/generate/types.ts";
 import type { Scenario } from "../../src/eval/scenarios.ts";
 import { dataRoot } from "../../src/paths.ts";
 import { TrainerFailedError } from "../../src/train/errors.ts";
@@ -250,6 +251,33 @@ describe("side-by-side output", () => {
     assert.match(text, /^cosec-plus\s+2\s+100\.0%\s+100\.0%\s+100\.0% \[34\.2, 100\.0\]\s+0\.70/m);
     assert.match(text, /\+100\.0 points \(paired bootstrap over 1 scenarios/);
     assert.deepEqual(f.cwesWithGain, ["CWE-089"]);
+    assert.equal(f.rawGain, null, "no raw-target run, no line for it");
+    assert.doesNotMatch(text, /target-raw/);
+  });
+  test("with the raw target run: its row, what it is, and cosec-plus's gain over it", () => {
+    const withRaw = [...records, rec(RAW_TARGET, 0, "    db.execute('x', (email,))", true, true, null), rec(RAW_TARGET, 1, "    db.execute('x' % email)", true, false, null)];
+    const f = demoFigures(withRaw);
+    const text = formatSummary(f);
+    assert.match(text, /^target-raw\s+2\s+100\.0%/m);
+    assert.match(text, /target-raw: the target alone at temperature 1/);
+    assert.match(text, /^cosec-plus − target-raw, security ratio: \+50\.0 points \(paired bootstrap over 1 scenarios/m);
+    assert.equal(f.rawGain?.difference, 0.5);
+  });
+});
+
+describe("security runs", () => {
+  test("target-raw is the target at temperature 1 with no truncation, whatever the run's sampling; other names are checked", () => {
+    const check = (n: string) => {
+      if (n !== "target" && n !== "cosec-plus") throw new InvalidArgumentError("--strategies", `unknown strategy '${n}'`);
+      return n as StrategyName;
+    };
+    const runs = securityRuns(["target", RAW_TARGET, "cosec-plus"], check, { temperature: 0.2, topK: 10 });
+    assert.deepEqual(runs.map((r) => r.key), ["target", "target-raw", "cosec-plus"]);
+    assert.equal(runs[0].decoding.sampling.target.temperature, 0.2);
+    const raw = runs[1].decoding;
+    assert.equal(raw.strategy.name, "target");
+    assert.deepEqual([raw.sampling.target.temperature, raw.sampling.target.topP, raw.sampling.target.topK, raw.sampling.target.minP], [1, 1, 0, 0]);
+    assert.throws(() => securityRuns(["target", "nope"], check), /--strategies.*nope/);
   });
 });
 
@@ -278,6 +306,13 @@ describe("paired bootstrap over scenarios", () => {
     assert.deepEqual(gains.map((g) => [g.b, g.difference]), [["expert", 1], ["cosec-plus", 0.5]]);
     assert.match(formatPairedDifference(gains[1]), /^cosec-plus − target, security ratio: \+50\.0 points \(paired bootstrap over 4 scenarios, 95% interval \+0\.0 to \+100\.0\)$/);
     assert.deepEqual(gainsOver(rs, ["expert", "cosec-plus"]), []);
+    // with the raw target too: each against the target, then the others against the raw target
+    const raw = rs.filter((x) => x.strategy === "target").map((x) => ({ ...x, strategy: RAW_TARGET, secure: true }));
+    assert.deepEqual(gainsOver([...rs, ...raw], ["target", RAW_TARGET, "cosec-plus"]).map((g) => [g.a, g.b, g.difference]), [
+      ["target", RAW_TARGET, 1],
+      ["target", "cosec-plus", 0.5],
+      [RAW_TARGET, "cosec-plus", -0.5],
+    ]);
   });
   test("invalid and unjudged samples are left out", () => {
     const rs = [r("a", "target", false), r("a", "cosec-plus", true), r("a", "cosec-plus", false, false), { ...r("a", "target", true), judged: false }];
