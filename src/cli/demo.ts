@@ -12,7 +12,7 @@ import { ANALYZERS, DEFAULT_ANALYZER, createAnalyzer } from "../eval/analyzers/i
 import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { defaultScenarioRoot, loadScenarios } from "../eval/scenarios.ts";
-import type { SampleRecord } from "../eval/security.ts";
+import { RAW_TARGET, type SampleRecord } from "../eval/security.ts";
 import { cacheRoot, dataRoot } from "../paths.ts";
 import { parseOrHelp } from "./options.ts";
 
@@ -151,7 +151,9 @@ export async function run(argv: string[]): Promise<number> {
     // figure claims nothing. A subset keeps the demo's evaluation within minutes on a CPU.
     const { run: evalHumaneval } = await import("./eval-humaneval.ts");
     const heDir = join(fam.results, LAYOUT.eval, `humaneval-seed${seed}-max${maxTokens}`);
-    return evalHumaneval([...common, "--strategies", "target,expert,cosec-plus", "--out", heDir, "--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1"]);
+    // target-raw is a security baseline; HumanEval runs the demo's other strategies.
+    const heStrategies = DEMO_STRATEGIES.filter((s) => s !== RAW_TARGET).join(",");
+    return evalHumaneval([...common, "--strategies", heStrategies, "--out", heDir, "--limit", String(int(values["humaneval-problems"], "--humaneval-problems", 20)), "--n", "5", "--k", "1"]);
   }
   return show(fam, {
     scenarioIds: values.scenarios?.split(",").map((s) => s.trim()),
