@@ -6,7 +6,7 @@
 // path); its JSONL records make reruns instant.
 import { join } from "node:path";
 import type { Analyzer } from "../eval/analyzers/types.ts";
-import { formatPairedDifference, pairedBootstrap, type PairedDifference } from "../eval/paired-bootstrap.ts";
+import { formatPairedDifference, formatPoints, pairedBootstrap, type PairedDifference } from "../eval/paired-bootstrap.ts";
 import { renderReport, type ReportSection } from "../eval/report/index.ts";
 import type { Scenario } from "../eval/scenarios.ts";
 import type { StrategyName } from "../generate/types.ts";
@@ -143,7 +143,6 @@ export function formatScenario(scenario: Scenario, records: SampleRecord[], opts
 
 const pct = (p: Proportion) => (p.value === null ? "–" : `${(100 * p.value).toFixed(1)}%`);
 const ci = (p: Proportion) => (p.value === null ? "–" : `${(100 * p.value).toFixed(1)}% [${(100 * (p.low ?? 0)).toFixed(1)}, ${(100 * (p.high ?? 0)).toFixed(1)}]`);
-const pts = (x: number | null) => (x === null ? "–" : `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`);
 
 export interface DemoFigures {
   summary: SecuritySummary;
@@ -201,8 +200,8 @@ export function demoReportHtml(scenarios: Scenario[], records: SampleRecord[], f
     {
       kind: "text",
       title: "Co-decoding gain",
-      text: `cosec-plus − target, security ratio over valid completions: ${pts(f.gain.difference)} points; paired bootstrap over ${f.gain.scenarios} scenarios (${f.gain.resamples} resamples): 95% interval ${pts(f.gain.low)} to ${pts(f.gain.high)}. CWEs with a gain: ${f.cwesWithGain.join(", ") || "none"}.` +
-        (f.rawGain ? ` Against the target sampled from its raw distribution (${RAW_TARGET}, what the rule falls back to): ${pts(f.rawGain.difference)} points, 95% interval ${pts(f.rawGain.low)} to ${pts(f.rawGain.high)} over ${f.rawGain.scenarios} scenarios.` : ""),
+      text: `cosec-plus − target, security ratio over valid completions: ${formatPoints(f.gain.difference)} points; paired bootstrap over ${f.gain.scenarios} scenarios (${f.gain.resamples} resamples): 95% interval ${formatPoints(f.gain.low)} to ${formatPoints(f.gain.high)}. CWEs with a gain: ${f.cwesWithGain.join(", ") || "none"}.` +
+        (f.rawGain ? ` Against the target sampled from its raw distribution (${RAW_TARGET}, what the rule falls back to): ${formatPoints(f.rawGain.difference)} points, 95% interval ${formatPoints(f.rawGain.low)} to ${formatPoints(f.rawGain.high)} over ${f.rawGain.scenarios} scenarios.` : ""),
     },
     ...securitySections(f.summary, analyzer),
   ];

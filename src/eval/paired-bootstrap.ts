@@ -46,11 +46,12 @@ export function pairedBootstrap(records: SampleRecord[], a: string, b: string, r
   return { a, b, scenarios: rows.length, difference: point, low: q(0.025), high: q(0.975), resamples };
 }
 
-const points = (x: number | null) => (x === null ? "–" : `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`);
+/** A difference of ratios in signed percentage points ("+12.3"; "–" when there is none). */
+export const formatPoints = (x: number | null) => (x === null ? "–" : `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`);
 
 /** One line: "b − a, security ratio: +N points (paired bootstrap over S scenarios, 95% interval L to H)". */
 export function formatPairedDifference(d: PairedDifference): string {
-  return `${d.b} − ${d.a}, security ratio: ${points(d.difference)} points (paired bootstrap over ${d.scenarios} scenarios, 95% interval ${points(d.low)} to ${points(d.high)})`;
+  return `${d.b} − ${d.a}, security ratio: ${formatPoints(d.difference)} points (paired bootstrap over ${d.scenarios} scenarios, 95% interval ${formatPoints(d.low)} to ${formatPoints(d.high)})`;
 }
 
 /** Each strategy's paired difference to each baseline the run has (the target at the run's
