@@ -358,15 +358,54 @@ async function passMs(model: ModelBackend, sizes: readonly number[], reps = 60):
         await seq.truncate(64);
       }
     }
-    return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+    return times.map(median);
   } finally {
     await seq.dispose();
   }
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The passes of speculative rounds with the models alternating as the engine runs them, back to back
+ * on this thread with nothing in between: per k, k + 1 one-token expert passes then the target's pass
+ * over k + 1 tokens (median ms of a round), and the target alone stepping one token at a time,
+ * measured the same way. On a CPU the models evict each other's weights and buffers from the caches,
+ * so alternating costs more than the same passes timed apart; no schedule removes that part.
+ */
+async function alternatingMs(target: ModelBackend, expert: ModelBackend, ks: readonly number[], reps = 60): Promise<{ alone: number; rounds: number[] }> {
+  const [ts, es] = [target.newSequence(), expert.newSequence()];
+  const one = { inline: true };
+  try {
+    const context = Array.from({ length: 64 }, (_, i) => 10 + i);
+    await ts.evaluate(context, "last");
+    await es.evaluate(context, "last");
+    const tok = (j: number, r: number) => 100 + ((j * 7 + r + 5) % 50);
+    const alone: number[] = [];
+    const rounds = ks.map(() => [] as number[]);
+    for (let r = -5; r < reps; r++) {
+      let t0 = performance.now();
+      for (let j = 0; j < 8; j++) await target.evaluateBatch([{ sequence: ts, tokens: [tok(j, r)], logitsFor: "last" }], one);
+      if (r >= 0) alone.push((performance.now() - t0) / 8);
+      await ts.truncate(64);
+      for (const [i, k] of ks.entries()) {
+        t0 = performance.now();
+        for (let j = 0; j <= k; j++) await expert.evaluateBatch([{ sequence: es, tokens: [tok(j, r)], logitsFor: "last" }], one);
+        await target.evaluateBatch([{ sequence: ts, tokens: Array.from({ length: k + 1 }, (_, j) => tok(j, r)), logitsFor: "all" }], one);
+        if (r >= 0) rounds[i].push(performance.now() - t0);
+        await ts.truncate(64);
+        await es.truncate(64);
+      }
+    }
+    return { alone: median(alone), rounds: rounds.map(median) };
+  } finally {
+    await Promise.all([ts.dispose(), es.dispose()]);
+  }
+}
+
 /**
  * What the pair's pass costs alone allow, whatever the engine does between passes: the best ratio
- * to the target alone with zero overhead and i.i.d. acceptance a. Speculative: k expert steps and
+ * to the target alone with zero overhead and i.i.d. acceptance a. Speculative: k + 1 expert steps and
  * one verification of k + 1 tokens yield (1 - a^(k+1)) / (1 - a) tokens. Sequential: each token
  * costs a target pass and an expert pass, one after the other on every core or side by side on
  * their own. A goal above these ceilings cannot be met by cheaper rounds on this machine.
@@ -378,7 +417,9 @@ async function passCeilings(targetAll: ModelBackend, targetOwn: ModelBackend, ex
   const alone = verify[0];
   let spec = { k: 0, ratio: 0 };
   for (let k = 1; k < verify.length; k++) {
-    const perToken = (k * expertStep + verify[k]) / DraftLengthChooser.tokensPerRound(k, a);
+    // k + 1 expert passes: the pending token's, then one per draft (the last gives the expert's
+    // distribution at the position after the drafts, which cosec-plus decides with it too).
+    const perToken = ((k + 1) * expertStep + verify[k]) / DraftLengthChooser.tokensPerRound(k, a);
     if (alone / perToken > spec.ratio) spec = { k, ratio: alone / perToken };
   }
   const sequential = Math.max(alone / (alone + expertStep), alone / Math.max(targetOwnStep, expertStep));
@@ -386,6 +427,20 @@ async function passCeilings(targetAll: ModelBackend, targetOwn: ModelBackend, ex
   console.log(`    target on its own threads ${targetOwnStep.toFixed(3)}, expert step on its own threads ${expertStep.toFixed(3)} (${(expertStep / alone).toFixed(2)} of the target's)`);
   console.log(`  ceilings from pass costs alone (zero overhead, acceptance ${a.toFixed(3)}):`);
   console.log(`    sequential: ${sequential.toFixed(3)} (measured ${(rates[3] / best).toFixed(3)}); speculative: ${spec.ratio.toFixed(3)} at k = ${spec.k} (measured ${(rates[5] / best).toFixed(3)})`);
+  const ks = [0, 1, 2, 3, 4];
+  const alt = await alternatingMs(targetAll, expertOwn, ks);
+  let altSpec = { k: 0, ratio: 0 };
+  for (const [i, k] of ks.entries()) {
+    const ratio = alt.alone / (alt.rounds[i] / DraftLengthChooser.tokensPerRound(k, a));
+    if (k > 0 && ratio > altSpec.ratio) altSpec = { k, ratio };
+  }
+  console.log(
+    `  models alternating (median of 60, ms): target alone ${alt.alone.toFixed(3)}/token; round of k + 1 expert steps and the target's k + 1 tokens: ` +
+      ks.map((k, i) => `k=${k}:${alt.rounds[i].toFixed(3)}`).join(" "),
+  );
+  console.log(
+    `    ceilings with that alternation: one model after the other ${(alt.alone / alt.rounds[0]).toFixed(3)}; speculative ${altSpec.ratio.toFixed(3)} at k = ${altSpec.k}`,
+  );
 }
 
 const list = await pairs();

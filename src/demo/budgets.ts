@@ -40,7 +40,7 @@ export interface Budget {
    * half, the exported GGUFs record `spm` and cosec lays out their fills so. */
   fimSpmShare?: number;
   /** GGUF tensor type of the exported models (the LoRA stays f32: it is small). */
-  outtype: "f32" | "f16";
+  outtype: "f32" | "f16" | "q8_0";
   /** Optimizer steps distilling the expert from the target (phase 1). */
   distillSteps: number;
   /** Epochs of the security LoRA on SVEN pairs (phase 2), converted to steps at build time. */
@@ -139,7 +139,7 @@ const BUDGETS: Record<BudgetName, Budget> = {
     syntheticPairs: 2000,
     fimRate: 0.25,
     fimLineShare: 0.5,
-    outtype: "f16",
+    outtype: "q8_0",
     distillSteps: 450,
     securityEpochs: 2,
     securityMaxSteps: 300,

@@ -97,7 +97,7 @@ export function securityArgs(model: string, sven: string, budget: Budget, loop: 
 }
 
 /** Export a run's latest checkpoint (a full model, or a LoRA adapter against its base). */
-export function exportRunArgs(runDir: string, out: string, outtype: "f32" | "f16" = "f32"): string[] {
+export function exportRunArgs(runDir: string, out: string, outtype: "f32" | "f16" | "q8_0" = "f32"): string[] {
   return ["export", "--run", runDir, "--checkpoint", "latest", "--out", out, "--outtype", outtype];
 }
 
