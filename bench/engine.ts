@@ -7,6 +7,7 @@
 // Usage: node --import tsx bench/engine.ts [--pair distilled,random,demo,trained] [--target T.gguf --expert E.gguf
 //        [--expert-lora A.gguf]] [--tokens 64] [--prompts 6] [--rounds 2] [--draft-max K] [--skip-logits]
 //        [--draft-p-min P[,P...]]  (adds a speculative mode per value: drafting stops at an unsure proposal)
+//        [--outtype f32|f16|q8_0]  (GGUF type of the pairs the bench makes: distilled, random, trained; f32 default)
 // Pairs:
 //  - distilled: the random 25m target below with a tiny expert distilled from it by the trainer
 //    (phase 1 of the method): acceptance near 1, because a random target is near-uniform and easy to
@@ -51,8 +52,15 @@ const { values } = parseArgs({
     "skip-logits": { type: "boolean" },
     "draft-max": { type: "string" },
     "draft-p-min": { type: "string" },
+    outtype: { type: "string", default: "f32" },
   },
 });
+
+const OUTTYPES = ["f32", "f16", "q8_0"];
+const outtype = values.outtype!;
+if (!OUTTYPES.includes(outtype)) throw new Error(`--outtype must be one of ${OUTTYPES.join(", ")}, got '${outtype}'`);
+/** The GGUF of a model the bench makes, in --outtype: F32 keeps the name it always had. */
+const ggufOf = (base: string) => (outtype === "f32" ? `${base}.gguf` : `${base}-${outtype}.gguf`);
 
 interface Pair {
   target: string;
@@ -85,10 +93,17 @@ async function trainer([phase, ...args]: [Phase, ...string[]]): Promise<void> {
   await runTrainer(phase, args, { onLog: (line, stream) => stream === "stderr" && process.stderr.write(line + "\n") });
 }
 
-/** Runs one trainer phase that writes the run folder `run`, then exports its latest checkpoint as `gguf`. */
-async function trainAndExport(args: [Phase, ...string[]], run: string, gguf: string): Promise<void> {
-  await trainer(args);
-  await trainer(["export", "--run", run, "--checkpoint", "latest", "--out", gguf]);
+/**
+ * Runs one trainer phase that writes the run folder `run` and exports its latest checkpoint, unless
+ * done before (its F32 GGUF is the mark), then exports it in --outtype when that is another type.
+ */
+async function trainAndExport(args: [Phase, ...string[]], run: string): Promise<string> {
+  if (!existsSync(`${run}.gguf`)) {
+    await trainer(args);
+    await trainer(["export", "--run", run, "--checkpoint", "latest", "--out", `${run}.gguf`]);
+  }
+  if (!existsSync(ggufOf(run))) await trainer(["export", "--run", run, "--checkpoint", "latest", "--outtype", outtype, "--out", ggufOf(run)]);
+  return ggufOf(run);
 }
 
 /** The trainer's phase 1 into a tiny student: the part of the command both distilled pairs share. */
@@ -110,12 +125,13 @@ function randomModels(): RandomModels {
   const suffix = small ? "-v4k" : "";
   const make = async (size: string) => {
     const folder = join(benchDir, `random-${size}${suffix}`);
-    const gguf = `${folder}.gguf`;
-    if (!existsSync(gguf)) {
-      console.error(`[bench] creating random-weight ${size} model ${gguf}`);
+    if (!existsSync(`${folder}.gguf`)) {
+      console.error(`[bench] creating random-weight ${size} model ${folder}.gguf`);
       const tok = small ? ["--tokenizer", demoTokenizer] : [];
-      await trainer(["create", "--size", size, "--seed", "1", "--context", "1024", ...tok, "--out", folder, "--gguf", gguf]);
+      await trainer(["create", "--size", size, "--seed", "1", "--context", "1024", ...tok, "--out", folder, "--gguf", `${folder}.gguf`]);
     }
+    const gguf = ggufOf(folder);
+    if (!existsSync(gguf)) await trainer(["export", "--model", folder, "--outtype", outtype, "--out", gguf]);
     return { folder, gguf };
   };
   return { make, suffix, vocab: small ? "demo 4k vocabulary" : "CodeGen 50k vocabulary" };
@@ -123,7 +139,7 @@ function randomModels(): RandomModels {
 
 async function randomPair(): Promise<Pair> {
   const m = randomModels();
-  return { target: (await m.make("25m")).gguf, expert: (await m.make("tiny")).gguf, label: `random-weight llama 25m target / tiny expert, ${m.vocab} (speed only)` };
+  return { target: (await m.make("25m")).gguf, expert: (await m.make("tiny")).gguf, label: `random-weight llama 25m target / tiny expert, ${m.vocab}, ${outtype.toUpperCase()} (speed only)` };
 }
 
 // The random 25m target with a tiny expert distilled from it by the trainer's phase 1 (forward KL,
@@ -134,13 +150,10 @@ async function distilledPair(): Promise<Pair> {
   const m = randomModels();
   const target = await m.make("25m");
   const run = join(benchDir, `distilled-tiny${m.suffix}`);
-  const gguf = `${run}.gguf`;
-  if (!existsSync(gguf)) {
-    console.error(`[bench] distilling a tiny expert from the random 25m target into ${gguf} (about a minute)`);
-    const loop = ["--run-dir", run, "--steps", "60", "--batch-size", "8", "--lr", "3e-3", "--warmup", "10", "--eval-every", "0", "--max-val", "8", "--seed", "1", "--resume"];
-    await trainAndExport([...distillTiny(target.folder, join(repoRoot, "trainer", "cosec_trainer")), ...loop], run, gguf);
-  }
-  return { target: target.gguf, expert: gguf, label: `random-weight llama 25m target / tiny expert distilled from it, ${m.vocab} (speed only)` };
+  if (!existsSync(`${run}.gguf`)) console.error(`[bench] distilling a tiny expert from the random 25m target into ${run}.gguf (about a minute)`);
+  const loop = ["--run-dir", run, "--steps", "60", "--batch-size", "8", "--lr", "3e-3", "--warmup", "10", "--eval-every", "0", "--max-val", "8", "--seed", "1", "--resume"];
+  const gguf = await trainAndExport([...distillTiny(target.folder, join(repoRoot, "trainer", "cosec_trainer")), ...loop], run);
+  return { target: target.gguf, expert: gguf, label: `random-weight llama 25m target / tiny expert distilled from it, ${m.vocab}, ${outtype.toUpperCase()} (speed only)` };
 }
 
 // A trained pair at the issue's proportions, on request only (about 20 minutes on 2 cores, cached):
@@ -153,22 +166,16 @@ async function trainedPair(): Promise<Pair | null> {
   mkdirSync(benchDir, { recursive: true });
   const targetRun = join(benchDir, "trained-25m");
   const expertRun = join(benchDir, "trained-tiny");
-  const target = `${targetRun}.gguf`;
-  const expert = `${expertRun}.gguf`;
   const loop = (run: string, steps: number, lr: string, seed: string) =>
     ["--run-dir", run, "--steps", String(steps), "--batch-size", "8", "--lr", lr, "--warmup", "30", "--eval-every", "0", "--save-every", "50", "--max-val", "16", "--seed", seed, "--resume"];
-  if (!existsSync(target)) {
-    console.error(`[bench] training a 25m target on ${data} into ${target} (about 15 minutes on 2 cores)`);
-    const pretrain: [Phase, ...string[]] = ["pretrain", "--data", data, "--arch", "llama", "--size", "25m", "--tokenizer", tokenizer, "--context", "1024", "--block", "256"];
-    await trainAndExport([...pretrain, ...loop(targetRun, 600, "1e-3", "3")], targetRun, target);
-  }
-  if (!existsSync(expert)) {
-    console.error(`[bench] distilling a tiny expert from it into ${expert} (about 5 minutes)`);
-    const teacher = latestModelDir(targetRun);
-    if (!teacher) throw new Error(`${targetRun} has no checkpoint`);
-    await trainAndExport([...distillTiny(teacher, data), ...loop(expertRun, 200, "2e-3", "4")], expertRun, expert);
-  }
-  return { target, expert, label: "trained llama 25m target / tiny expert distilled from it (demo data and tokenizer)" };
+  if (!existsSync(`${targetRun}.gguf`)) console.error(`[bench] training a 25m target on ${data} into ${targetRun}.gguf (about 15 minutes on 2 cores)`);
+  const pretrain: [Phase, ...string[]] = ["pretrain", "--data", data, "--arch", "llama", "--size", "25m", "--tokenizer", tokenizer, "--context", "1024", "--block", "256"];
+  const target = await trainAndExport([...pretrain, ...loop(targetRun, 600, "1e-3", "3")], targetRun);
+  if (!existsSync(`${expertRun}.gguf`)) console.error(`[bench] distilling a tiny expert from it into ${expertRun}.gguf (about 5 minutes)`);
+  const teacher = latestModelDir(targetRun);
+  if (!teacher) throw new Error(`${targetRun} has no checkpoint`);
+  const expert = await trainAndExport([...distillTiny(teacher, data), ...loop(expertRun, 200, "2e-3", "4")], expertRun);
+  return { target, expert, label: `trained llama 25m target / tiny expert distilled from it (demo data and tokenizer), ${outtype.toUpperCase()}` };
 }
 
 async function pairs(): Promise<Pair[]> {
