@@ -162,10 +162,12 @@ async function distilledPair(): Promise<Pair> {
 async function trainedPair(): Promise<Pair | null> {
   const data = join(demoDir, "data", "domain_mix.jsonl");
   const tokenizer = join(demoDir, "tokenizer");
-  if (!existsSync(data) || !existsSync(join(tokenizer, "tokenizer.json"))) return null;
-  mkdirSync(benchDir, { recursive: true });
   const targetRun = join(benchDir, "trained-25m");
   const expertRun = join(benchDir, "trained-tiny");
+  // The data is needed only to train: a pair trained before is used as it is.
+  const trained = existsSync(`${targetRun}.gguf`) && existsSync(`${expertRun}.gguf`);
+  if (!trained && (!existsSync(data) || !existsSync(join(tokenizer, "tokenizer.json")))) return null;
+  mkdirSync(benchDir, { recursive: true });
   const loop = (run: string, steps: number, lr: string, seed: string) =>
     ["--run-dir", run, "--steps", String(steps), "--batch-size", "8", "--lr", lr, "--warmup", "30", "--eval-every", "0", "--save-every", "50", "--max-val", "16", "--seed", seed, "--resume"];
   if (!existsSync(`${targetRun}.gguf`)) console.error(`[bench] training a 25m target on ${data} into ${targetRun}.gguf (about 15 minutes on 2 cores)`);
@@ -188,7 +190,7 @@ async function pairs(): Promise<Pair[]> {
     else if (name === "trained") {
       const t = await trainedPair();
       if (t) out.push(t);
-      else console.error("[bench] the trained pair needs the demo's data and tokenizer (npm run demo builds them): skipping it");
+      else console.error("[bench] the trained pair is trained on a built demo family's data and tokenizer (`cosec demo build` makes one in .cache/demo): skipping it");
     }
     else if (name === "demo") {
       const d = demoPair();
