@@ -527,8 +527,9 @@ const float* RowData(const Napi::Value& v, size_t* n) {
 // The whole-vocabulary loops below run once or more per token. Built for baseline x86-64 (SSE2)
 // they cost 15 us (log-sum-exp) and 35 us (Gumbel-max) over a 4k vocabulary on this project's CPU:
 // SSE2 has no 32-bit vector multiply for the hash nor a vector blend. GCC and clang also compile an
-// AVX2 copy and pick one when the addon loads (3x faster here); other targets get the plain loop.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__APPLE__)
+// AVX2 copy and pick one when the addon loads (3x faster here, through glibc's ifunc); other
+// targets get the plain loop.
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__GLIBC__)  // ifunc: glibc only
 #define COSEC_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define COSEC_VECTOR_CLONES
