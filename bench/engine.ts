@@ -34,6 +34,7 @@ import { SHIPPED_DIR } from "../src/demo/shipped.ts";
 import { latestModelDir } from "../src/demo/trainer-cli.ts";
 import { DraftLengthChooser } from "../src/decoding/draft-length.ts";
 import { emptyProfile, type DecodeProfile } from "../src/decoding/job.ts";
+import { positionRng } from "../src/decoding/rng.ts";
 import { Engine } from "../src/generate/engine.ts";
 import type { GenerateOptions } from "../src/generate/types.ts";
 import { resolveDecodingSettings, type DecodingInput } from "../src/decoding/settings.ts";
@@ -414,6 +415,45 @@ async function alternatingMs(target: ModelBackend, expert: ModelBackend, ks: rea
 }
 
 /**
+ * A decision's cost right after the passes that fed it and repeated at once on the same logits
+ * (median microseconds): a pass streams the model's weights through the CPU caches, so the decision
+ * that follows finds its code and data evicted. That part of the overhead no leaner rule removes.
+ */
+async function decisionUs(target: ModelBackend, expert: ModelBackend, reps = 100): Promise<Record<"cosec-plus" | "target", { cold: number; hot: number }>> {
+  const rules = {
+    "cosec-plus": resolveDecodingSettings({ strategy: "cosec-plus" }, { hasExpert: true, source: "cli" }).strategy,
+    target: resolveDecodingSettings({ strategy: "target" }, { hasExpert: false, source: "cli" }).strategy,
+  };
+  const [ts, es] = [target.newSequence(), expert.newSequence()];
+  const times = { "cosec-plus": { cold: [] as number[], hot: [] as number[] }, target: { cold: [] as number[], hot: [] as number[] } };
+  try {
+    const context = Array.from({ length: 64 }, (_, i) => 10 + i);
+    await ts.evaluate(context, "last");
+    await es.evaluate(context, "last");
+    for (let r = -5; r < reps; r++) {
+      const token = [100 + ((r + 5) % 50)];
+      const [[t]] = await target.evaluateBatch([{ sequence: ts, tokens: token, logitsFor: "last" }], { inline: true });
+      const [[e]] = await expert.evaluateBatch([{ sequence: es, tokens: token, logitsFor: "last" }], { inline: true });
+      for (const name of ["cosec-plus", "target"] as const) {
+        for (const when of ["cold", "hot"] as const) {
+          const t0 = performance.now();
+          rules[name].choose({ target: t, expert: e }, positionRng(1, 0, r + 100 * Number(when === "hot")));
+          if (r >= 0) times[name][when].push(1000 * (performance.now() - t0));
+        }
+        // The next rule is timed after a pass too.
+        if (name === "cosec-plus") await target.evaluateBatch([{ sequence: ts, tokens: token, logitsFor: "last" }], { inline: true });
+      }
+      await ts.truncate(64);
+      await es.truncate(64);
+    }
+  } finally {
+    await Promise.all([ts.dispose(), es.dispose()]);
+  }
+  const m = (x: { cold: number[]; hot: number[] }) => ({ cold: median(x.cold), hot: median(x.hot) });
+  return { "cosec-plus": m(times["cosec-plus"]), target: m(times.target) };
+}
+
+/**
  * What the pair's pass costs alone allow, whatever the engine does between passes: the best ratio
  * to the target alone with zero overhead and i.i.d. acceptance a. Speculative: k + 1 expert steps and
  * one verification of k + 1 tokens yield (1 - a^(k+1)) / (1 - a) tokens. Sequential: each token
@@ -450,6 +490,11 @@ async function passCeilings(targetAll: ModelBackend, targetOwn: ModelBackend, ex
   );
   console.log(
     `    ceilings with that alternation: one model after the other ${(alt.alone / alt.rounds[0]).toFixed(3)}; speculative ${altSpec.ratio.toFixed(3)} at k = ${altSpec.k}`,
+  );
+  const dec = await decisionUs(targetAll, expertOwn);
+  console.log(
+    `  a decision right after its passes / repeated at once (median µs): cosec-plus ${dec["cosec-plus"].cold.toFixed(1)} / ${dec["cosec-plus"].hot.toFixed(1)}, ` +
+      `target ${dec.target.cold.toFixed(1)} / ${dec.target.hot.toFixed(1)}`,
   );
 }
 
