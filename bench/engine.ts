@@ -40,6 +40,7 @@ import type { GenerateOptions } from "../src/generate/types.ts";
 import { resolveDecodingSettings, type DecodingInput } from "../src/decoding/settings.ts";
 import { cacheRoot, repoRoot } from "../src/paths.ts";
 import { runTrainer, type Phase } from "../src/train/run-trainer.ts";
+import { median } from "./lib/stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -375,7 +376,6 @@ async function passMs(model: ModelBackend, sizes: readonly number[], reps = 60):
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * The passes of speculative rounds with the models alternating as the engine runs them, back to back

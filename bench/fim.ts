@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { Engine } from "../src/generate/engine.ts";
 import type { GenerateOptions } from "../src/generate/types.ts";
 import { ensureFixtures } from "../test/helpers/fixtures.ts";
+import { median } from "./lib/stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +58,6 @@ const modes: [string, Engine, GenerateOptions][] = [
   ["cosec-plus speculative", engine, { decoding: { strategy: "cosec-plus", speculative: true } }],
 ];
 for (const [, e, o] of modes) await timed(e, o, 99); // warm-up
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows: { name: string; first: number; second: number; total: number; cached: number }[] = [];
 const firsts = modes.map(() => [] as number[]);
 const seconds = modes.map(() => [] as number[]);
