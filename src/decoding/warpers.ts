@@ -15,10 +15,13 @@ export function logSumExp(logits: Float32Array, scale = 1): number {
   return kernels().logSumExp(logits, scale);
 }
 
-/** Samples softmax(scale·logits) over the whole vocabulary (Gumbel-max with per-token noise). */
-export function sampleFull(logits: Float32Array, key: number, scale = 1): { token: number; logprob: number } {
+/**
+ * Samples softmax(scale·logits) over the whole vocabulary (Gumbel-max with per-token noise); `lse`:
+ * the normaliser logSumExp(logits, scale) when the caller has it already.
+ */
+export function sampleFull(logits: Float32Array, key: number, scale = 1, lse = kernels().logSumExp(logits, scale)): { token: number; logprob: number } {
   const token = kernels().gumbelMax(logits, scale, key);
-  return { token, logprob: logits[token] * scale - kernels().logSumExp(logits, scale) };
+  return { token, logprob: logits[token] * scale - lse };
 }
 
 /**

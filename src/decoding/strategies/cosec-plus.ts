@@ -21,29 +21,37 @@ export class CosecPlusStrategy implements Strategy {
 
   /** Acceptance ratio min(1, p_t/p_e) for the proposed token, per the mode. */
   acceptanceRatio(target: Float32Array, expert: Float32Array, token: number): number {
+    return this.ratio(target, expert, token).ratio;
+  }
+
+  /** The ratio, and in reference mode the target's raw normaliser, which a fallback draw reuses. */
+  private ratio(target: Float32Array, expert: Float32Array, token: number): { ratio: number; targetLse?: number } {
     let pt: number;
     let pe: number;
+    let targetLse: number | undefined;
     if (this.s.mode === "reference") {
-      pt = Math.exp(target[token] - logSumExp(target));
+      targetLse = logSumExp(target);
+      pt = Math.exp(target[token] - targetLse);
       pe = Math.exp(expert[token] - logSumExp(expert));
     } else {
       pt = warpedProb(target, this.s.sampling.target, token);
       pe = warpedProb(expert, this.s.sampling.expert, token);
     }
-    return pe > 0 ? Math.min(1, pt / pe) : 0;
+    return { ratio: pe > 0 ? Math.min(1, pt / pe) : 0, targetLse };
   }
 
   choose(logits: ModelLogits, rng: PositionRng, proposed?: Proposal): Choice {
     const target = logits.target!;
     const expert = logits.expert!;
     const proposal = proposed ?? this.propose(expert, rng);
-    if (this.acceptanceRatio(target, expert, proposal.token) > this.s.threshold) {
+    const { ratio, targetLse } = this.ratio(target, expert, proposal.token);
+    if (ratio > this.s.threshold) {
       return { token: proposal.token, source: "expert", logprob: proposal.logprob };
     }
     // Greedy runs stay greedy: the fallback is the target's argmax in both modes.
     if (this.s.sampling.target.temperature <= 0) return { token: argmax(target), source: "target", logprob: 0 };
     const key = rng.key("target");
-    const s = this.s.mode === "warped" ? sampleWarped(target, this.s.sampling.target, key) : sampleFull(target, key);
+    const s = this.s.mode === "warped" ? sampleWarped(target, this.s.sampling.target, key) : sampleFull(target, key, 1, targetLse);
     return { token: s.token, source: "target", logprob: s.logprob };
   }
 
