@@ -353,6 +353,11 @@ async function benchDecoding(p: Pair): Promise<void> {
   await Promise.all([engine.dispose(), targetAllCores.dispose(), ownThreads.dispose()]);
 }
 
+/** The context every pass measurement below starts from and returns to (rolled back after each pass). */
+const PASS_CONTEXT = Array.from({ length: 64 }, (_, i) => 10 + i);
+/** Unmeasured repetitions first: page-in and the caches' first fill. */
+const WARMUP = 5;
+
 /**
  * Median wall time (ms) of one pass of each size in `sizes` on a context of 64 tokens, rolled back
  * after each; sizes take turns (after a warm-up round) so that drift in the machine's speed falls on all.
@@ -360,14 +365,14 @@ async function benchDecoding(p: Pair): Promise<void> {
 async function passMs(model: ModelBackend, sizes: readonly number[], reps = 60): Promise<number[]> {
   const seq = model.newSequence();
   try {
-    await seq.evaluate(Array.from({ length: 64 }, (_, i) => 10 + i), "last");
+    await seq.evaluate(PASS_CONTEXT, "last");
     const times = sizes.map(() => [] as number[]);
-    for (let r = -5; r < reps; r++) {
+    for (let r = -WARMUP; r < reps; r++) {
       for (const [i, n] of sizes.entries()) {
         const t0 = performance.now();
         await seq.evaluate(Array.from({ length: n }, (_, k) => 100 + ((k * 7 + r + 5) % 50)), "all");
         if (r >= 0) times[i].push(performance.now() - t0);
-        await seq.truncate(64);
+        await seq.truncate(PASS_CONTEXT.length);
       }
     }
     return times.map(median);
@@ -388,24 +393,23 @@ async function alternatingMs(target: ModelBackend, expert: ModelBackend, ks: rea
   const [ts, es] = [target.newSequence(), expert.newSequence()];
   const one = { inline: true };
   try {
-    const context = Array.from({ length: 64 }, (_, i) => 10 + i);
-    await ts.evaluate(context, "last");
-    await es.evaluate(context, "last");
+    await ts.evaluate(PASS_CONTEXT, "last");
+    await es.evaluate(PASS_CONTEXT, "last");
     const tok = (j: number, r: number) => 100 + ((j * 7 + r + 5) % 50);
     const alone: number[] = [];
     const rounds = ks.map(() => [] as number[]);
-    for (let r = -5; r < reps; r++) {
+    for (let r = -WARMUP; r < reps; r++) {
       let t0 = performance.now();
       for (let j = 0; j < 8; j++) await target.evaluateBatch([{ sequence: ts, tokens: [tok(j, r)], logitsFor: "last" }], one);
       if (r >= 0) alone.push((performance.now() - t0) / 8);
-      await ts.truncate(64);
+      await ts.truncate(PASS_CONTEXT.length);
       for (const [i, k] of ks.entries()) {
         t0 = performance.now();
         for (let j = 0; j <= k; j++) await expert.evaluateBatch([{ sequence: es, tokens: [tok(j, r)], logitsFor: "last" }], one);
         await target.evaluateBatch([{ sequence: ts, tokens: Array.from({ length: k + 1 }, (_, j) => tok(j, r)), logitsFor: "all" }], one);
         if (r >= 0) rounds[i].push(performance.now() - t0);
-        await ts.truncate(64);
-        await es.truncate(64);
+        await ts.truncate(PASS_CONTEXT.length);
+        await es.truncate(PASS_CONTEXT.length);
       }
     }
     return { alone: median(alone), rounds: rounds.map(median) };
@@ -427,10 +431,9 @@ async function decisionUs(target: ModelBackend, expert: ModelBackend, reps = 100
   const [ts, es] = [target.newSequence(), expert.newSequence()];
   const times = { "cosec-plus": { cold: [] as number[], hot: [] as number[] }, target: { cold: [] as number[], hot: [] as number[] } };
   try {
-    const context = Array.from({ length: 64 }, (_, i) => 10 + i);
-    await ts.evaluate(context, "last");
-    await es.evaluate(context, "last");
-    for (let r = -5; r < reps; r++) {
+    await ts.evaluate(PASS_CONTEXT, "last");
+    await es.evaluate(PASS_CONTEXT, "last");
+    for (let r = -WARMUP; r < reps; r++) {
       const token = [100 + ((r + 5) % 50)];
       const [[t]] = await target.evaluateBatch([{ sequence: ts, tokens: token, logitsFor: "last" }], { inline: true });
       const [[e]] = await expert.evaluateBatch([{ sequence: es, tokens: token, logitsFor: "last" }], { inline: true });
@@ -443,8 +446,8 @@ async function decisionUs(target: ModelBackend, expert: ModelBackend, reps = 100
         // The next rule is timed after a pass too.
         if (name === "cosec-plus") await target.evaluateBatch([{ sequence: ts, tokens: token, logitsFor: "last" }], { inline: true });
       }
-      await ts.truncate(64);
-      await es.truncate(64);
+      await ts.truncate(PASS_CONTEXT.length);
+      await es.truncate(PASS_CONTEXT.length);
     }
   } finally {
     await Promise.all([ts.dispose(), es.dispose()]);
