@@ -350,7 +350,8 @@ export class LlamaBackend implements ModelBackend {
           // only when all of them allow it.
           const threads = Math.max(0, ...group.map((op) => op.threads ?? 0));
           const inline = group.every((op) => op.inline === true);
-          const all = await this.decode(group.flatMap((op) => op.requests), threads, inline);
+          const offThread = group.some((op) => op.offThread === true);
+          const all = await this.decode(group.flatMap((op) => op.requests), threads, inline, offThread);
           let at = 0;
           for (const op of group) {
             op.resolve(all.slice(at, at + op.requests.length));
@@ -393,7 +394,7 @@ export class LlamaBackend implements ModelBackend {
   }
 
   /** One llama_decode over validated requests; rows are copied into each sequence's own buffer. */
-  private async decode(requests: readonly EvaluationRequest[], threads: number, callerIdle: boolean): Promise<Float32Array[][]> {
+  private async decode(requests: readonly EvaluationRequest[], threads: number, callerIdle: boolean, offThread: boolean): Promise<Float32Array[][]> {
     const seqs = requests.map((r) => r.sequence as LlamaSequence);
     let n = 0;
     let rows = 0;
@@ -423,7 +424,7 @@ export class LlamaBackend implements ModelBackend {
     // A pass of several tokens per sequence, estimated as that many one-token passes (measured on
     // this CPU for a 25M F32 target: 2 tokens 2x one, 8 tokens 3.5x).
     const estimateMs = this.stepMs === undefined ? Infinity : this.stepMs * (n - requests.length + 1);
-    const inline = callerIdle ? estimateMs < INLINE_IDLE_PASS_MS : oneTokenEach && estimateMs < INLINE_PASS_MS;
+    const inline = !offThread && (callerIdle ? estimateMs < INLINE_IDLE_PASS_MS : oneTokenEach && estimateMs < INLINE_PASS_MS);
     if (inline && performance.now() - lastLoopTurn > INLINE_SLICE_MS) {
       await loopTurn();
       lastLoopTurn = performance.now();

@@ -116,6 +116,11 @@ export interface EvaluationOptions {
    * on the calling thread, which saves the hand-over to a worker thread and back.
    */
   inline?: boolean;
+  /**
+   * Another pass runs on the calling thread meanwhile (models side by side): hand this one to a
+   * worker thread however short it is, or the two would run one after the other.
+   */
+  offThread?: boolean;
 }
 
 /** Which new positions to return logits for: the last one, all of them, or the last N. */

@@ -58,7 +58,7 @@ export async function decodeRemote(job: RemoteJob): Promise<RemoteTiming> {
         break;
       }
       const [k] = proposer.lengths([0], [pending], Math.max(1, draftLength));
-      const drafts = await proposer.draft([0], [{ i: 0, tokens: pending, last: 1 }], [Math.max(1, k)], false, false);
+      const drafts = await proposer.draft([0], [{ i: 0, tokens: pending, last: 1 }], [Math.max(1, k)], {}, false);
       const d = drafts.tokens[0];
       // Drafting stops before an end token the expert proposes, or one it is unsure of (draftPMin):
       // that proposal is decided like a draft, but not drafted past.

@@ -23,8 +23,8 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
       // One model after the other, the target on the cores of both.
       for (const role of roles) perRole.push(await caches.evaluate(role, items, { threads, inline }));
     } else {
-      // Side by side: each llama.cpp context decodes on its own worker thread.
-      perRole.push(...(await Promise.all(roles.map((role) => caches.evaluate(role, items, { inline })))));
+      // Side by side, each model on its own threads.
+      perRole.push(...(roles.length === 1 ? [await caches.evaluate(roles[0], items, { inline })] : await caches.evaluateSideBySide(roles, items, { inline: cores?.alone === true })));
     }
     const passesEnd = performance.now();
     // Prompt steps cost more per sample than generation steps: not comparable, not observed.

@@ -38,13 +38,14 @@ export async function decodeSpeculative(job: DecodeJob, decoding: Pick<DecodingS
     const lengths = proposer.lengths(active, pending, plan.k);
     const pendingItems = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
     // A round without drafts on the models' own threads is a sequential step: expert and
-    // verifiers evaluate the pending tokens side by side (verifiers first, since a small expert's
-    // pass may run inline on this thread).
+    // verifiers evaluate the pending tokens side by side, the expert's pass handed to a worker
+    // thread before the verifiers' start on this one (Caches.evaluateSideBySide).
     const sideBySide = plan.verifyThreads === undefined && lengths.every((k) => k === 0);
     const passesStart = performance.now();
-    const sideScores = sideBySide ? score(caches, verifiers, pendingItems) : null;
+    const drafting = proposer.draft(active, pendingItems, lengths, sideBySide ? { offThread: true } : { inline: plan.alone }, plan.alone);
+    const sideScores = sideBySide ? score(caches, verifiers, pendingItems, { inline: plan.alone }) : null;
     sideScores?.catch(() => undefined); // awaited below; handled here too, should the expert's pass throw first
-    const drafts = await proposer.draft(active, pendingItems, lengths, plan.alone && !sideBySide, plan.alone);
+    const drafts = await drafting;
     const draftEnd = performance.now();
     if (timing.promptMs < 0) timing.promptMs = performance.now() - t0;
     // A caller gone during the passes gets no more tokens (its request is freed now, not a round later).

@@ -2,6 +2,7 @@
 // Each draft is the strategy's own `propose` on the expert's logits at that position, keyed by the
 // position's random numbers; a rule without one (the target, weighted, a caller's rule) is drafted
 // for by the expert's sampling, which changes how many drafts are kept, never the output.
+import type { EvaluationOptions } from "../../backend/types.ts";
 import { StrategyError } from "../../errors.ts";
 import { positionRng } from "../rng.ts";
 import { expertProposal } from "../strategies/proposal.ts";
@@ -59,16 +60,16 @@ export class ExpertProposer {
 
   /**
    * Evaluates the pending tokens, then drafts up to lengths[n] tokens per sample; a sample stops
-   * drafting at a token that would end it. `firstInline`/`inline`: whether the first and the later
-   * passes may run on this thread (nothing runs beside them).
+   * drafting at a token that would end it. `first`: how the first pass runs (beside the verifiers'
+   * or not); `inline`: whether the later passes may run on this thread (nothing runs beside them).
    */
-  async draft(active: readonly number[], pending: readonly EvalItem[], lengths: readonly number[], firstInline: boolean, inline: boolean): Promise<Drafts> {
+  async draft(active: readonly number[], pending: readonly EvalItem[], lengths: readonly number[], first: EvaluationOptions, inline: boolean): Promise<Drafts> {
     const rows: Float32Array[][] = active.map(() => []);
     const tokens: number[][] = active.map(() => []);
     const proposals: (Proposal | undefined)[][] = active.map(() => []);
     const stepMs: number[] = [];
     let start = performance.now();
-    let step = await this.caches.evaluate("expert", pending, { inline: firstInline });
+    let step = await this.caches.evaluate("expert", pending, first);
     stepMs.push(performance.now() - start);
     let drafting = active.map((_, n) => n); // indices into `active`
     for (let depth = 0; ; depth++) {
