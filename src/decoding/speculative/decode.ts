@@ -42,7 +42,11 @@ export async function decodeSpeculative(job: DecodeJob, decoding: Pick<DecodingS
     // thread before the verifiers' start on this one (Caches.evaluateSideBySide).
     const sideBySide = plan.verifyThreads === undefined && lengths.every((k) => k === 0);
     const passesStart = performance.now();
-    const drafting = proposer.draft(active, pendingItems, lengths, sideBySide ? { offThread: true } : { inline: plan.alone }, plan.alone);
+    // On their own threads, a lone verifier also runs beside the expert's last pass of the round:
+    // that pass gives only the rows of the position after the drafts, while the verification
+    // needs only the drafted tokens (one expert step of each round off the critical path).
+    const deferLast = !sideBySide && plan.verifyThreads === undefined && verifiers.length === 1;
+    const drafting = proposer.draft(active, pendingItems, lengths, sideBySide ? { offThread: true } : { inline: plan.alone }, plan.alone, deferLast);
     const sideScores = sideBySide ? score(caches, verifiers, pendingItems, { inline: plan.alone }) : null;
     sideScores?.catch(() => undefined); // awaited below; handled here too, should the expert's pass throw first
     const drafts = await drafting;
@@ -54,13 +58,21 @@ export async function decodeSpeculative(job: DecodeJob, decoding: Pick<DecodingS
       return false;
     }
 
-    const scores = await (sideScores ??
+    // Handed to a worker thread before the verification starts on this one.
+    const lastPass = drafts.finishLast?.({ offThread: true });
+    const verifying =
+      sideScores ??
       score(
         caches,
         verifiers,
         active.map((i, n) => ({ i, tokens: [...pending[i], ...drafts.tokens[n]], last: drafts.tokens[n].length + 1 })),
         { threads: plan.verifyThreads, inline: plan.alone && verifiers.length === 1 }, // several: side by side
-      ));
+      );
+    // Both settle before either's error is thrown: no pass left running on caches about to be freed.
+    const [last, verified] = await Promise.allSettled([lastPass, verifying]);
+    if (last.status === "rejected") throw last.reason;
+    if (verified.status === "rejected") throw verified.reason;
+    const scores = verified.value;
     if (aborted(job)) return false;
     const scoreEnd = performance.now();
 

@@ -16,8 +16,15 @@ export interface Drafts {
   tokens: number[][];
   /** Per sample and position: the strategy's own proposal there, when it has `propose` (for its `choose`). */
   proposals: (Proposal | undefined)[][];
-  /** Wall time of each expert pass, the first (over the pending tokens) included. */
+  /** Wall time of each expert pass, the first (over the pending tokens) included; not a deferred last pass. */
   stepMs: number[];
+  /**
+   * With `deferLast`, when every sample drafted all it was allowed: the round's last expert pass
+   * (over the last drafts, for the rows that decide the position after them), not yet run. The
+   * caller runs it beside the verification, which needs only the drafted tokens; the rows are
+   * complete once it settles.
+   */
+  finishLast?: (options: EvaluationOptions) => Promise<void>;
 }
 
 /** Reusable copies of logits rows, indexed by (sample slot, draft depth): no allocation per token. */
@@ -61,9 +68,10 @@ export class ExpertProposer {
   /**
    * Evaluates the pending tokens, then drafts up to lengths[n] tokens per sample; a sample stops
    * drafting at a token that would end it. `first`: how the first pass runs (beside the verifiers'
-   * or not); `inline`: whether the later passes may run on this thread (nothing runs beside them).
+   * or not); `inline`: whether the later passes may run on this thread (nothing runs beside them);
+   * `deferLast`: leave the last pass to the caller where it can (`Drafts.finishLast`).
    */
-  async draft(active: readonly number[], pending: readonly EvalItem[], lengths: readonly number[], first: EvaluationOptions, inline: boolean): Promise<Drafts> {
+  async draft(active: readonly number[], pending: readonly EvalItem[], lengths: readonly number[], first: EvaluationOptions, inline: boolean, deferLast = false): Promise<Drafts> {
     const rows: Float32Array[][] = active.map(() => []);
     const tokens: number[][] = active.map(() => []);
     const proposals: (Proposal | undefined)[][] = active.map(() => []);
@@ -97,8 +105,19 @@ export class ExpertProposer {
       });
       drafting = still;
       if (drafting.length === 0 || this.job.signal?.aborted) break;
+      const items = drafting.map((n) => ({ i: active[n], tokens: [tokens[n][depth]], last: 1 }));
+      // Every sample still drafting has drafted its length: the rows of this pass decide only the
+      // position after the drafts, and no draft depends on them.
+      if (deferLast && drafting.every((n) => tokens[n].length >= lengths[n])) {
+        const last = drafting;
+        const finishLast = async (options: EvaluationOptions) => {
+          const rowsOut = await this.caches.evaluate("expert", items, options);
+          last.forEach((n, m) => rows[n].push(this.rows.take(n, depth + 1, rowsOut[m][0])));
+        };
+        return { rows, tokens, proposals, stepMs, finishLast };
+      }
       start = performance.now();
-      step = await this.caches.evaluate("expert", drafting.map((n) => ({ i: active[n], tokens: [tokens[n][depth]], last: 1 })), { inline });
+      step = await this.caches.evaluate("expert", items, { inline });
       stepMs.push(performance.now() - start);
     }
     return { rows, tokens, proposals, stepMs };
