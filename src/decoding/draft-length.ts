@@ -1,7 +1,8 @@
 // How many tokens the expert drafts per speculative round. The output never depends on it (each
 // position is decided by the same rule either way); only the speed does. With per-draft acceptance
 // α, a round of k drafts yields E(k) = (1 - α^(k+1)) / (1 - α) tokens (the accepted drafts plus the
-// rule's own token) and costs (k + 1) expert steps plus one verification of k + 1 tokens. The chooser
+// rule's own token) and costs (k + 1) expert steps plus one verification of k + 1 tokens (the last
+// step beside the verification where the models keep their own threads). The chooser
 // picks the k that maximises tokens per millisecond from measured costs and recent acceptance, the
 // way llama.cpp's and vLLM's dynamic speculation do; on a CPU, where verifying 2 tokens can cost
 // twice one, this matters more than on a GPU.
@@ -148,6 +149,8 @@ export class DraftLengthChooser {
   constructor(
     private readonly costs: SpeculationCosts,
     private readonly fixed?: number,
+    /** On the models' own threads the round's last expert step runs beside the verification. */
+    private readonly lastStepBeside = false,
   ) {
     if (fixed !== undefined) this.current = fixed;
     const prior = costs.acceptance.value ?? 0.75;
@@ -196,8 +199,10 @@ export class DraftLengthChooser {
     let bestRate = -1;
     for (let k = 0; k <= DRAFT_MAX; k++) {
       const verify = this.costs.verify(k + 1, threads)!;
-      // A round without drafts on the models' own threads runs expert and verifier side by side.
-      const cost = k === 0 && threads === 0 ? Math.max(step, verify) + overhead : (k + 1) * step + verify + overhead;
+      // A round without drafts on the models' own threads runs expert and verifier side by side;
+      // with drafts, its last expert step may run beside the verification (speculative/decode.ts).
+      const beside = threads === 0 && (k === 0 || this.lastStepBeside);
+      const cost = beside ? k * step + Math.max(step, verify) + overhead : (k + 1) * step + verify + overhead;
       const rate = DraftLengthChooser.tokensPerRound(k, a) / cost;
       if (rate > bestRate * 1.0001) {
         bestRate = rate;

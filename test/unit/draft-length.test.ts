@@ -71,6 +71,33 @@ describe("draft length", () => {
     }
   });
 
+  it("with the last expert step beside the verification, a round costs one step less on own threads", () => {
+    // An expensive expert step (half a verification) against a flat verification: hiding one step
+    // per round makes one draft pay where, counted in full, none did.
+    const verify = (n: number) => 4 + 0.5 * (n - 1);
+    const c = new SpeculationCosts();
+    feed(c, 2, verify, [1, 2, 3, 5, 9, 17]);
+    for (const beside of [false, true]) {
+      const ch = new DraftLengthChooser(c, undefined, beside);
+      settle(ch, 0.8);
+      const cost = (k: number) => (k === 0 || beside ? k * 2 + Math.max(2, c.verify(k + 1)!) : (k + 1) * 2 + c.verify(k + 1)!);
+      const rate = (k: number) => DraftLengthChooser.tokensPerRound(k, ch.acceptance) / cost(k);
+      let best = 0;
+      for (let k = 0; k <= DRAFT_MAX; k++) if (rate(k) > rate(best)) best = k;
+      assert.equal(ch.next(), best, `beside ${beside}`);
+      // Lent cores: the verifier takes the expert's threads, nothing runs beside it.
+      const lentRate = (k: number) => DraftLengthChooser.tokensPerRound(k, ch.acceptance) / ((k + 1) * 2 + c.verify(k + 1, 2)!);
+      let lentBest = 0;
+      for (let k = 0; k <= DRAFT_MAX; k++) if (lentRate(k) > lentRate(lentBest)) lentBest = k;
+      assert.equal(ch.next(2), lentBest, `beside ${beside}, lent`);
+    }
+    const plain = new DraftLengthChooser(c, undefined, false);
+    const beside = new DraftLengthChooser(c, undefined, true);
+    settle(plain, 0.8);
+    settle(beside, 0.8);
+    assert.ok(beside.next() > plain.next(), `beside ${beside.next()} vs counted in full ${plain.next()}`);
+  });
+
   it("drafts longer when acceptance is higher or verification cheaper", () => {
     const k = (a: number, slope: number) => {
       const c = new SpeculationCosts();

@@ -42,7 +42,8 @@ export class SpeculationSchedule {
     draftMax?: number,
     private readonly cores?: CoreSharing,
   ) {
-    this.chooser = new DraftLengthChooser(costs, draftMax);
+    // A lone verifier runs beside the expert's last step of a round (decode.ts).
+    this.chooser = new DraftLengthChooser(costs, draftMax, verifiers.length === 1);
     this.roundKind = `round:${verifiers.join("+")}`;
   }
 
