@@ -1,6 +1,6 @@
 // `cosec demo [build|evaluate]`: build the small model family with the project's trainer, show
 // target vs cosec-plus on a few scenarios, or run the full security evaluation on the family.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { InvalidArgumentError } from "../errors.ts";
 import { BUDGET_NAMES, getBudget, LONGER_BUDGET_HINT } from "../demo/budgets.ts";
@@ -13,6 +13,7 @@ import { progressBar } from "../eval/progress.ts";
 import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { defaultScenarioRoot, loadScenarios } from "../eval/scenarios.ts";
 import { RAW_TARGET, type SampleRecord } from "../eval/security.ts";
+import type { PairedDifference } from "../eval/paired-bootstrap.ts";
 import { cacheRoot, dataRoot } from "../paths.ts";
 import { parseOrHelp } from "./options.ts";
 
@@ -143,9 +144,11 @@ export async function run(argv: string[]): Promise<number> {
     if (securityStatus !== 0) return securityStatus;
     const { ResultsStore } = await import("../eval/results-store.ts");
     const { recordKey } = await import("../eval/security.ts");
-    const figures = demoFigures(new ResultsStore<SampleRecord>(join(evalDir, "results.jsonl"), recordKey).records());
+    // The paired gains were bootstrapped and printed by eval security, which wrote them to summary.json.
+    const { gains } = JSON.parse(readFileSync(join(evalDir, "summary.json"), "utf8")) as { gains?: PairedDifference[] };
+    const figures = demoFigures(new ResultsStore<SampleRecord>(join(evalDir, "results.jsonl"), recordKey).records(), gains);
     console.log("");
-    console.log(formatSummary(figures));
+    console.log(formatSummary(figures, { gainLines: false }));
     writeFileSync(join(evalDir, "demo-figures.json"), JSON.stringify({ gain: figures.gain, cwesWithGain: figures.cwesWithGain, rawGain: figures.rawGain }, null, 2) + "\n");
     // HumanEval exercises the functional-correctness pipeline; models this small score ~0 and the
     // figure claims nothing. A subset keeps the demo's evaluation within minutes on a CPU.

@@ -154,7 +154,10 @@ export interface DemoFigures {
   rawGain: PairedDifference | null;
 }
 
-export function demoFigures(records: SampleRecord[]): DemoFigures {
+/** `known`: paired differences already computed from the same records (`eval security` writes them
+ * to summary.json), used instead of bootstrapping the same pairs again. */
+export function demoFigures(records: SampleRecord[], known: readonly PairedDifference[] = []): DemoFigures {
+  const paired = (a: string, b: string) => known.find((g) => g.a === a && g.b === b) ?? pairedBootstrap(records, a, b);
   const summary = summarizeSecurity(records);
   const sec = (st: string, cwe: string) => summary.byCwe.find((g) => g.strategy === st && g.group === cwe)?.security.value ?? null;
   const cwesWithGain = summary.cwes.filter((c) => {
@@ -162,25 +165,27 @@ export function demoFigures(records: SampleRecord[]): DemoFigures {
     const p = sec("cosec-plus", c);
     return t !== null && p !== null && p > t;
   });
-  const rawGain = summary.strategies.includes(RAW_TARGET) ? pairedBootstrap(records, RAW_TARGET, "cosec-plus") : null;
-  return { summary, gain: pairedBootstrap(records, "target", "cosec-plus"), cwesWithGain, rawGain };
+  const rawGain = summary.strategies.includes(RAW_TARGET) ? paired(RAW_TARGET, "cosec-plus") : null;
+  return { summary, gain: paired("target", "cosec-plus"), cwesWithGain, rawGain };
 }
 
 function row(g: GroupSummary): string {
   return `${g.strategy.padEnd(11)} ${String(g.samples).padStart(7)}  ${pct(g.validity).padStart(6)}  ${pct(g.validWithCode).padStart(14)}  ${ci(g.security).padStart(24)}  ${g.acceptanceRate === null ? "–" : g.acceptanceRate.toFixed(2)}`;
 }
 
-/** The summary table (95% Wilson intervals), the paired gain and the per-CWE security ratios. */
-export function formatSummary(f: DemoFigures): string {
+/** The summary table (95% Wilson intervals), the paired gain (unless `gainLines` is false: printed
+ * already) and the per-CWE security ratios. */
+export function formatSummary(f: DemoFigures, { gainLines = true } = {}): string {
   const lines = ["strategy    samples  valid  valid+adds code  security ratio (valid) [95% CI]  acceptance"];
   for (const g of f.summary.overall) lines.push(row(g));
   if (f.rawGain) lines.push(`(${RAW_TARGET}: the target alone at temperature 1 with no top-k or top-p, the distribution cosec-plus draws from when it does not keep the expert's token)`);
-  const g = f.gain;
-  lines.push("");
-  lines.push(formatPairedDifference(g));
-  // The rule draws what it does not take from the expert from the target's raw distribution, which
-  // can be more secure than the target at the run's temperature: this line is the expert's own part.
-  if (f.rawGain) lines.push(formatPairedDifference(f.rawGain));
+  if (gainLines) {
+    lines.push("");
+    lines.push(formatPairedDifference(f.gain));
+    // The rule draws what it does not take from the expert from the target's raw distribution, which
+    // can be more secure than the target at the run's temperature: this line is the expert's own part.
+    if (f.rawGain) lines.push(formatPairedDifference(f.rawGain));
+  }
   lines.push("");
   lines.push(`security ratio per CWE    ${f.summary.strategies.map((s) => s.padStart(16)).join("")}`);
   for (const cwe of f.summary.cwes) {

@@ -263,6 +263,18 @@ describe("side-by-side output", () => {
     assert.match(text, /^cosec-plus − target-raw, security ratio: \+50\.0 points \(paired bootstrap over 1 scenarios/m);
     assert.equal(f.rawGain?.difference, 0.5);
   });
+  test("gains already computed (eval security's summary.json) are taken as they are, and their lines can be left out", () => {
+    const withRaw = [...records, rec(RAW_TARGET, 0, "    db.execute('x', (email,))", true, true, null)];
+    const computed = demoFigures(withRaw);
+    const known = [{ ...computed.gain, low: 0.123 }, { ...computed.rawGain!, high: 0.456 }];
+    const f = demoFigures(withRaw, known);
+    assert.equal(f.gain.low, 0.123, "the known target pair, not a new bootstrap");
+    assert.equal(f.rawGain?.high, 0.456, "the known raw-target pair");
+    assert.deepEqual(demoFigures(withRaw, [known[1]]).gain, computed.gain, "a pair not given is bootstrapped");
+    const text = formatSummary(f, { gainLines: false });
+    assert.doesNotMatch(text, /paired bootstrap/);
+    assert.match(text, /^cosec-plus\s+2\s+100\.0%/m, "the table stays");
+  });
 });
 
 describe("security runs", () => {
