@@ -19,32 +19,35 @@ export class CosecPlusStrategy implements Strategy {
   readonly models = ["target", "expert"] as const;
   constructor(private readonly s: StrategyArgs) {}
 
+  /**
+   * In reference mode, the target's raw normaliser from the last ratio, which a fallback draw
+   * reuses (undefined in warped mode). Set and read within one synchronous `choose`, so no object
+   * is allocated per decision.
+   */
+  private targetLse: number | undefined;
+
   /** Acceptance ratio min(1, p_t/p_e) for the proposed token, per the mode. */
   acceptanceRatio(target: Float32Array, expert: Float32Array, token: number): number {
-    return this.ratio(target, expert, token).ratio;
-  }
-
-  /** The ratio, and in reference mode the target's raw normaliser, which a fallback draw reuses. */
-  private ratio(target: Float32Array, expert: Float32Array, token: number): { ratio: number; targetLse?: number } {
     let pt: number;
     let pe: number;
-    let targetLse: number | undefined;
     if (this.s.mode === "reference") {
-      targetLse = logSumExp(target);
-      pt = Math.exp(target[token] - targetLse);
+      this.targetLse = logSumExp(target);
+      pt = Math.exp(target[token] - this.targetLse);
       pe = Math.exp(expert[token] - logSumExp(expert));
     } else {
+      this.targetLse = undefined;
       pt = warpedProb(target, this.s.sampling.target, token);
       pe = warpedProb(expert, this.s.sampling.expert, token);
     }
-    return { ratio: pe > 0 ? Math.min(1, pt / pe) : 0, targetLse };
+    return pe > 0 ? Math.min(1, pt / pe) : 0;
   }
 
   choose(logits: ModelLogits, rng: PositionRng, proposed?: Proposal): Choice {
     const target = logits.target!;
     const expert = logits.expert!;
     const proposal = proposed ?? this.propose(expert, rng);
-    const { ratio, targetLse } = this.ratio(target, expert, proposal.token);
+    const ratio = this.acceptanceRatio(target, expert, proposal.token);
+    const targetLse = this.targetLse;
     if (ratio > this.s.threshold) {
       return { token: proposal.token, source: "expert", logprob: proposal.logprob };
     }
