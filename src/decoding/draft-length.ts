@@ -35,6 +35,8 @@ class VerifyCosts {
   private readonly ms = new Map<number, Ewma>();
   /** The measured sizes made non-decreasing; rebuilt after a new observation, not per estimate. */
   private table: [number, number][] | null = null;
+  /** Estimates by size since the last observation: the chooser asks for every k each round. */
+  private readonly estimates = new Map<number, number | undefined>();
 
   get empty(): boolean {
     return this.ms.size === 0;
@@ -47,10 +49,18 @@ class VerifyCosts {
     // observation may move the estimate, so a spike does not steer several rounds.
     e.add(e.value === undefined ? ms : Math.min(ms, 2 * e.value));
     this.table = null;
+    this.estimates.clear();
   }
 
   /** Measured, else interpolated or extrapolated from the measured sizes. */
   estimate(n: number): number | undefined {
+    if (this.estimates.has(n)) return this.estimates.get(n);
+    const value = this.compute(n);
+    this.estimates.set(n, value);
+    return value;
+  }
+
+  private compute(n: number): number | undefined {
     this.table ??= nonDecreasing([...this.ms.entries()].map(([m, e]) => [m, e.value!] as [number, number]).sort((a, b) => a[0] - b[0]));
     const mono = this.table;
     if (mono.length === 0) return undefined;
