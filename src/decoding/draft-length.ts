@@ -35,8 +35,6 @@ class VerifyCosts {
   private readonly ms = new Map<number, Ewma>();
   /** The measured sizes made non-decreasing; rebuilt after a new observation, not per estimate. */
   private table: [number, number][] | null = null;
-  /** Estimates by size since the last observation: the chooser asks for every k each round. */
-  private readonly estimates = new Map<number, number | undefined>();
 
   get empty(): boolean {
     return this.ms.size === 0;
@@ -49,35 +47,29 @@ class VerifyCosts {
     // observation may move the estimate, so a spike does not steer several rounds.
     e.add(e.value === undefined ? ms : Math.min(ms, 2 * e.value));
     this.table = null;
-    this.estimates.clear();
   }
 
-  /** Measured, else interpolated or extrapolated from the measured sizes. */
+  /**
+   * Measured, else interpolated or extrapolated from the measured sizes. One walk over the table,
+   * nothing allocated: the chooser asks for every size each round, after each observation.
+   */
   estimate(n: number): number | undefined {
-    if (this.estimates.has(n)) return this.estimates.get(n);
-    const value = this.compute(n);
-    this.estimates.set(n, value);
-    return value;
-  }
-
-  private compute(n: number): number | undefined {
-    this.table ??= nonDecreasing([...this.ms.entries()].map(([m, e]) => [m, e.value!] as [number, number]).sort((a, b) => a[0] - b[0]));
-    const mono = this.table;
+    const mono = (this.table ??= nonDecreasing([...this.ms.entries()].map(([m, e]) => [m, e.value!] as [number, number]).sort((a, b) => a[0] - b[0])));
     if (mono.length === 0) return undefined;
-    const below = mono.filter(([m]) => m <= n);
-    const above = mono.filter(([m]) => m > n);
-    if (below.length && below[below.length - 1][0] === n) return below[below.length - 1][1];
-    if (below.length && above.length) {
-      const [m0, c0] = below[below.length - 1];
-      const [m1, c1] = above[0];
+    let j = -1; // the last measured size <= n
+    while (j + 1 < mono.length && mono[j + 1][0] <= n) j++;
+    if (j >= 0 && mono[j][0] === n) return mono[j][1];
+    if (j >= 0 && j + 1 < mono.length) {
+      const [m0, c0] = mono[j];
+      const [m1, c1] = mono[j + 1];
       return c0 + ((c1 - c0) * (n - m0)) / (m1 - m0);
     }
-    if (below.length) {
-      const [m1, c1] = below[below.length - 1];
-      const slope = below.length >= 2 ? (c1 - below[below.length - 2][1]) / (m1 - below[below.length - 2][0]) : PRIOR_SLOPE * c1;
+    if (j >= 0) {
+      const [m1, c1] = mono[j];
+      const slope = j >= 1 ? (c1 - mono[j - 1][1]) / (m1 - mono[j - 1][0]) : PRIOR_SLOPE * c1;
       return c1 + Math.max(slope, 0) * (n - m1);
     }
-    const [m1, c1] = above[0];
+    const [m1, c1] = mono[0];
     return Math.max(c1 / (1 + PRIOR_SLOPE * (m1 - 1)), c1 - PRIOR_SLOPE * c1 * (m1 - n));
   }
 }
