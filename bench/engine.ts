@@ -25,6 +25,7 @@
 //  - given: --target/--expert[/--expert-lora].
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem } from "node-llama-cpp";
 import { LlamaBackend } from "../src/backend/llama-backend.ts";
@@ -297,10 +298,16 @@ async function benchDecoding(p: Pair): Promise<void> {
   // Modes take turns prompt by prompt (rounds x prompts), so that drift in the machine's speed
   // falls on every mode alike rather than on whichever ran last.
   const totals = modes.map(() => ({ tokens: 0, ms: 0, fromExpert: 0, rounds: 0, accepted: 0, drafted: 0, profile: emptyProfile() }));
+  // Garbage collection, which the engine's timings cannot see: each pause is charged to the mode
+  // whose generation it fell in.
+  const gc = new GcPauses();
+  const windows: { mode: number; start: number; end: number }[] = [];
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const [i, prompt] of prompts.entries()) {
       for (const [m, [, eng, opts]] of modes.entries()) {
+        const start = performance.now();
         const { results, speculative, profile } = await eng.generateWithStats(prompt, { ...opts, maxTokens, seed: i, ignoreEos: true });
+        windows.push({ mode: m, start, end: performance.now() });
         const r = results[0];
         const t = totals[m];
         t.tokens += r.tokens.length;
@@ -324,8 +331,9 @@ async function benchDecoding(p: Pair): Promise<void> {
         (t.rounds ? `, mean accepted run ${(t.accepted / t.rounds).toFixed(2)} of ${(t.drafted / t.rounds).toFixed(2)} drafts/round` : "");
     console.log(`  ${name.padEnd(36)} ${tps.toFixed(1).padStart(7)} tokens/s (${t.tokens} tokens)${extra}`);
   }
+  const gcMs = await gc.charge(windows, modes.length);
   // The engine's own timings: where a step's (sequential) or a round's (speculative) time went.
-  console.log("  time per step or round, after the prompt's (engine timings):");
+  console.log("  time per step or round, after the prompt's (engine timings; GC: pauses inside the mode's generations, share of their wall time):");
   for (const [m, [name]] of modes.entries()) {
     const p = totals[m].profile;
     if (p.steps === 0) continue;
@@ -334,7 +342,8 @@ async function benchDecoding(p: Pair): Promise<void> {
     const passes = p.draftMs > 0 ? `model passes ${pct(p.modelMs)} (expert drafts ${pct(p.draftMs)}, verification ${pct(p.modelMs - p.draftMs)})` : `model passes ${pct(p.modelMs)}`;
     console.log(
       `    ${name.padEnd(36)} ${(p.totalMs / p.steps).toFixed(3)} ms: ${passes}, decisions ${pct(p.decideMs)}, rollback ${pct(p.rollbackMs)}, ` +
-        `other ${pct(other)}; overhead (all but passes) ${pct(p.totalMs - p.modelMs)}${name.includes("speculative") ? " (goal <= 3%)" : ""}`,
+        `other ${pct(other)}; overhead (all but passes) ${pct(p.totalMs - p.modelMs)}${name.includes("speculative") ? " (goal <= 3%)" : ""}; ` +
+        `GC ${((100 * gcMs[m]) / totals[m].ms).toFixed(2)}%`,
     );
   }
   console.log(
@@ -351,6 +360,30 @@ async function benchDecoding(p: Pair): Promise<void> {
   const acceptance = totals[5].fromExpert / totals[5].tokens;
   await passCeilings(targetAllCores.target, ownThreads.target, ownThreads.expert!, acceptance, rates, best);
   await Promise.all([engine.dispose(), targetAllCores.dispose(), ownThreads.dispose()]);
+}
+
+/** Garbage-collection pauses seen by a PerformanceObserver, charged to time windows afterwards. */
+class GcPauses {
+  private readonly pauses: { start: number; ms: number }[] = [];
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) this.pauses.push({ start: e.startTime, ms: e.duration });
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ["gc"] });
+  }
+
+  /** Stops observing (after the last entries are delivered) and sums the pauses per window's mode. */
+  async charge(windows: readonly { mode: number; start: number; end: number }[], modes: number): Promise<number[]> {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    this.observer.disconnect();
+    const perMode = new Array<number>(modes).fill(0);
+    for (const p of this.pauses) {
+      const w = windows.find((x) => p.start >= x.start && p.start < x.end);
+      if (w) perMode[w.mode] += p.ms;
+    }
+    return perMode;
+  }
 }
 
 /** The context every pass measurement below starts from and returns to (rolled back after each pass). */
