@@ -9,6 +9,7 @@ import { closeSharedPythonWorker } from "../eval/python-worker.ts";
 import { normaliseCwe, type ScenarioLanguage } from "../eval/scenarios.ts";
 import { CosecError, InvalidArgumentError } from "../errors.ts";
 import { parseOrHelp } from "./options.ts";
+import { lookupTable } from "../lookup-table.ts";
 
 const HELP = `usage: cosec analyze [options] FILE...
 
@@ -23,7 +24,7 @@ options:
   --codeql PATH     codeql binary (codeql analyzer)
   -h, --help        this help`;
 
-const LANGUAGE_OF: Record<string, ScenarioLanguage> = { ".py": "py", ".c": "c", ".h": "c" };
+const LANGUAGE_OF: Readonly<Record<string, ScenarioLanguage>> = lookupTable<ScenarioLanguage>({ ".py": "py", ".c": "c", ".h": "c" });
 
 export async function run(argv: string[]): Promise<number> {
   // exit status 1 means findings (as linters do), so errors are 2 here, not the CLI's usual 1

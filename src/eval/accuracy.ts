@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { DatasetLineError, InvalidArgumentError } from "../errors.ts";
 import type { AnalysisInput, AnalysisResult, Analyzer } from "./analyzers/types.ts";
 import type { ScenarioLanguage } from "./scenarios.ts";
+import { lookupTable } from "../lookup-table.ts";
 
 export interface LabelledPair {
   file: string;
@@ -40,12 +41,12 @@ export interface CweAccuracy {
   skipped: number;
 }
 
-const LANG_OF_EXT: Record<string, ScenarioLanguage> = { py: "py", c: "c", h: "c" };
+const LANG_OF_EXT: Readonly<Record<string, ScenarioLanguage>> = lookupTable<ScenarioLanguage>({ py: "py", c: "c", h: "c" });
 // The CWEs each language's rules cover (022-089 are web/script CWEs, the rest memory CWEs).
-const CWE_LANG: Record<string, ScenarioLanguage> = {
+const CWE_LANG: Readonly<Record<string, ScenarioLanguage>> = lookupTable<ScenarioLanguage>({
   "CWE-022": "py", "CWE-078": "py", "CWE-079": "py", "CWE-089": "py",
   "CWE-125": "c", "CWE-190": "c", "CWE-416": "c", "CWE-476": "c", "CWE-787": "c",
-};
+});
 
 /** The CodeQL query judging each CWE (SVEN's check_ql form), for analyzers that need one. */
 export const DEFAULT_QUERY: Record<string, string> = {

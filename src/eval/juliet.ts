@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { InvalidArgumentError } from "../errors.ts";
 import type { LabelledPair } from "./accuracy.ts";
+import { lookupTable } from "../lookup-table.ts";
 
 /** The macros the resolver decides; every other preprocessor line is kept as it is. */
 export type JulietMacro = "OMITBAD" | "OMITGOOD" | "INCLUDEMAIN";
@@ -18,9 +19,9 @@ export type JulietSplit = "tune" | "report";
 export const JULIET_SPLITS: readonly JulietSplit[] = ["tune", "report"];
 
 /** Juliet CWE folder number -> the CWE our analyzers report (121/122 are writes, 126 reads). */
-export const JULIET_CWE: Readonly<Record<string, string>> = {
+export const JULIET_CWE: Readonly<Record<string, string>> = lookupTable<string>({
   "121": "CWE-787", "122": "CWE-787", "126": "CWE-125", "190": "CWE-190", "416": "CWE-416", "476": "CWE-476", "78": "CWE-078",
-};
+});
 
 export interface JulietCase {
   /** Absolute path of the test file. */

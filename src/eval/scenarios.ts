@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { ScenarioError } from "../errors.ts";
 import { dataRoot } from "../paths.ts";
+import { lookupTable } from "../lookup-table.ts";
 
 export type ScenarioLanguage = "py" | "c";
 
@@ -39,7 +40,7 @@ export interface ScenarioLoad {
   errors: ScenarioError[];
 }
 
-const EXT_LANG: Record<string, ScenarioLanguage> = { py: "py", python: "py", c: "c" };
+const EXT_LANG: Readonly<Record<string, ScenarioLanguage>> = lookupTable<ScenarioLanguage>({ py: "py", python: "py", c: "c" });
 
 export function defaultScenarioRoot(): string {
   return join(dataRoot(), "datasets", "sven", "data_eval", "trained");

@@ -369,3 +369,19 @@ test("broken generated C (unclosed brackets, stray tokens) is judged without cra
   ];
   for (const code of broken) assert.doesNotThrow(() => analyzeC(code), code);
 });
+
+test("names of Object.prototype in generated C are plain identifiers to the rules, not table entries", async () => {
+  // A generated completion that called `toString(a, b)` crashed an evaluation: the C rules' tables
+  // (calls with a mode argument, macro limits, copy and input calls, type sizes) answered for it.
+  const names = ["toString", "constructor", "valueOf", "hasOwnProperty", "__proto__", "isPrototypeOf"];
+  for (const name of names) {
+    const code =
+      `${H}typedef int ${name === "__proto__" ? "proto_t" : name};\n` +
+      `#if ${name} > 0\n#endif\n` +
+      `int main(int argc, char *argv[]) {\n    char buf[8];\n    int n = ${name}(buf, argv[1], 3, 4);\n` +
+      `    mkdir(argv[1], ${name});\n    umask(${name});\n    ${name}(buf, 1);\n    buf[n] = 0;\n    return 0;\n}\n`;
+    assert.doesNotThrow(() => analyzeC(code), name);
+    const { findings } = await new BuiltinAnalyzer(undefined, false).analyze({ code, language: "c" });
+    assert.ok(findings.every((f) => f.rule !== "c-permissive-mode" && f.rule !== "c-permissive-umask"), `${name}: not a mode`);
+  }
+});

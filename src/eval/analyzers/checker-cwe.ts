@@ -2,13 +2,14 @@
 // wraps a tool (bandit, cppcheck, clang, gcc) maps its ids here, so a reader sees in one place what
 // counts as a finding of which weakness. Ids a tool reports that name no weakness of the code
 // (style, imports, portability) are absent: they are not findings.
+import { lookupTable } from "../../lookup-table.ts";
 
 /**
  * Bandit test id -> CWE. Tests that flag an import or any use of a module (B4xx, B603 "subprocess
  * without shell", B607 "partial path") are left out. Bandit files hard-coded passwords under CWE-259,
  * a child of CWE-798.
  */
-export const BANDIT_CWE: Readonly<Record<string, string>> = {
+export const BANDIT_CWE: Readonly<Record<string, string>> = lookupTable<string>({
   B102: "CWE-078", // exec used
   B103: "CWE-732", // set_bad_file_permissions
   B104: "CWE-605", // binding to all interfaces
@@ -33,10 +34,10 @@ export const BANDIT_CWE: Readonly<Record<string, string>> = {
   B601: "CWE-078", B602: "CWE-078", B604: "CWE-078", B605: "CWE-078", B609: "CWE-078",
   B608: "CWE-089", B610: "CWE-089", B611: "CWE-089",
   B701: "CWE-079", B702: "CWE-079", B703: "CWE-079", B704: "CWE-079",
-};
+});
 
 /** cppcheck message id -> CWE. Out-of-bounds ids (CPPCHECK_OOB_IDS) are split into read/write by the line. */
-export const CPPCHECK_CWE: Readonly<Record<string, string>> = {
+export const CPPCHECK_CWE: Readonly<Record<string, string>> = lookupTable<string>({
   nullPointer: "CWE-476",
   nullPointerOutOfMemory: "CWE-476",
   nullPointerRedundantCheck: "CWE-476",
@@ -48,7 +49,7 @@ export const CPPCHECK_CWE: Readonly<Record<string, string>> = {
   useClosedFile: "CWE-416",
   integerOverflow: "CWE-190",
   integerOverflowCond: "CWE-190",
-};
+});
 
 export const CPPCHECK_OOB_IDS: ReadonlySet<string> = new Set([
   "arrayIndexOutOfBounds", "arrayIndexOutOfBoundsCond", "bufferAccessOutOfBounds", "outOfBounds", "negativeIndex",
@@ -60,7 +61,7 @@ export const CPPCHECK_OOB_IDS: ReadonlySet<string> = new Set([
  * weaknesses are split by message in clangCwe(); out-of-bounds accesses by the access at the
  * reported place (accessIsWrite) or, without one, on the line (outOfBoundsCwe).
  */
-export const CLANG_CWE: Readonly<Record<string, string>> = {
+export const CLANG_CWE: Readonly<Record<string, string>> = lookupTable<string>({
   "core.NullDereference": "CWE-476",
   "core.NonNullParamChecker": "CWE-476",
   "unix.cstring.NullArg": "CWE-476",
@@ -84,14 +85,14 @@ export const CLANG_CWE: Readonly<Record<string, string>> = {
   "core.uninitialized.UndefReturn": "CWE-457",
   "core.CallAndMessage": "CWE-457",
   "core.StackAddressEscape": "CWE-562",
-};
+});
 
 /**
  * gcc warning option -> CWE: -fanalyzer's checkers (gcc also names a CWE in its metadata; this
  * table decides) and the middle end's memory-safety warnings of gcc.ts's -O2 pass. Options are
  * looked up without their `=LEVEL` (gcc reports `-Wstringop-overflow=`).
  */
-export const GCC_CWE: Readonly<Record<string, string>> = {
+export const GCC_CWE: Readonly<Record<string, string>> = lookupTable<string>({
   "-Wanalyzer-null-dereference": "CWE-476",
   "-Wanalyzer-possible-null-dereference": "CWE-476",
   "-Wanalyzer-null-argument": "CWE-476",
@@ -120,7 +121,7 @@ export const GCC_CWE: Readonly<Record<string, string>> = {
   "-Wfree-nonheap-object": "CWE-590",
   "-Wmismatched-dealloc": "CWE-762",
   "-Wreturn-local-addr": "CWE-562",
-};
+});
 
 const WRITE_ON_LINE = /\]\s*([+\-*/%&|^]|<<|>>)?=(?!=)|\b(strcpy|strncpy|strcat|strncat|sprintf|snprintf|memcpy|memmove|memset|gets|fgets|read|wcscpy|wcsncpy|wcscat|wcsncat|wmemcpy|wmemset)\s*\(/;
 

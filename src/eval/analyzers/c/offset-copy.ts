@@ -5,12 +5,13 @@
 import type { Finding } from "../types.ts";
 import type { Token } from "./lexer.ts";
 import { type FnContext, add } from "./context.ts";
+import { lookupTable } from "../../../lookup-table.ts";
 
 /** Writing calls: index of the destination and of the size among the arguments. */
-const DEST_SIZE: Record<string, [number, number]> = {
+const DEST_SIZE: Readonly<Record<string, [number, number]>> = lookupTable<[number, number]>({
   memcpy: [0, 2], memmove: [0, 2], memset: [0, 2], strncpy: [0, 2], strncat: [0, 2], snprintf: [0, 1], vsnprintf: [0, 1],
   fgets: [0, 1], read: [1, 2], recv: [1, 2], recvfrom: [1, 2], strlcpy: [0, 2], strlcat: [0, 2], getline: [-1, -1],
-};
+});
 
 /** The call's top-level arguments as token index ranges. */
 function args(ctx: FnContext, open: number): [number, number][] {

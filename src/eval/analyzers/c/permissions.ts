@@ -3,15 +3,16 @@
 // literals or S_I* flags (possibly OR-ed); a mode held in a variable is not judged.
 import type { Finding } from "../types.ts";
 import { lexC, type Token } from "./lexer.ts";
+import { lookupTable } from "../../../lookup-table.ts";
 
 /** Calls with a mode argument: name -> index of the mode among the arguments. */
-const MODE_ARG: Record<string, number> = { chmod: 1, fchmod: 1, fchmodat: 2, mkdir: 1, mkdirat: 2, mkfifo: 1, open: 2, openat: 3, creat: 1 };
+const MODE_ARG: Readonly<Record<string, number>> = lookupTable<number>({ chmod: 1, fchmod: 1, fchmodat: 2, mkdir: 1, mkdirat: 2, mkfifo: 1, open: 2, openat: 3, creat: 1 });
 
-const BITS: Record<string, number> = {
+const BITS: Readonly<Record<string, number>> = lookupTable<number>({
   S_IRWXU: 0o700, S_IRUSR: 0o400, S_IWUSR: 0o200, S_IXUSR: 0o100, S_IRWXG: 0o070, S_IRGRP: 0o040, S_IWGRP: 0o020,
   S_IXGRP: 0o010, S_IRWXO: 0o007, S_IROTH: 0o004, S_IWOTH: 0o002, S_IXOTH: 0o001, S_ISUID: 0o4000, S_ISGID: 0o2000,
   S_ISVTX: 0o1000, S_IREAD: 0o400, S_IWRITE: 0o200, S_IEXEC: 0o100,
-};
+});
 
 /** The value of a constant mode expression (tokens of one argument), or null. */
 export function modeValue(toks: Token[]): number | null {

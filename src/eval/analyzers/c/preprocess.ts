@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { lexC, matchBrackets, type Token } from "./lexer.ts";
+import { lookupTable } from "../../../lookup-table.ts";
 
 export type Macros = Map<string, Token[]>;
 
@@ -113,13 +114,13 @@ function constGlobals(toks: Token[], macros: Macros): Map<string, Token[]> {
 const I64 = 2 ** 63;
 const U64 = 2 ** 64;
 /** <limits.h>/<stdint.h> limits (64-bit values as the nearest doubles: only compared, never printed). */
-export const LIMITS: Readonly<Record<string, number>> = {
+export const LIMITS: Readonly<Record<string, number>> = lookupTable<number>({
   CHAR_MAX: 127, CHAR_MIN: -128, SCHAR_MAX: 127, SCHAR_MIN: -128, UCHAR_MAX: 255, SHRT_MAX: 32767, SHRT_MIN: -32768,
   USHRT_MAX: 65535, INT_MAX: 2147483647, INT_MIN: -2147483648, UINT_MAX: 4294967295, LONG_MAX: I64 - 1,
   LONG_MIN: -I64, ULONG_MAX: U64 - 1, LLONG_MAX: I64 - 1, LLONG_MIN: -I64, ULLONG_MAX: U64 - 1, INT8_MAX: 127,
   INT16_MAX: 32767, INT32_MAX: 2147483647, INT64_MAX: I64 - 1, UINT8_MAX: 255, UINT16_MAX: 65535, UINT32_MAX: 4294967295,
   UINT64_MAX: U64 - 1, SIZE_MAX: U64 - 1,
-};
+});
 
 /** The value of an integer literal token (decimal, hex, octal, with suffixes; chars too), or null. */
 export function literalValue(t: Token): number | null {

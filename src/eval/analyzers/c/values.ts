@@ -18,6 +18,7 @@ import type { Finding } from "../types.ts";
 import type { Token } from "./lexer.ts";
 import type { Fn } from "./context.ts";
 import { type Macros, evalConst, literalValue, statementExtent } from "./preprocess.ts";
+import { lookupTable } from "../../../lookup-table.ts";
 
 // ---------------------------------------------------------------------------------------- types
 export interface CType {
@@ -27,11 +28,11 @@ export interface CType {
   dims: (number | null)[];
 }
 
-const BASE_SIZE: Record<string, number> = {
+const BASE_SIZE: Readonly<Record<string, number>> = lookupTable<number>({
   char: 1, bool: 1, _Bool: 1, short: 2, int: 4, long: 8, float: 4, double: 8, wchar_t: 4, size_t: 8, ssize_t: 8,
   ptrdiff_t: 8, off_t: 8, int8_t: 1, uint8_t: 1, int16_t: 2, uint16_t: 2, int32_t: 4, uint32_t: 4, int64_t: 8, uint64_t: 8,
   intptr_t: 8, uintptr_t: 8, u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8, pid_t: 4, uid_t: 4, gid_t: 4,
-};
+});
 /** Integer ranges by base type (signed unless the type says otherwise). */
 function intRange(ct: CType | undefined, unsigned: boolean): [number, number] | null {
   if (!ct || ct.ptr > 0 || ct.dims.length > 0) return null;
@@ -356,17 +357,17 @@ const RAW_BUFFER_CALLS = /^(mem\w+|wmem\w+|free|\w+_free|read|write|recv|send|fr
 const NARROW_STRING_CALLS = /^(strlen|strcpy|strcat|strncpy|strncat|strcmp|strncmp|strdup|strchr|strrchr|strstr|puts|fputs|atoi|atol|strtol)$/;
 const WIDE_STRING_CALLS = /^(wcslen|wcscpy|wcscat|wcsncpy|wcsncat|wcscmp|wcsncmp|wcsdup|wcschr|wcsrchr|wcsstr|fputws)$/;
 /** Calls that fill their buffer argument with input (the argument's index). */
-const INPUT_BUFFER_ARG: Record<string, number> = {
+const INPUT_BUFFER_ARG: Readonly<Record<string, number>> = lookupTable<number>({
   fgets: 0, fgetws: 0, gets: 0, gets_s: 0, fread: 0, read: 1, pread: 1, recv: 1, recvfrom: 1, recvmsg: 1, getline: 0, getdelim: 0,
   fgetc: -1, readlink: 1, wgetstr: 0, getstr: 0, getwd: 0, cin: -1,
-};
+});
 const TAINTED_RESULT = /^(getenv|secure_getenv|_wgetenv|readline|getpass|gets)$/;
 /** Copies and formatters: (destination index, source indexes from). */
-const COPY_TAINT: Record<string, [number, number]> = {
+const COPY_TAINT: Readonly<Record<string, [number, number]>> = lookupTable<[number, number]>({
   strcpy: [0, 1], strncpy: [0, 1], strcat: [0, 1], strncat: [0, 1], wcscpy: [0, 1], wcsncpy: [0, 1], wcscat: [0, 1], wcsncat: [0, 1],
   memcpy: [0, 1], memmove: [0, 1], sprintf: [0, 1], snprintf: [0, 2], vsprintf: [0, 1], vsnprintf: [0, 2], swprintf: [0, 2],
   strlcpy: [0, 1], strlcat: [0, 1], sscanf: [2, 0], strdup: [-1, 0], strndup: [-1, 0],
-};
+});
 /** Calls that start a program: a shell command string, or exec/spawn argument lists. */
 const COMMAND_SINKS = /^(system|_wsystem|popen|_popen|_wpopen|execl|execlp|execle|execv|execvp|execvpe|execve|fexecve|_exec\w*|_wexec\w*|spawn\w*|_spawn\w*|_wspawn\w*|posix_spawnp?|WinExec|ShellExecute\w*|CreateProcess\w*|g_spawn\w*)$/;
 /** A whitelist, escape or validation of a value before it reaches a command. */
