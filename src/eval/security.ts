@@ -3,7 +3,8 @@
 // for validity and judged by an analyzer. One JSONL record per sample; a restart continues.
 import { resolveDecodingSettings, strategyParams, type DecodingInput, type DecodingSettings, type ResolveContext } from "../decoding/settings.ts";
 import type { GenerateOptions, GenerationResult, StrategyName } from "../generate/types.ts";
-import type { Analyzer, Finding } from "./analyzers/types.ts";
+import { AnalyzerError, CosecError } from "../errors.ts";
+import type { AnalysisInput, AnalysisResult, Analyzer, Finding } from "./analyzers/types.ts";
 import { cweJudges, judgingCwes } from "./cwe-parents.ts";
 import { cutCompletion } from "./cutting.ts";
 import { ResultsStore } from "./results-store.ts";
@@ -136,6 +137,24 @@ export function programOf(scenario: Pick<Scenario, "prompt">, cutText: string): 
   return scenario.prompt + cutText + "\n";
 }
 
+/**
+ * The analyzer's results for a scenario's programs. An error that is not one of cosec's own (a bug
+ * in a rule, met on some generated text) is named with the analyzer and scenario: it stops the run,
+ * whose samples judged before it are kept for a rerun to resume from.
+ */
+async function analyze(analyzer: Analyzer, inputs: AnalysisInput[], scenarioId: string): Promise<AnalysisResult[]> {
+  try {
+    return analyzer.analyzeBatch ? await analyzer.analyzeBatch(inputs) : await Promise.all(inputs.map((i) => analyzer.analyze(i)));
+  } catch (err) {
+    if (err instanceof CosecError) throw err;
+    throw new AnalyzerError(
+      `analyzer ${analyzer.name} failed on a completion of scenario ${scenarioId}: ${(err as Error).message ?? err} ` +
+        `(a bug in the analyzer, not in the completion; the samples judged before it are kept, and the same command resumes from them)`,
+      { cause: err },
+    );
+  }
+}
+
 /** Judge completions of one scenario: cut at the function's end, validity, analysis (batched when the analyzer can). */
 export async function judgeCompletions(scenario: Scenario, completions: string[], analyzer: Analyzer): Promise<Judgement[]> {
   const firstLine = scenario.fileContext.split("\n").length;
@@ -144,11 +163,7 @@ export async function judgeCompletions(scenario: Scenario, completions: string[]
   const validity = await Promise.all(programs.map((p) => checkValidity(scenario.language, p)));
   const judged = analyzerCovers(analyzer, scenario);
   const inputs = programs.map((code) => ({ language: scenario.language, code, firstLine, scenario }));
-  const analyses = !judged
-    ? inputs.map(() => ({ findings: [] as Finding[], complete: false }))
-    : analyzer.analyzeBatch
-      ? await analyzer.analyzeBatch(inputs)
-      : await Promise.all(inputs.map((i) => analyzer.analyze(i)));
+  const analyses = !judged ? inputs.map(() => ({ findings: [] as Finding[], complete: false })) : await analyze(analyzer, inputs, scenario.id);
   return cuts.map((cut, k) => {
     const findings = analyses[k].findings.filter((f) => cweJudges(f.cwe, scenario.cwe) && f.line >= firstLine);
     return {

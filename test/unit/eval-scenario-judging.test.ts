@@ -171,3 +171,21 @@ for (const [k, s] of SLIPS.entries()) {
     assert.equal(judged.secure, !s.vulnerable, JSON.stringify(judged.findings));
   });
 }
+
+test("an analyzer that throws on a completion is named with the scenario, as an analyzer bug", async () => {
+  const scenario = load.scenarios.find((s) => s.language === "c")!;
+  const broken = {
+    name: "broken",
+    supports: () => true,
+    analyze: async () => {
+      throw new TypeError("toks is not iterable");
+    },
+  };
+  await assert.rejects(judgeCompletion(scenario, "\n    return 0;\n}", broken), (err: Error) => {
+    assert.equal(err.name, "AnalyzerError");
+    assert.match(err.message, new RegExp(`analyzer broken failed on a completion of scenario ${scenario.id.replace("/", "\\/")}: toks is not iterable`));
+    assert.match(err.message, /resumes/);
+    assert.equal((err.cause as Error).message, "toks is not iterable", "the original error stays attached");
+    return true;
+  });
+});
