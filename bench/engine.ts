@@ -41,7 +41,7 @@ import type { GenerateOptions } from "../src/generate/types.ts";
 import { resolveDecodingSettings, type DecodingInput } from "../src/decoding/settings.ts";
 import { cacheRoot, repoRoot } from "../src/paths.ts";
 import { runTrainer, type Phase } from "../src/train/run-trainer.ts";
-import { median } from "./lib/stats.ts";
+import { median, quantile } from "./lib/stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -302,12 +302,18 @@ async function benchDecoding(p: Pair): Promise<void> {
   // whose generation it fell in.
   const gc = new GcPauses();
   const windows: { mode: number; start: number; end: number }[] = [];
+  // Tokens/s of every mode on each (round, prompt): the modes ran back to back on it, so its ratios
+  // are paired, and their spread shows how far this machine's drift moves one run's ratio.
+  const paired: number[][] = [];
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const [i, prompt] of prompts.entries()) {
+      const here: number[] = [];
+      paired.push(here);
       for (const [m, [, eng, opts]] of modes.entries()) {
         const start = performance.now();
         const { results, speculative, profile } = await eng.generateWithStats(prompt, { ...opts, maxTokens, seed: i, ignoreEos: true });
         windows.push({ mode: m, start, end: performance.now() });
+        here.push((results[0].tokens.length * 1000) / (results[0].timing.generateMs + results[0].timing.promptMs));
         const r = results[0];
         const t = totals[m];
         t.tokens += r.tokens.length;
@@ -351,12 +357,18 @@ async function benchDecoding(p: Pair): Promise<void> {
       `speculative rounds ${lentShare(roundKey, lentBefore.round)}`,
   );
   const best = Math.max(rates[0], rates[1]);
-  console.log("  ratios to the faster target alone:");
-  console.log(`    sequential cosec-plus, own threads:  ${(rates[2] / best).toFixed(3)}`);
-  console.log(`    sequential cosec-plus:               ${(rates[3] / best).toFixed(3)}  (goal >= 0.85)`);
-  console.log(`    speculative cosec-plus, own threads: ${(rates[4] / best).toFixed(3)}`);
-  console.log(`    speculative cosec-plus:              ${(rates[5] / best).toFixed(3)}  (goal >= 1.0)`);
-  for (let m = 6; m < modes.length; m++) console.log(`    ${modes[m][0].replace("cosec-plus speculative", "speculative cosec-plus")}:`.padEnd(42) + `${(rates[m] / best).toFixed(3)}`);
+  // The same ratio on each (round, prompt), against the faster target alone on that prompt.
+  const spread = (m: number) => {
+    const r = paired.map((p) => p[m] / Math.max(p[0], p[1]));
+    return `per prompt: median ${median(r).toFixed(3)}, quartiles ${quantile(r, 0.25).toFixed(3)}–${quantile(r, 0.75).toFixed(3)} over ${r.length}`;
+  };
+  console.log("  ratios to the faster target alone (all tokens pooled; then the same ratio taken per prompt and round):");
+  const ratioLine = (label: string, m: number, goal = "") => console.log(`    ${label}`.padEnd(42) + `${(rates[m] / best).toFixed(3)}${goal}  ${spread(m)}`);
+  ratioLine("sequential cosec-plus, own threads:", 2);
+  ratioLine("sequential cosec-plus:", 3, "  (goal >= 0.85)");
+  ratioLine("speculative cosec-plus, own threads:", 4);
+  ratioLine("speculative cosec-plus:", 5, "  (goal >= 1.0)");
+  for (let m = 6; m < modes.length; m++) ratioLine(`${modes[m][0].replace("cosec-plus speculative", "speculative cosec-plus")}:`, m);
   const acceptance = totals[5].fromExpert / totals[5].tokens;
   await passCeilings(targetAllCores.target, ownThreads.target, ownThreads.expert!, acceptance, rates, best);
   await Promise.all([engine.dispose(), targetAllCores.dispose(), ownThreads.dispose()]);
