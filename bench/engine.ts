@@ -313,11 +313,12 @@ async function benchDecoding(p: Pair): Promise<void> {
         const start = performance.now();
         const { results, speculative, profile } = await eng.generateWithStats(prompt, { ...opts, maxTokens, seed: i, ignoreEos: true });
         windows.push({ mode: m, start, end: performance.now() });
-        here.push((results[0].tokens.length * 1000) / (results[0].timing.generateMs + results[0].timing.promptMs));
         const r = results[0];
+        const ms = r.timing.generateMs + r.timing.promptMs;
+        here.push((r.tokens.length * 1000) / ms);
         const t = totals[m];
         t.tokens += r.tokens.length;
-        t.ms += r.timing.generateMs + r.timing.promptMs;
+        t.ms += ms;
         t.fromExpert += r.sources.filter((s) => s === "expert").length;
         t.rounds += speculative?.rounds ?? 0;
         t.accepted += speculative?.acceptedDrafts ?? 0;

@@ -113,13 +113,14 @@ export class Caches {
   }
 
   /**
-   * Evaluates the items on several models side by side: every pass but the largest model's is
+   * Evaluates the items on the models side by side (a lone model runs as `onThread` says): every pass but the largest model's is
    * handed to a worker thread first, and the largest runs last, on this thread where it is short
    * enough (`onThread`: this thread has nothing else to do meanwhile). Short passes otherwise all
    * run on this thread one after the other: on 2 cores the demo pair's one-token steps went
    * target 0.67 + expert 0.17 ms in a row, where side by side they take the target's alone.
    */
   async evaluateSideBySide(roles: readonly ModelRole[], items: readonly EvalItem[], onThread: EvaluationOptions): Promise<Float32Array[][][]> {
+    if (roles.length === 0) return []; // a rule that reads the expert alone has nothing to score
     const largest = roles.reduce((a, b) => (this.job.models[b]!.info.parameterCount > this.job.models[a]!.info.parameterCount ? b : a));
     const passes = new Map<ModelRole, Promise<Float32Array[][]>>();
     for (const role of roles) if (role !== largest) passes.set(role, this.evaluate(role, items, { offThread: true }));

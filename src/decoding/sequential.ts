@@ -15,16 +15,16 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
     const items = active.map((i) => ({ i, tokens: pending[i], last: 1 }));
     const perRole: Float32Array[][][] = [];
     const threads = cores?.lend(stepKind);
-    // One generation alone, running one model or one model after the other: this thread has
-    // nothing else to do during a pass, so short passes may run on it.
-    const inline = cores?.alone === true && (threads !== undefined || roles.length === 1);
+    // One generation alone: this thread has nothing else to do during the (largest) pass, so a short
+    // one may run on it.
+    const inline = cores?.alone === true;
     const stepStart = performance.now();
     if (threads !== undefined) {
       // One model after the other, the target on the cores of both.
       for (const role of roles) perRole.push(await caches.evaluate(role, items, { threads, inline }));
     } else {
       // Side by side, each model on its own threads.
-      perRole.push(...(roles.length === 1 ? [await caches.evaluate(roles[0], items, { inline })] : await caches.evaluateSideBySide(roles, items, { inline: cores?.alone === true })));
+      perRole.push(...(await caches.evaluateSideBySide(roles, items, { inline })));
     }
     const passesEnd = performance.now();
     // Prompt steps cost more per sample than generation steps: not comparable, not observed.

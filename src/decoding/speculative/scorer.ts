@@ -18,7 +18,6 @@ export interface Scores {
  */
 export async function score(caches: Caches, roles: readonly ModelRole[], items: readonly EvalItem[], options?: EvaluationOptions): Promise<Scores> {
   const t0 = performance.now();
-  // A rule that reads the expert alone has nothing to score.
-  const perRole = roles.length > 1 ? await caches.evaluateSideBySide(roles, items, options ?? {}) : await Promise.all(roles.map((role) => caches.evaluate(role, items, options)));
+  const perRole = await caches.evaluateSideBySide(roles, items, options ?? {});
   return { logits: new Map(roles.map((role, r) => [role, perRole[r]])), ms: performance.now() - t0 };
 }
