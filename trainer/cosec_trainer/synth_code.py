@@ -482,6 +482,22 @@ def _c_struct(r: random.Random, b: _Lines, insecure: bool, st: tuple[str, list])
 
 _C_KINDS = ["index", "alloc", "copy", "format", "arith", "struct"]
 
+# What a whole step does, said before its first line. The steps' own comments sit between their
+# lines and name variables declared above them, so after a scenario's closing comment the target
+# went on mid-step with names it never declared (‘size’ undeclared: 84 of 91 of the shipped
+# target's C failures on 13 scenarios × 10 samples). Steps announced before their declarations
+# teach that what follows a comment may declare what it uses.
+_C_STEP_SUMMARIES = {
+    "index": ["read an index and print the element at it", "look up a value by its position", "print the entry the user asks for", "get an index from the user and show that element"],
+    "alloc": ["allocate a buffer of the requested size and fill it", "make a buffer as large as the user asks", "read a size, allocate that many bytes and use them", "create a scratch buffer"],
+    "copy": ["copy the argument into a local buffer", "keep a copy of the first argument", "store the command line argument in a buffer", "save the input string"],
+    "format": ["turn a random number into text", "write a number into a string", "print a random value as a string", "format a number for output"],
+    "arith": ["read a number and add a constant to it", "compute a larger value from the input", "add an offset to the user's number", "increase the number given on the command line"],
+    "struct": ["create a new record and fill in its fields", "allocate and initialise a structure", "set up a new object", "build one entry"],
+}
+# Share of C steps written that way (the rest keep only their inner comments).
+C_ANNOUNCED_SHARE = 0.5
+
 
 def c_program(r: random.Random, insecure_share: float, only: str | None = None, insecure: bool | None = None) -> str:
     """A C `main` of one or two risky steps; `only` and `insecure` as in `python_program`."""
@@ -504,10 +520,15 @@ def c_program(r: random.Random, insecure_share: float, only: str | None = None, 
         if i:
             b.add("")
         ins = insecure if insecure is not None else r.random() < insecure_share
+        inner_rate = b.rate
+        if r.random() < C_ANNOUNCED_SHARE:
+            b.add(f"// {_pick(r, _C_STEP_SUMMARIES[k])}")
+            b.rate = inner_rate / 2  # an announced step needs fewer comments inside
         if k == "struct":
             _c_struct(r, b, ins, st)
         else:
             {"index": _c_index, "alloc": _c_alloc, "copy": _c_copy, "format": _c_format, "arith": _c_arith}[k](r, b, ins)
+        b.rate = inner_rate
     out += b.out + ["    return 0;", "}"]
     return "\n".join(out) + "\n"
 
