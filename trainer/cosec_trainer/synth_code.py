@@ -454,12 +454,17 @@ def _c_format(r: random.Random, b: _Lines, insecure: bool) -> None:
 
 def _c_arith(r: random.Random, b: _Lines, insecure: bool) -> None:
     var = b.fresh(["value", "total", "amount", "sum", "count"])
-    add = _pick(r, ["1000", "100000000", "INT_MAX / 2", "65536", "123456789"])
+    # Constants and checks that need no <limits.h> half the time: a scenario's prompt decides the
+    # includes, and a completion using INT_MAX under a prompt without them does not compile (31 of
+    # 233 failed C completions of a build that always wrote INT_MAX here).
+    add = _pick(r, ["1000", "100000000", "1073741823", "65536", "123456789"])
     _c_read_int(r, b, var)
     res = b.fresh(["result", "new_value", "sum2", "out_value"])
     b.comment(f"add {add} to {var}")
     if insecure:
         b.add(f"int {res} = {var} + {add};")
+    elif r.random() < 0.5:
+        b.add(f"int {res};", f"if (__builtin_add_overflow({var}, {add}, &{res})) {{", '    printf("overflow\\n");', "    return 1;", "}")
     else:
         b.add(f"if ({var} > INT_MAX - ({add})) {{", '    printf("overflow\\n");', "    return 1;", "}", f"int {res} = {var} + {add};")
     b.add(f'printf("%d\\n", {res});')

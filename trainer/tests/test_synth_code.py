@@ -19,7 +19,7 @@ from cosec_trainer import synth_code as sc  # noqa: E402
 PY_CARELESS = re.compile(r"shell=True|os\.system|os\.popen|execute\(f\"|\" \+ \w+ \+ \"|\" % \(?\w+|\.format\(\w+\)\)?$|<\w+>\{\w+\}|open\('/", re.M)
 PY_CAREFUL = re.compile(r"VALUES \(%s, %s\)\", \(|= %s\", \(|subprocess\.\w+\(\[|escape\(|realpath|send_from_directory\(|safe_join\('")
 C_CARELESS = re.compile(r"strcpy\(|sprintf\(\w+, \"%|strcat\(")
-C_CAREFUL = re.compile(r"snprintf\(|strncpy\(|== NULL|INT_MAX - ")
+C_CAREFUL = re.compile(r"snprintf\(|strncpy\(|== NULL|INT_MAX - |__builtin_add_overflow\(")
 
 
 def test_python_programs_parse_and_are_varied():
