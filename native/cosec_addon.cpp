@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -530,7 +531,7 @@ const float* RowData(const Napi::Value& v, size_t* n) {
 // AVX2 copy and pick one when the addon loads (3x faster here, through glibc's ifunc); other
 // targets get the plain loop.
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__GLIBC__)  // ifunc: glibc only
-#define COSEC_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define COSEC_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "avx2", "default")))
 #else
 #define COSEC_VECTOR_CLONES
 #endif
@@ -556,10 +557,25 @@ static inline float FastExpNonPositive(float x) {
   return p * scale;
 }
 
+// The largest value (NaN ignored; -inf for none). One running maximum is a chain of dependent
+// maxss (4 cycles each: 4 us over 4k tokens), and compilers keep it scalar since max is not
+// associative for NaN; sixteen independent lanes are elementwise, which they turn into vmaxps.
+COSEC_VECTOR_CLONES static float MaxRow(const float* x, size_t n) {
+  constexpr size_t L = 16;
+  float lane[L];
+  for (size_t j = 0; j < L; j++) lane[j] = -INFINITY;
+  size_t i = 0;
+  for (; i + L <= n; i += L)
+    for (size_t j = 0; j < L; j++) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+  float mx = -INFINITY;
+  for (size_t j = 0; j < L; j++) mx = lane[j] > mx ? lane[j] : mx;
+  for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+  return mx;
+}
+
 // log sum exp(scale * x)
 COSEC_VECTOR_CLONES static double LogSumExpRow(const float* x, size_t n, float scale) {
-  float mx = -INFINITY;
-  for (size_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+  const float mx = MaxRow(x, n);
   if (mx == -INFINITY) return -INFINITY;
   const float m = mx * scale;
   // Blocked float sums (vectorised) folded into a double: exact enough for 10^5 terms.
@@ -603,18 +619,52 @@ Napi::Value KSampleFull(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(last));
 }
 
-// argmax(row): the first index of the maximum.
+// argmax(row): the first index of the maximum (0 when nothing beats -inf). The maximum first, in
+// vector lanes, then its first index: a running (value, index) pair does not vectorise.
 Napi::Value KArgmax(const Napi::CallbackInfo& info) {
   size_t n;
   const float* x = RowData(info[0], &n);
+  const float mx = MaxRow(x, n);
   size_t best = 0;
-  float bv = -INFINITY;
-  for (size_t i = 0; i < n; i++)
-    if (x[i] > bv) {
-      bv = x[i];
-      best = i;
-    }
+  if (mx > -INFINITY)
+    while (x[best] != mx) best++;
   return Napi::Number::New(info.Env(), static_cast<double>(best));
+}
+
+// Lane-wise maxima of a row laid out as rows of `lanes` values: lane j holds the largest of x[j],
+// x[j + lanes], x[j + 2 lanes], ... (NaN ignored). Elementwise, so it runs in vector registers.
+COSEC_VECTOR_CLONES static void LaneMaxima(const float* x, size_t n, float* lane, size_t lanes) {
+  for (size_t j = 0; j < lanes; j++) lane[j] = -INFINITY;
+  size_t s = 0;
+  for (; s + lanes <= n; s += lanes)
+    for (size_t j = 0; j < lanes; j++) lane[j] = x[s + j] > lane[j] ? x[s + j] : lane[j];
+  for (size_t j = 0; s + j < n; j++) lane[j] = x[s + j] > lane[j] ? x[s + j] : lane[j];
+}
+
+// The k best ids of a long row by a bound: each lane's maximum is a distinct element, so the k-th
+// largest lane maximum is at most the k-th largest element, and every one of the k best is at least
+// it. Only the lanes that reach it are read again, and only their elements that do are sorted.
+// A heap over the whole row costs about k ln(n/k) insertions of log k steps each (6 us over a 4k
+// vocabulary, more than the rest of a proposal); this reads the row once in vector registers.
+static size_t TopKByLanes(const float* x, size_t n, size_t k, int32_t* out) {
+  constexpr size_t kLanes = 256;
+  static thread_local std::vector<float> lane(kLanes), sorted(kLanes);
+  static thread_local std::vector<int32_t> found;
+  LaneMaxima(x, n, lane.data(), kLanes);
+  sorted = lane;
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(k - 1), sorted.end(), std::greater<float>());
+  const float bound = sorted[k - 1];
+  found.clear();
+  for (size_t j = 0; j < kLanes; j++) {
+    if (!(lane[j] >= bound)) continue;
+    for (size_t i = j; i < n; i += kLanes)
+      if (x[i] >= bound) found.push_back(static_cast<int32_t>(i));
+  }
+  auto better = [x](int32_t a, int32_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); };
+  const size_t m = std::min(k, found.size());
+  std::partial_sort(found.begin(), found.begin() + static_cast<long>(m), found.end(), better);
+  std::copy(found.begin(), found.begin() + static_cast<long>(m), out);
+  return m;
 }
 
 // topK(row, k, out: Int32Array) -> count: the k largest, by value desc then index asc.
@@ -624,21 +674,28 @@ Napi::Value KTopK(const Napi::CallbackInfo& info) {
   size_t k = std::min<size_t>(info[1].As<Napi::Number>().Uint32Value(), n);
   auto out = info[2].As<Napi::Int32Array>();
   if (out.ElementLength() < k) throw err(info.Env(), "topK: output too small");
+  // Rows long enough for the lanes to hold several elements each, and k well under their count.
+  if (k > 0 && k <= 64 && n >= 4 * 256) return Napi::Number::New(info.Env(), static_cast<double>(TopKByLanes(x, n, k, out.Data())));
   auto better = [x](int32_t a, int32_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); };
-  // Min-heap (by `better`) of the best k seen so far.
-  std::vector<int32_t> heap;
+  // Min-heap (by `better`) of the best k seen so far; reused, so a call allocates nothing.
+  static thread_local std::vector<int32_t> heap;
+  heap.clear();
   heap.reserve(k);
   auto cmp = [&](int32_t a, int32_t b) { return better(a, b); };  // heap top = worst kept
-  for (size_t i = 0; i < n && k > 0; i++) {
-    int32_t id = static_cast<int32_t>(i);
-    if (heap.size() < k) {
-      heap.push_back(id);
-      std::push_heap(heap.begin(), heap.end(), cmp);
-    } else if (better(id, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), cmp);
-      heap.back() = id;
-      std::push_heap(heap.begin(), heap.end(), cmp);
-    }
+  size_t i = 0;
+  for (; i < n && heap.size() < k; i++) {
+    heap.push_back(static_cast<int32_t>(i));
+    std::push_heap(heap.begin(), heap.end(), cmp);
+  }
+  // Ids come in increasing order, so a later id beats the worst kept only by a larger value (a tie
+  // goes to the smaller id): one float comparison per token, against a value kept in a register.
+  float worst = k > 0 ? x[heap.front()] : INFINITY;
+  for (; i < n; i++) {
+    if (!(x[i] > worst)) continue;
+    std::pop_heap(heap.begin(), heap.end(), cmp);
+    heap.back() = static_cast<int32_t>(i);
+    std::push_heap(heap.begin(), heap.end(), cmp);
+    worst = x[heap.front()];
   }
   std::sort(heap.begin(), heap.end(), better);
   std::copy(heap.begin(), heap.end(), out.Data());
@@ -691,16 +748,26 @@ static inline float FastLog(float x) {
   return series + static_cast<float>(e) * 0.693147181f;
 }
 
+// The noise from a 24-bit uniform lies in [-2.86, 17.33]: a token whose scaled logit is more than
+// 20.19 below the largest one cannot beat that token's perturbed value. The margin covers FastLog.
+constexpr float kGumbelSpan = 20.5f;
+
 // argmax_i(scale * x[i] + g_i) with g_i keyed by (key, i)
 COSEC_VECTOR_CLONES static size_t GumbelArgmax(const float* x, size_t n, float scale, uint32_t key) {
   // In blocks: the perturbed values in a branch-free loop the compiler vectorises, then the first
   // index of the maximum. A -inf logit stays -inf and is never chosen (strict >), as when skipped.
-  constexpr size_t B = 512;
+  // A block whose largest logit is too far below the row's cannot hold the winner and is skipped
+  // without hashing: after a confident model most of the vocabulary is.
+  constexpr size_t B = 64;
   float v[B];
   size_t best = 0;
   float bv = -INFINITY;
+  const float top = MaxRow(x, n) * scale;
+  const bool prune = scale > 0 && top > -INFINITY && top < INFINITY;
+  const float floor = top - kGumbelSpan;
   for (size_t s = 0; s < n; s += B) {
     const size_t m = std::min(B, n - s);
+    if (prune && MaxRow(x + s, m) * scale < floor) continue;
     for (size_t j = 0; j < m; j++) {
       const uint32_t i = static_cast<uint32_t>(s + j);
       const uint32_t h = Fmix32(key ^ Fmix32(i * 0x9e3779b1u + 0x7f4a7c15u));
