@@ -5,18 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { kernels } from "../../src/decoding/kernels.ts";
 import { gumbelFor } from "../../src/decoding/rng.ts";
-
-/** A seeded stream (mulberry32), so that a failure names a row that can be made again. */
-function stream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as stream } from "../../src/eval/stats.ts";
 
 interface Row {
   name: string;
@@ -100,4 +89,21 @@ describe("native kernels", () => {
       }
     });
   }
+});
+
+describe("Gumbel-max's skipped blocks", () => {
+  it("never hold the winner: many keys on a row falling by steps, where winners spread over blocks", () => {
+    // Blocks of 64 tokens (the addon's), each half a nat below the last: the winner lies in any of
+    // the first dozen blocks, and the blocks past 20 nats below the top are skipped.
+    const x = Float32Array.from({ length: 64 * 60 }, (_, i) => -0.5 * Math.floor(i / 64));
+    const spread = new Set<number>();
+    for (let key = 1; key <= 400; key++) {
+      const got = K.gumbelMax(x, 1, key);
+      const v = Array.from(x, (xi, i) => xi + gumbelFor(key, i));
+      const want = argmaxRef(Float32Array.from(v));
+      if (got !== want) assert.ok(Math.abs(v[got] - v[want]) < 1e-4, `key ${key}: ${got} vs ${want}`);
+      spread.add(Math.floor(want / 64));
+    }
+    assert.ok(spread.size >= 6, `winners fell in ${spread.size} blocks only`);
+  });
 });
