@@ -19,8 +19,8 @@ export interface CoreSharing {
    * undefined: every model on its own threads (side by side where several run).
    */
   lend(key: string): number | undefined;
-  /** The measured cost of a step of kind `key` (ms per token), lent or not. */
-  observe(key: string, lent: boolean, msPerToken: number): void;
+  /** The measured cost of a step of kind `key`, lent or not: its wall time and the tokens it produced. */
+  observe(key: string, lent: boolean, ms: number, tokens?: number): void;
   /** True while a single generation runs (nothing else wants the JS thread or the models). */
   readonly alone: boolean;
 }
@@ -66,8 +66,10 @@ const CLEAR_GAIN = 0.95;
 /**
  * One observation counts as at most this many times its choice's estimate (a GC pause, a
  * page-in). Step times are heavy-tailed (on the 5M demo target lent steps measured median 1.41 ms
- * but mean 2.22 ms, against 1.62 and 1.68 on own threads), so epochs are compared by their mean,
- * which is what the total time pays, and only single extremes are capped.
+ * but mean 2.22 ms, against 1.62 and 1.68 on own threads), so epochs are compared by their time
+ * per token, which is what the total time pays, and only single extremes are capped. Time over
+ * tokens, not a mean of per-step ratios: a speculative round yields 1 to k + 1 tokens, and a mean
+ * of ratios weighs a round that produced one token as much as one that produced four.
  */
 const OUTLIER_CAP = 4;
 
@@ -86,6 +88,7 @@ export class LendingChooser {
   /** The median of each history, kept as the history changes (it is read at every step). */
   private readonly medians: Partial<Record<Arm, number>> = {};
   private epochSum = 0;
+  private epochTokens = 0;
   private epochCount = 0;
   private step = 0;
   private current = false;
@@ -114,8 +117,8 @@ export class LendingChooser {
   /** Files the epoch just ended under its choice; returns its mean when it was an exploration. */
   private closeEpoch(): number | undefined {
     const measured = this.epochCount >= MIN_MEASURED;
-    const mean = this.epochSum / this.epochCount;
-    this.epochSum = this.epochCount = 0;
+    const mean = this.epochSum / this.epochTokens;
+    this.epochSum = this.epochTokens = this.epochCount = 0;
     if (!measured) return undefined;
     const k = arm(this.current);
     const list = this.history[k];
@@ -147,16 +150,17 @@ export class LendingChooser {
     this.current = this.exploring ? !better : better;
   }
 
-  /** The cost of the step last picked (ms per token). */
-  observe(lent: boolean, ms: number): void {
-    if (!(ms >= 0) || !Number.isFinite(ms)) return;
+  /** The cost of the step last picked: its wall time (ms) and the tokens it produced. */
+  observe(lent: boolean, ms: number, tokens = 1): void {
+    if (!(ms >= 0) || !Number.isFinite(ms) || !(tokens > 0)) return;
     if (lent !== this.current) return;
     if (this.settleLeft > 0) {
       this.settleLeft--; // a switch's own cost
       return;
     }
-    const ref = this.medians[arm(lent)] ?? (this.epochCount > 0 ? this.epochSum / this.epochCount : undefined);
-    this.epochSum += ref === undefined ? ms : Math.min(ms, OUTLIER_CAP * ref);
+    const ref = this.medians[arm(lent)] ?? (this.epochTokens > 0 ? this.epochSum / this.epochTokens : undefined);
+    this.epochSum += ref === undefined ? ms : Math.min(ms, OUTLIER_CAP * ref * tokens);
+    this.epochTokens += tokens;
     this.epochCount++;
   }
 
@@ -214,9 +218,9 @@ export class PairCores implements CoreSharing {
     return { ...(this.counts[key] ?? { lent: 0, own: 0 }) };
   }
 
-  observe(key: string, lent: boolean, msPerToken: number): void {
+  observe(key: string, lent: boolean, ms: number, tokens = 1): void {
     // Steps taken beside another generation are not comparable with steps taken alone.
-    if (this.schedule === "auto" && this.running === 1) this.chooser(key).observe(lent, msPerToken);
+    if (this.schedule === "auto" && this.running === 1) this.chooser(key).observe(lent, ms, tokens);
   }
 
   /** Runs `job` counted as one running generation. */

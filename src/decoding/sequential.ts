@@ -28,7 +28,7 @@ export async function decodeSequential(job: DecodeJob, cores?: CoreSharing): Pro
     }
     const passesEnd = performance.now();
     // Prompt steps cost more per sample than generation steps: not comparable, not observed.
-    if (promptMs >= 0) cores?.observe(stepKind, threads !== undefined, (passesEnd - stepStart) / active.length);
+    if (promptMs >= 0) cores?.observe(stepKind, threads !== undefined, passesEnd - stepStart, active.length);
     // A caller gone during the passes gets no more tokens.
     if (aborted(job)) return false;
     const measured = promptMs >= 0;

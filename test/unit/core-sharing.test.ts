@@ -15,6 +15,24 @@ describe("core sharing of a model pair", () => {
     return n;
   }
 
+  it("weighs a step by the tokens it produced: time over tokens, not a mean of per-step ratios", () => {
+    // Own threads: speculative rounds that alternately keep four tokens in 4 ms and one in 3.5 ms
+    // (7.5 ms for 5 tokens, 1.5 ms per token; a mean of the per-round ratios would say 2.25).
+    // Lent: one token in 2 ms every round. Own threads are cheaper per token, and chosen.
+    const c = new LendingChooser();
+    let turn = 0;
+    let lentSteps = 0;
+    for (let i = 0; i < 14 * 16; i++) {
+      const l = c.pick();
+      if (l) c.observe(true, 2, 1);
+      else c.observe(false, turn++ % 2 ? 3.5 : 4, turn % 2 ? 4 : 1);
+      if (i >= 6 * 16 && l) lentSteps++;
+    }
+    assert.equal(c.estimates.own, 1.5);
+    assert.equal(c.estimates.lent, 2);
+    assert.ok(lentSteps <= 16, `lent on ${lentSteps} of ${8 * 16} steps after the first epochs`);
+  });
+
   it("learns which choice is cheaper from epochs taken in turn, and re-tries the other one now and then", () => {
     const c = new LendingChooser();
     assert.equal(run(c, 6 * 16, 5, 3.5), 3 * 16); // three epochs of each, in turn, own threads first

@@ -68,7 +68,7 @@ export class SpeculationSchedule {
     if (!t.promptRound) {
       const draftMs = measured.reduce((a, b) => a + b, 0);
       if (!t.sideBySide) this.costs.roundOverheadMs.add(Math.max(0, t.roundMs - draftMs - t.verifyMs));
-      if (t.produced > 0 && this.verifiers.length === 1) this.cores?.observe(this.roundKind, plan.verifyThreads !== undefined, t.roundMs / t.produced);
+      if (t.produced > 0 && this.verifiers.length === 1) this.cores?.observe(this.roundKind, plan.verifyThreads !== undefined, t.roundMs, t.produced);
     }
     this.chooser.observe(t.outcome);
   }
