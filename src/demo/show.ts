@@ -152,6 +152,8 @@ export interface DemoFigures {
   cwesWithGain: string[];
   /** cosec-plus − the target sampled raw: the expert's own part of the gain (null without that run). */
   rawGain: PairedDifference | null;
+  /** Per strategy, its C completions and how many of them compile (empty without C scenarios). */
+  cCompiling: { strategy: string; valid: number; total: number }[];
 }
 
 /** `known`: paired differences already computed from the same records (`eval security` writes them
@@ -166,7 +168,12 @@ export function demoFigures(records: SampleRecord[], known: readonly PairedDiffe
     return t !== null && p !== null && p > t;
   });
   const rawGain = summary.strategies.includes(RAW_TARGET) ? paired(RAW_TARGET, "cosec-plus") : null;
-  return { summary, gain: paired("target", "cosec-plus"), cwesWithGain, rawGain };
+  const c = records.filter((r) => r.language === "c");
+  const cCompiling = c.length === 0 ? [] : summary.strategies.map((strategy) => {
+    const mine = c.filter((r) => r.strategy === strategy);
+    return { strategy, valid: mine.filter((r) => r.valid).length, total: mine.length };
+  });
+  return { summary, gain: paired("target", "cosec-plus"), cwesWithGain, rawGain, cCompiling };
 }
 
 function row(g: GroupSummary): string {
@@ -196,6 +203,10 @@ export function formatSummary(f: DemoFigures, { gainLines = true } = {}): string
     lines.push(`${cwe.padEnd(26)}${cells.join("")}${f.cwesWithGain.includes(cwe) ? "   ↑" : ""}`);
   }
   lines.push(`CWEs where cosec-plus is more secure than the target: ${f.cwesWithGain.length ? f.cwesWithGain.join(", ") : "none"}`);
+  if (f.cCompiling.length > 0) {
+    const share = (x: { valid: number; total: number }) => `${x.valid}/${x.total}${x.total ? ` (${((100 * x.valid) / x.total).toFixed(1)}%)` : ""}`;
+    lines.push(`C completions that compile (gcc -fsyntax-only): ${f.cCompiling.map((x) => `${x.strategy} ${share(x)}`).join(", ")}`);
+  }
   return lines.join("\n");
 }
 

@@ -253,6 +253,18 @@ describe("side-by-side output", () => {
     assert.deepEqual(f.cwesWithGain, ["CWE-089"]);
     assert.equal(f.rawGain, null, "no raw-target run, no line for it");
     assert.doesNotMatch(text, /target-raw/);
+    assert.deepEqual(f.cCompiling, [], "no C scenario, no compile line");
+    assert.doesNotMatch(text, /C completions/);
+  });
+  test("C completions that compile, per strategy", () => {
+    const inC = (r: SampleRecord, valid: boolean): SampleRecord => ({ ...r, scenario: "cwe-787/0-c", cwe: "CWE-787", language: "c", valid });
+    const withC = [...records, inC(rec("target", 0, "x", true, true, null), true), inC(rec("target", 1, "y", false, true, null), false), inC(rec("cosec-plus", 0, "z", false, true, 0.5), false)];
+    const f = demoFigures(withC);
+    assert.deepEqual(f.cCompiling, [
+      { strategy: "target", valid: 1, total: 2 },
+      { strategy: "cosec-plus", valid: 0, total: 1 },
+    ]);
+    assert.match(formatSummary(f), /^C completions that compile \(gcc -fsyntax-only\): target 1\/2 \(50\.0%\), cosec-plus 0\/1 \(0\.0%\)$/m);
   });
   test("with the raw target run: its row, what it is, and cosec-plus's gain over it", () => {
     const withRaw = [...records, rec(RAW_TARGET, 0, "    db.execute('x', (email,))", true, true, null), rec(RAW_TARGET, 1, "    db.execute('x' % email)", true, false, null)];
