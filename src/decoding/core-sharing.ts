@@ -20,7 +20,7 @@ export interface CoreSharing {
    */
   lend(key: string): number | undefined;
   /** The measured cost of a step of kind `key`, lent or not: its wall time and the tokens it produced. */
-  observe(key: string, lent: boolean, ms: number, tokens?: number): void;
+  observe(key: string, lent: boolean, ms: number, tokens: number): void;
   /** True while a single generation runs (nothing else wants the JS thread or the models). */
   readonly alone: boolean;
 }
@@ -218,7 +218,7 @@ export class PairCores implements CoreSharing {
     return { ...(this.counts[key] ?? { lent: 0, own: 0 }) };
   }
 
-  observe(key: string, lent: boolean, ms: number, tokens = 1): void {
+  observe(key: string, lent: boolean, ms: number, tokens: number): void {
     // Steps taken beside another generation are not comparable with steps taken alone.
     if (this.schedule === "auto" && this.running === 1) this.chooser(key).observe(lent, ms, tokens);
   }

@@ -132,7 +132,7 @@ describe("core sharing of a model pair", () => {
     await cores.run(async () => {
       const step = (key: string, own: number, lent: number) => {
         const t = cores.lend(key);
-        cores.observe(key, t !== undefined, t !== undefined ? lent : own);
+        cores.observe(key, t !== undefined, t !== undefined ? lent : own, 1);
         return t;
       };
       for (let i = 0; i < 6 * 16; i++) step("step:target+expert", 5, 3);
