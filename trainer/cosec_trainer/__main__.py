@@ -20,6 +20,12 @@ from .progress import emit, log
 OUT_TYPE_NAMES = ["f32", "f16", "bf16", "q8_0", "q4_0"]
 
 
+def _fim_args(p: argparse.ArgumentParser, rate_help: str) -> None:
+    p.add_argument("--fim-rate", type=float, default=0.0, help=rate_help)
+    p.add_argument("--fim-line-share", type=float, default=0.0, help="share of the FIM examples cut at line starts rather than at any character")
+    p.add_argument("--fim-spm-share", type=float, default=0.0, help="share of the FIM examples laid out suffix-prefix-middle (llama.cpp's --spm-infill) rather than prefix-suffix-middle")
+
+
 def _loop_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training loop")
     g.add_argument("--run-dir", required=True, help="run folder: config.json, metrics.jsonl, checkpoints/")
@@ -264,9 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tokenizer")
     t.add_argument("--context", type=int, default=2048)
     t.add_argument("--block", type=int, default=256, help="tokens per training sequence")
-    t.add_argument("--fim-rate", type=float, default=0.0, help="share of documents made fill-in-the-middle examples (adds the FIM tokens)")
-    t.add_argument("--fim-line-share", type=float, default=0.0, help="share of the FIM examples cut at line starts rather than at any character")
-    t.add_argument("--fim-spm-share", type=float, default=0.0, help="share of the FIM examples laid out suffix-prefix-middle (llama.cpp's --spm-infill) rather than prefix-suffix-middle")
+    _fim_args(t, "share of documents made fill-in-the-middle examples (adds the FIM tokens)")
     _loop_args(t)
     t.set_defaults(func=cmd_pretrain)
 
@@ -283,9 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--ce-weight", type=float, default=0.0, help="add this times the cross-entropy on the data")
     d.add_argument("--max-len", type=int, default=512)
     d.add_argument("--pack", action="store_true", help="join the documents with EOS and cut full rows of --max-len (plain text data; no prompt masks)")
-    d.add_argument("--fim-rate", type=float, default=0.0, help="share of text records made fill-in-the-middle examples (the teacher's tokenizer must have the FIM tokens)")
-    d.add_argument("--fim-line-share", type=float, default=0.0, help="share of the FIM examples cut at line starts rather than at any character")
-    d.add_argument("--fim-spm-share", type=float, default=0.0, help="share of the FIM examples laid out suffix-prefix-middle (llama.cpp's --spm-infill) rather than prefix-suffix-middle")
+    _fim_args(d, "share of text records made fill-in-the-middle examples (the teacher's tokenizer must have the FIM tokens)")
     _loop_args(d)
     d.set_defaults(func=cmd_distill)
 
