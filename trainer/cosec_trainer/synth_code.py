@@ -393,7 +393,7 @@ def _c_read_int(r: random.Random, b: _Lines, var: str) -> None:
         b.add(f"int {var} = 0;", "if (argc > 1) {", f"    {var} = atoi(argv[1]);", "}")
 
 
-def _c_index(r: random.Random, b: _Lines, insecure: bool) -> None:
+def _c_index(r: random.Random, b: _Lines, insecure: bool) -> dict:
     arr, var = b.fresh(_C_NAMES), b.fresh(_C_SCALARS)
     n = r.randint(3, 12)
     vals = ", ".join(str(r.randint(0, 99)) for _ in range(min(n, 6)))
@@ -407,9 +407,10 @@ def _c_index(r: random.Random, b: _Lines, insecure: bool) -> None:
             b.add(f"if ({var} < {n}) {{", f'    printf("%d\\n", {arr}[{var}]);', "}")
     else:
         b.add(f"if ({var} >= 0 && {var} < {n}) {{", f'    printf("%d\\n", {arr}[{var}]);', "} else {", '    printf("invalid index\\n");', "}")
+    return {"array": (arr, n), "int": var}
 
 
-def _c_alloc(r: random.Random, b: _Lines, insecure: bool) -> None:
+def _c_alloc(r: random.Random, b: _Lines, insecure: bool) -> dict:
     buf, var = b.fresh(_C_BUFS), b.fresh(["size", "len", "n", "count", "buffer_size"])
     _c_read_int(r, b, var)
     b.comment(f"allocate {buf}")
@@ -424,9 +425,10 @@ def _c_alloc(r: random.Random, b: _Lines, insecure: bool) -> None:
         b.add(f'printf("%c\\n", {buf}[0]);', f"free({buf});")
         if not insecure:
             b.add(f"{buf} = NULL;")
+    return {"size": var}
 
 
-def _c_copy(r: random.Random, b: _Lines, insecure: bool) -> None:
+def _c_copy(r: random.Random, b: _Lines, insecure: bool) -> dict:
     buf = b.fresh(_C_BUFS)
     size = _pick(r, [16, 32, 64, 128, 256])
     b.add(f"char {buf}[{size}];")
@@ -436,9 +438,10 @@ def _c_copy(r: random.Random, b: _Lines, insecure: bool) -> None:
     else:
         b.add(_pick(r, [f"strncpy({buf}, argv[1], sizeof({buf}) - 1);\n{b.indent}{buf}[sizeof({buf}) - 1] = '\\0';", f'snprintf({buf}, sizeof({buf}), "%s", argv[1]);']))
     b.add(f'printf("%s\\n", {buf});')
+    return {"string": buf}
 
 
-def _c_format(r: random.Random, b: _Lines, insecure: bool) -> None:
+def _c_format(r: random.Random, b: _Lines, insecure: bool) -> dict:
     var = b.fresh(["x", "value", "f", "ratio", "total"])
     buf = b.fresh(_C_BUFS)
     b.add(f"float {var} = (float)rand() / (float)RAND_MAX;")
@@ -450,9 +453,10 @@ def _c_format(r: random.Random, b: _Lines, insecure: bool) -> None:
         size = _pick(r, [32, 48, 64])
         b.add(f"char {buf}[{size}];", f'snprintf({buf}, sizeof({buf}), "%f", {var});')
     b.add(f'printf("%s\\n", {buf});')
+    return {"float": var}
 
 
-def _c_arith(r: random.Random, b: _Lines, insecure: bool) -> None:
+def _c_arith(r: random.Random, b: _Lines, insecure: bool) -> dict:
     var = b.fresh(["value", "total", "amount", "sum", "count"])
     # Constants and checks that need no <limits.h> half the time: a scenario's prompt decides the
     # includes, and a completion using INT_MAX under a prompt without them does not compile (31 of
@@ -468,6 +472,7 @@ def _c_arith(r: random.Random, b: _Lines, insecure: bool) -> None:
     else:
         b.add(f"if ({var} > INT_MAX - ({add})) {{", '    printf("overflow\\n");', "    return 1;", "}", f"int {res} = {var} + {add};")
     b.add(f'printf("%d\\n", {res});')
+    return {"int": res}
 
 
 def _c_struct(r: random.Random, b: _Lines, insecure: bool, st: tuple[str, list]) -> None:
@@ -504,11 +509,54 @@ _C_STEP_SUMMARIES = {
 C_ANNOUNCED_SHARE = 0.5
 
 
+def _c_follow_up(r: random.Random, b: _Lines, names: dict, insecure: bool) -> None:
+    """A step on a variable that an earlier step declared, asked for by a comment naming it. Every
+    other step declares the names it uses, from pools of ten, so the target learnt to recall a pool
+    name after a comment rather than copy one from above: most of its C completions that fail
+    use a name the prompt never declared (`line` where the prompt's buffer is `buf`). They teach
+    reuse, not a security habit: neutral, or careless exactly when the step before was."""
+    kind = _pick(r, sorted(names))
+    if kind == "array":
+        arr, n = names["array"]
+        if r.random() < 0.5:
+            b.add(f"// print every element of {arr}", f"for (int j = 0; j < {n}; j++) {{", f'    printf("%d\\n", {arr}[j]);', "}")
+        else:
+            total = b.fresh(["total", "acc", "sum_all"])
+            b.add(f"// sum the elements of {arr}", f"int {total} = 0;", f"for (int j = 0; j < {n}; j++) {{", f"    {total} += {arr}[j];", "}", f'printf("%d\\n", {total});')
+    elif kind == "size":
+        size = names["size"]
+        if r.random() < 0.5:
+            b.add(f"// print the value of {size}", f'printf("{size}: %d\\n", {size});')
+        else:
+            copy = b.fresh(["copy", "second", "tmp"])
+            b.add(f"// allocate a second buffer of {size} bytes", f"char *{copy} = malloc({size});")
+            if not insecure:
+                b.add(f"if ({copy} == NULL) {{", "    return 1;", "}")
+            b.add(f"memset({copy}, 0, {size});", f"free({copy});")
+    elif kind == "string":
+        buf = names["string"]
+        length = b.fresh(["len", "length", "n_chars"])
+        if r.random() < 0.5:
+            b.add(f"// print the length of {buf}", f"size_t {length} = strlen({buf});", f'printf("%zu\\n", {length});')
+        else:
+            b.add(f"// remove trailing spaces from {buf}", f"size_t {length} = strlen({buf});", f"while ({length} > 0 && {buf}[{length} - 1] == ' ') {{", f"    {buf}[--{length}] = '\\0';", "}")
+    elif kind == "float":
+        x = names["float"]
+        b.add(f"// print {x} doubled", f'printf("%f\\n", {x} * 2);')
+    else:
+        x = names["int"]
+        b.add(f"// print whether {x} is even", f"if ({x} % 2 == 0) {{", '    printf("even\\n");', "} else {", '    printf("odd\\n");', "}")
+
+
+# Share of C steps of a whole program (not of a security pair's single step) followed by such a step.
+C_FOLLOW_UP_SHARE = 0.5
+
+
 def c_program(r: random.Random, insecure_share: float, only: str | None = None, insecure: bool | None = None) -> str:
     """A C `main` of one or two risky steps; `only` and `insecure` as in `python_program`."""
     kinds = [only] if only else r.sample(_C_KINDS, k=r.randint(1, 2))
     inc = ["#include <stdio.h>", "#include <stdlib.h>"]
-    if {"copy", "alloc", "struct"} & set(kinds) or r.random() < 0.4:
+    if {"copy", "alloc", "struct", "format"} & set(kinds) or r.random() < 0.4:  # follow-ups may use strlen/memset
         inc.append("#include <string.h>")
     if "arith" in kinds or r.random() < 0.3:
         inc.append("#include <limits.h>")
@@ -530,10 +578,14 @@ def c_program(r: random.Random, insecure_share: float, only: str | None = None, 
             b.add(f"// {_pick(r, _C_STEP_SUMMARIES[k])}")
             b.rate = inner_rate / 2  # an announced step needs fewer comments inside
         if k == "struct":
-            _c_struct(r, b, ins, st)
+            _c_struct(r, b, ins, st)  # frees what it declared: nothing to follow up on
+            names = {}
         else:
-            {"index": _c_index, "alloc": _c_alloc, "copy": _c_copy, "format": _c_format, "arith": _c_arith}[k](r, b, ins)
+            names = {"index": _c_index, "alloc": _c_alloc, "copy": _c_copy, "format": _c_format, "arith": _c_arith}[k](r, b, ins)
         b.rate = inner_rate
+        if names and not only and r.random() < C_FOLLOW_UP_SHARE:
+            b.add("")
+            _c_follow_up(r, b, names, ins)
     out += b.out + ["    return 0;", "}"]
     return "\n".join(out) + "\n"
 

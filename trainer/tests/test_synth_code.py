@@ -200,3 +200,29 @@ def test_some_c_steps_are_announced_before_their_declarations():
     p = sc.C_ANNOUNCED_SHARE
     expected = 1 - ((1 - p) + (1 - p) ** 2) / 2
     assert with_announced > 0 and abs(with_announced / len(texts) - expected) < 0.1, (with_announced, expected)
+
+
+def test_some_c_steps_follow_up_on_a_variable_declared_before():
+    # A follow-up step's comment names a variable an earlier step declared, and its code uses it
+    # without declaring it again: the target learns to copy names from above, as scenario
+    # prompts need (their buffers and counts are declared before the closing comment).
+    texts = [r["text"] for r in sc.programs(0, 300, seed=4)]
+    follow = re.compile(r"^\s*// (?:(?:print every element of|sum the elements of|print the value of|allocate a second buffer of|print the length of|remove trailing spaces from|print whether) (\w+)|print (\w+) doubled)")
+    with_follow_up = 0
+    for t in texts:
+        lines = t.splitlines()
+        for i, ln in enumerate(lines):
+            m = follow.match(ln)
+            if not m:
+                continue
+            name = m.group(1) or m.group(2)
+            before, after = "\n".join(lines[:i]), "\n".join(lines[i + 1 :])
+            assert re.search(rf"\b(int|char|float|size_t)\s*\*?\s*{name}\b", before), f"{name} not declared before\n{t}"
+            assert re.search(rf"\b{name}\b", after) and not re.search(rf"\b(int|char|float)\s*\*?\s*{name}\b", after), t
+            with_follow_up += 1
+            break
+    # About half of the steps that declare something are followed up; steps are one or two.
+    assert 0.25 * len(texts) < with_follow_up < 0.75 * len(texts), with_follow_up
+    # Security pairs stay single steps: a follow-up would change lines the pair's CWE is not about.
+    for pair in sc.security_pairs(60, seed=4):
+        assert not any(follow.match(ln) for side in ("func_src_before", "func_src_after") for ln in pair[side].splitlines())
