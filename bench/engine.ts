@@ -280,10 +280,13 @@ async function benchDecoding(p: Pair): Promise<void> {
   ];
   // Warm-up, every mode once: page-in of weights, allocator, and first measurements of what the
   // engine learns and keeps, as a server would have after its first requests (draft and
-  // verification costs; whether lending cores pays for a sequential step, whose learner first
-  // takes three epochs of 16 steps of each choice in turn). The figures are the steady state.
+  // verification costs; whether lending cores pays, whose learner first takes three epochs of 16
+  // steps or rounds of each choice in turn). The figures are the steady state: a speculative round
+  // yields 2-3 tokens, so the lending learner's 96 first rounds take some 250 tokens, and with 96
+  // the timed part measured its trials (30% of rounds lent in one run, 79% in the next).
   for (const [, e, opts] of modes) {
-    await e.generate(prompts[0], { ...opts, maxTokens: 96, seed: 99, ignoreEos: true });
+    const learnsLending = e.cores.schedule === "auto" && opts.decoding?.speculative === true;
+    await e.generate(prompts[0], { ...opts, maxTokens: learnsLending ? 320 : 96, seed: 99, ignoreEos: true });
   }
   // What the engine's lending learner chose in the timed part (the step and round keys of src/decoding/sequential.ts and speculative/schedule.ts).
   const lentShare = (key: string, before: { lent: number; own: number }) => {
