@@ -33,6 +33,8 @@ const PRIOR_SLOPE = 0.25;
 /** Verification costs of one thread layout: ms per size (tokens per sample), never decreasing in size. */
 class VerifyCosts {
   private readonly ms = new Map<number, Ewma>();
+  /** Sizes passed once: the first pass of a size is not counted (below). */
+  private readonly seen = new Set<number>();
   /** The measured sizes made non-decreasing; rebuilt after a new observation, not per estimate. */
   private table: [number, number][] | null = null;
 
@@ -40,13 +42,24 @@ class VerifyCosts {
     return this.ms.size === 0;
   }
 
-  observe(tokensPerSample: number, ms: number): void {
+  /** Counts a pass of `tokensPerSample` tokens; false when it was the size's first, not counted. */
+  observe(tokensPerSample: number, ms: number): boolean {
+    // The first pass of a batch size on a layout pays one-time costs (llama.cpp sizing buffers for
+    // a new shape, pool threads woken for the first time): measured 13-22 ms where later passes of
+    // the same size took 2.2-5 ms (25M target, 2 cores). Counted, such a spike priced its size out
+    // for good, since a size the chooser no longer picks is never measured again, and the
+    // extrapolation from it priced out every larger one: speculation then kept k <= 2 where 4 paid.
+    if (!this.seen.has(tokensPerSample)) {
+      this.seen.add(tokensPerSample);
+      return false;
+    }
     let e = this.ms.get(tokensPerSample);
     if (!e) this.ms.set(tokensPerSample, (e = new Ewma(0.2)));
     // A scheduler hiccup can make one call take many times its usual cost: cap what one
     // observation may move the estimate, so a spike does not steer several rounds.
     e.add(e.value === undefined ? ms : Math.min(ms, 2 * e.value));
     this.table = null;
+    return true;
   }
 
   /**
@@ -87,10 +100,11 @@ export class SpeculationCosts {
   readonly roundOverheadMs = new Ewma(0.2);
   private readonly verifyByThreads = new Map<number, VerifyCosts>();
 
-  observeVerify(tokensPerSample: number, ms: number, threads = 0): void {
+  /** Counts a verification; false when it was the first of its size on that layout (not counted). */
+  observeVerify(tokensPerSample: number, ms: number, threads = 0): boolean {
     let v = this.verifyByThreads.get(threads);
     if (!v) this.verifyByThreads.set(threads, (v = new VerifyCosts()));
-    v.observe(tokensPerSample, ms);
+    return v.observe(tokensPerSample, ms);
   }
 
   /**

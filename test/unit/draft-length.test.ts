@@ -4,10 +4,20 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DRAFT_MAX, DraftLengthChooser, PROBE_EVERY, SpeculationCosts } from "../../src/decoding/draft-length.ts";
 
+const passed = new WeakMap<SpeculationCosts, Set<string>>();
+/** A verification measured: preceded, at a size not passed yet, by a first pass (not counted, see VerifyCosts). */
+function measured(costs: SpeculationCosts, n: number, ms: number, threads?: number): void {
+  const seen = passed.get(costs) ?? new Set<string>();
+  passed.set(costs, seen);
+  if (!seen.has(`${n}@${threads ?? 0}`)) costs.observeVerify(n, 1e6, threads); // a first pass, however slow, does not count
+  seen.add(`${n}@${threads ?? 0}`);
+  costs.observeVerify(n, ms, threads);
+}
+
 function feed(costs: SpeculationCosts, step: number, verify: (n: number) => number, sizes: number[]): void {
   costs.draftStepMs.add(step);
   costs.roundOverheadMs.add(0);
-  for (const n of sizes) costs.observeVerify(n, verify(n));
+  for (const n of sizes) measured(costs, n, verify(n));
 }
 
 /** Observes rounds until the acceptance estimate settles on `a` (rounds of 10 drafts, 10a kept). */
@@ -16,6 +26,18 @@ function settle(chooser: DraftLengthChooser, a: number): void {
 }
 
 describe("draft length", () => {
+  it("the first pass of each size and layout is not counted: a one-time spike cannot price its size out", () => {
+    const c = new SpeculationCosts();
+    c.observeVerify(3, 18.9, 2); // measured: a first 3-token pass on lent cores, later ones ~5 ms
+    assert.equal(c.verify(3, 2), undefined);
+    c.observeVerify(3, 5, 2);
+    assert.equal(c.verify(3, 2), 5);
+    c.observeVerify(4, 22, 2);
+    assert.equal(c.verify(4, 2), 6.25, "unmeasured: extrapolated from size 3 (a quarter of its cost per token), not from the spike");
+    c.observeVerify(3, 7); // own threads: a layout of its own, its first pass not counted either
+    assert.equal(c.verify(3), 5, "own threads unmeasured: the lent estimate stands in");
+  });
+
   it("expected tokens per round is the geometric sum, k + 1 at full acceptance", () => {
     assert.equal(DraftLengthChooser.tokensPerRound(4, 1), 5);
     assert.ok(Math.abs(DraftLengthChooser.tokensPerRound(3, 0.5) - (1 + 0.5 + 0.25 + 0.125)) < 1e-12);
@@ -25,24 +47,24 @@ describe("draft length", () => {
   it("verification costs: measured sizes exact, others interpolated, never decreasing", () => {
     const c = new SpeculationCosts();
     assert.equal(c.verify(3), undefined);
-    c.observeVerify(2, 10);
-    c.observeVerify(6, 18);
+    measured(c, 2, 10);
+    measured(c, 6, 18);
     assert.equal(c.verify(2), 10);
     assert.equal(c.verify(4), 14);
     assert.ok(c.verify(9)! >= 18, "extrapolation upward keeps growing");
-    c.observeVerify(9, 12); // noise: a larger batch measured cheaper
+    measured(c, 9, 12); // noise: a larger batch measured cheaper
     assert.ok(c.verify(9)! >= c.verify(6)!);
     assert.ok(c.verify(1)! <= 10 && c.verify(1)! > 0);
   });
 
   it("one slow call moves a verification estimate by a bounded step", () => {
     const c = new SpeculationCosts();
-    c.observeVerify(3, 10);
-    c.observeVerify(3, 500); // a scheduler hiccup
+    measured(c, 3, 10);
+    measured(c, 3, 500); // a scheduler hiccup
     assert.ok(Math.abs(c.verify(3)! - 12) < 1e-9, `got ${c.verify(3)}`);
     // Pooled, not maxed: noise at one size does not lift every larger size to it.
-    c.observeVerify(5, 11);
-    c.observeVerify(4, 30);
+    measured(c, 5, 11);
+    measured(c, 4, 30);
     assert.ok(c.verify(5)! < 30 && c.verify(5)! >= c.verify(4)!);
   });
 
@@ -135,15 +157,15 @@ describe("draft length", () => {
 
 it("verification costs are kept per thread layout, each standing in for the other until measured", () => {
   const c = new SpeculationCosts();
-  c.observeVerify(4, 10); // own threads
+  measured(c, 4, 10); // own threads
   assert.equal(c.verify(4, 2), 10, "no lent measurement yet: the own-thread estimate");
-  c.observeVerify(4, 6, 2);
+  measured(c, 4, 6, 2);
   assert.equal(c.verify(4, 2), 6);
   assert.equal(c.verify(4), 10, "lent measurements leave the own-thread table alone");
   // The chooser sizes drafts for the layout of the round it is asked about.
   for (const n of [2, 3, 4, 5, 6, 8, 12, 17]) {
-    c.observeVerify(n, 5 + 2 * n); // own threads: each verified token costs 2 ms more
-    c.observeVerify(n, 5.2 + 0.2 * n, 2); // lent: nearly flat
+    measured(c, n, 5 + 2 * n); // own threads: each verified token costs 2 ms more
+    measured(c, n, 5.2 + 0.2 * n, 2); // lent: nearly flat
   }
   c.draftStepMs.add(0.5);
   const ch = new DraftLengthChooser(c);

@@ -64,11 +64,13 @@ export class SpeculationSchedule {
     const measured = t.promptRound || t.sideBySide ? t.draftStepMs.slice(1) : t.draftStepMs;
     for (const ms of measured) this.costs.draftStepMs.add(ms);
     // A pass beside the expert's is not the cost of one alone.
-    if (!t.sideBySide && t.verifiedPerSample !== undefined) this.costs.observeVerify(t.verifiedPerSample, t.verifyMs, plan.verifyThreads ?? 0);
+    const counted = !t.sideBySide && t.verifiedPerSample !== undefined ? this.costs.observeVerify(t.verifiedPerSample, t.verifyMs, plan.verifyThreads ?? 0) : true;
     if (!t.promptRound) {
       const draftMs = measured.reduce((a, b) => a + b, 0);
       if (!t.sideBySide) this.costs.roundOverheadMs.add(Math.max(0, t.roundMs - draftMs - t.verifyMs));
-      if (t.produced > 0 && this.verifiers.length === 1) this.cores?.observe(this.roundKind, plan.verifyThreads !== undefined, t.roundMs, t.produced);
+      // A round whose verification was the first of its size paid one-time costs (draft-length.ts):
+      // no evidence for or against lending (one such round took 13-22 ms among rounds of 5-7 ms).
+      if (counted && t.produced > 0 && this.verifiers.length === 1) this.cores?.observe(this.roundKind, plan.verifyThreads !== undefined, t.roundMs, t.produced);
     }
     this.chooser.observe(t.outcome);
   }
