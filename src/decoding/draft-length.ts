@@ -44,11 +44,11 @@ class VerifyCosts {
 
   /** Counts a pass of `tokensPerSample` tokens; false when it was the size's first, not counted. */
   observe(tokensPerSample: number, ms: number): boolean {
-    // The first pass of a batch size on a layout pays one-time costs (llama.cpp sizing buffers for
-    // a new shape, pool threads woken for the first time): measured 13-22 ms where later passes of
-    // the same size took 2.2-5 ms (25M target, 2 cores). Counted, such a spike priced its size out
-    // for good, since a size the chooser no longer picks is never measured again, and the
-    // extrapolation from it priced out every larger one: speculation then kept k <= 2 where 4 paid.
+    // The first pass of a batch size on a layout may pay one-time costs (such as llama.cpp sizing
+    // buffers for a new shape): measured 13-22 ms where later passes of the same size took 2.2-5 ms
+    // (25M target, 2 cores). Counted, such a spike priced its size out for good, since a size the
+    // chooser no longer picks is never measured again, and the extrapolation from it priced out
+    // every larger one: rounds drafted about 2 tokens where the pass costs favour 4.
     if (!this.seen.has(tokensPerSample)) {
       this.seen.add(tokensPerSample);
       return false;
